@@ -1,0 +1,1 @@
+"""JSON Schemas of ecs-overlay, shipped in the wheel as the package ``ecs_overlay.schema``."""

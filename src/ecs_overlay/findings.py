@@ -1,0 +1,54 @@
+"""Findings: what is wrong (or suspicious), where, and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .provenance import Origin
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem; ``path`` is readable (``containerDefinitions[web].memory``)."""
+
+    rule: str
+    message: str
+    path: str = ""
+    severity: str = ERROR
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    @classmethod
+    def at(cls, origin: Origin | None, rule: str, message: str, path: str = "", severity: str = ERROR) -> Finding:
+        """A finding placed at an origin's file position, when it has one."""
+        if origin is None or origin.file is None:
+            return cls(rule, message, path, severity)
+        return cls(rule, message, path, severity, origin.file, origin.line, origin.column)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def location(self) -> str:
+        if self.file is None:
+            return ""
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def to_text(self) -> str:
+        where = " ".join(part for part in (self.location(), self.path) if part)
+        prefix = f"{where}: " if where else ""
+        return f"{prefix}{self.severity}: {self.message} [{self.rule}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(finding.is_error for finding in findings)

@@ -1,0 +1,178 @@
+"""Which ECS lists are merged item by item, and by what key.
+
+ECS models environment variables, ports, containers … as lists, but people think of them as
+sets keyed by a name. Every stage that compares or merges lists (merge, diff, findings paths)
+reads the rules from here, so a new keyed list is added in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KeyedListSpec:
+    """How the items of one list are identified.
+
+    ``key`` names the identifying field; ``value`` names the field that the short mapping form
+    (``environment: {LOG_LEVEL: warn}``) sets, for pair-like lists. ``children`` holds the
+    keyed lists nested inside each item (the container-level lists of ``containerDefinitions``).
+    """
+
+    key: str
+    value: str | None = None
+    children: Mapping[str, KeyedListSpec] = field(default_factory=dict)
+
+    def item_key(self, item: Mapping[str, Any]) -> str | None:
+        """The item's identity as text, or None when the item lacks its key field."""
+        if self.key == "containerPort":
+            port = item.get("containerPort")
+            if port is None:
+                return None
+            return f"{port}/{item.get('protocol') or 'tcp'}"
+        key = item.get(self.key)
+        return None if key is None else str(key)
+
+    def new_item(self, key: str) -> dict[str, Any]:
+        """The fields that a mapping-form key stands for, for an item the base lacks."""
+        if self.key == "containerPort":
+            port, _, protocol = key.partition("/")
+            item: dict[str, Any] = {"containerPort": int(port) if port.isdigit() else port}
+            if protocol:
+                item["protocol"] = protocol
+            return item
+        return {self.key: key}
+
+    def normalise_key(self, key: str) -> str:
+        """Mapping-form keys written as ``8080`` mean ``8080/tcp``."""
+        if self.key == "containerPort" and "/" not in key:
+            return f"{key}/tcp"
+        return key
+
+
+CONTAINER_KEYED_LISTS: Mapping[str, KeyedListSpec] = {
+    "portMappings": KeyedListSpec("containerPort"),
+    "environment": KeyedListSpec("name", value="value"),
+    "secrets": KeyedListSpec("name", value="valueFrom"),
+    "mountPoints": KeyedListSpec("containerPath"),
+    "dependsOn": KeyedListSpec("containerName", value="condition"),
+    "extraHosts": KeyedListSpec("hostname", value="ipAddress"),
+    "systemControls": KeyedListSpec("namespace", value="value"),
+    "resourceRequirements": KeyedListSpec("type", value="value"),
+    "ulimits": KeyedListSpec("name"),
+}
+
+TASK_KEYED_LISTS: Mapping[str, KeyedListSpec] = {
+    "containerDefinitions": KeyedListSpec("name", children=CONTAINER_KEYED_LISTS),
+    "volumes": KeyedListSpec("name"),
+    "tags": KeyedListSpec("key", value="value"),
+}
+
+
+class KeyedList(dict[str, Any]):
+    """A keyed ECS list held as an ordered mapping from item key to item (None deletes)."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """A path step that picks a keyed-list item by its key: ``containerDefinitions[web]``."""
+
+    key: str
+
+    def __str__(self) -> str:
+        return self.key
+
+
+PathStep = str | int | Item
+Path = tuple[PathStep, ...]
+
+
+def format_path(path: Path) -> str:
+    """``('containerDefinitions', Item('web'), 'environment', Item('X'))`` →
+    ``containerDefinitions[web].environment[X]``."""
+    text = ""
+    for step in path:
+        if isinstance(step, (Item, int)):
+            text += f"[{step}]"
+        else:
+            text += f".{step}" if text else step
+    return text
+
+
+def keyed_path(raw_path: Sequence[str | int], data: Any) -> Path:
+    """A path through plain data (list indices, mapping keys) in keyed form: list indices and
+    mapping-form keys inside keyed lists become ``Item``s named by the item's key."""
+    steps: list[PathStep] = []
+    specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS
+    spec: KeyedListSpec | None = None
+    node = data
+    for step in raw_path:
+        if spec is not None:
+            key = None
+            if isinstance(step, int) and isinstance(node, list) and isinstance(node[step], dict):
+                key = spec.item_key(node[step])
+            elif isinstance(step, str):
+                key = spec.normalise_key(step)
+            steps.append(Item(key) if key is not None else step)
+            specs, spec = spec.children, None
+        else:
+            steps.append(step)
+            spec = specs.get(step) if isinstance(step, str) else None
+            if spec is None:
+                specs = {}
+        try:
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    return tuple(steps)
+
+
+def to_keyed(value: Any, specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS) -> Any:
+    """A copy of a task definition with every keyed list turned into a KeyedList.
+
+    A list whose items repeat a key, or lack one, stays a plain list: it cannot be merged by key
+    without losing an item, and render says so if an overlay tries.
+    """
+    if not isinstance(value, dict):
+        return _copy(value)
+    result: dict[str, Any] = {}
+    for name, child in value.items():
+        spec = specs.get(name)
+        if spec is not None and isinstance(child, list):
+            result[name] = _keyed_items(child, spec)
+        else:
+            result[name] = _copy(child)
+    return result
+
+
+def _keyed_items(items: list[Any], spec: KeyedListSpec) -> Any:
+    keyed = KeyedList()
+    for item in items:
+        key = spec.item_key(item) if isinstance(item, dict) else None
+        if key is None or key in keyed:
+            return _copy(items)
+        keyed[key] = to_keyed(item, spec.children)
+    return keyed
+
+
+def from_keyed(value: Any) -> Any:
+    """The inverse of :func:`to_keyed`: KeyedLists become lists again, deleted items dropped."""
+    if isinstance(value, KeyedList):
+        return [from_keyed(item) for item in value.values() if item is not None]
+    if isinstance(value, dict):
+        return {name: from_keyed(child) for name, child in value.items()}
+    if isinstance(value, list):
+        return [from_keyed(item) for item in value]
+    return value
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, KeyedList):
+        return KeyedList((k, _copy(v)) for k, v in value.items())
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value

@@ -1,0 +1,85 @@
+"""The keyed deep merge: mappings merge, scalars and plain lists replace, ``null`` deletes.
+
+Built on deepmerge with custom strategies. Both sides arrive in keyed form (keyed.py), so a keyed
+list is an ordered mapping and "merge item by item, keep the base's order, append new items"
+is the ordinary mapping merge. Nothing here mutates its inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from deepmerge import Merger
+
+from .errors import InvalidInputError
+from .findings import Finding
+from .keyed import Item, KeyedList, Path, PathStep, format_path
+from .overlay import Overlay
+from .provenance import Provenance
+
+
+def _merge_mappings(merger: Merger, path: list[PathStep], base: dict[str, Any], nxt: dict[str, Any]) -> Any:
+    keyed = isinstance(base, KeyedList) or isinstance(nxt, KeyedList)
+    result: dict[str, Any] = KeyedList(base) if keyed else dict(base)
+    for key, value in nxt.items():
+        step: PathStep = Item(key) if keyed else key
+        if value is None:
+            result.pop(key, None)
+        elif key in result and result[key] is not None:
+            result[key] = merger.value_strategy([*path, step], result[key], value)
+        else:
+            result[key] = _without_nulls(value)
+    return result
+
+
+def _replace(merger: Merger, path: list[PathStep], base: Any, nxt: Any) -> Any:
+    if isinstance(nxt, KeyedList) and isinstance(base, list):
+        raise _UnmergeableList(tuple(path))
+    return _without_nulls(nxt)
+
+
+class _UnmergeableList(Exception):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+_MERGER = Merger(
+    type_strategies=[(dict, [_merge_mappings])],
+    fallback_strategies=[_replace],
+    type_conflict_strategies=[_replace],
+)
+
+
+def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dict[str, Any], Provenance]:
+    """Apply ``overlays`` in order on a keyed ``base``; return the keyed result and its origins."""
+    provenance = Provenance()
+    merged = base
+    for overlay in overlays:
+        try:
+            merged = _MERGER.merge(merged, overlay.data)
+        except _UnmergeableList as error:
+            readable = format_path(error.path)
+            raise InvalidInputError(
+                f"cannot merge {readable}: the base lists some items twice or without their key, "
+                "so they cannot be matched by key; fix the base task definition first",
+                [Finding("unmergeable-list", "the base lists items twice or without their key",
+                         readable, file=overlay.file)],
+            ) from None
+        for path, origin in overlay.origins:
+            provenance.set(path, origin)
+    return merged, provenance
+
+
+def _without_nulls(value: Any) -> Any:
+    """A copy of an overlay value added where the base has nothing: nulls there delete nothing."""
+    if isinstance(value, dict):
+        result = KeyedList() if isinstance(value, KeyedList) else {}
+        for key, child in value.items():
+            if child is not None:
+                result[key] = _without_nulls(child)
+        return result
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value

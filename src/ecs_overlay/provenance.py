@@ -1,0 +1,72 @@
+"""Where each value of a rendered task definition came from.
+
+Errors, ``diff``, ``drift`` and ``explain`` all read this one record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .keyed import Path
+
+BASE = "base"
+OVERLAY = "overlay"
+IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """One source of a value: the live base, an overlay file position, or an ``--image`` option."""
+
+    kind: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    variables: tuple[str, ...] = ()
+    detail: str | None = None
+
+    def location(self) -> str | None:
+        """``file:line:column`` when the value came from a file."""
+        if self.file is None:
+            return None
+        if self.line is None:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column or 1}"
+
+    def describe(self) -> str:
+        if self.kind == OVERLAY:
+            text = self.location() or "overlay"
+            if self.variables:
+                text += " via " + ", ".join(f"${{{name}}}" for name in self.variables)
+            return text
+        if self.kind == IMAGE:
+            return self.detail or "--image"
+        return "base"
+
+
+BASE_ORIGIN = Origin(BASE)
+
+
+@dataclass
+class Provenance:
+    """Origins by path; a path not recorded inherits the origin of its nearest recorded ancestor."""
+
+    origins: dict[Path, Origin] = field(default_factory=dict)
+
+    def set(self, path: Path, origin: Origin) -> None:
+        """Record that ``origin`` now owns ``path`` and everything below it."""
+        size = len(path)
+        for recorded in [p for p in self.origins if len(p) > size and p[:size] == path]:
+            del self.origins[recorded]
+        self.origins[path] = origin
+
+    def origin(self, path: Path) -> Origin:
+        for size in range(len(path), -1, -1):
+            found = self.origins.get(path[:size])
+            if found is not None:
+                return found
+        return BASE_ORIGIN
+
+    def __iter__(self) -> Iterator[tuple[Path, Origin]]:
+        return iter(self.origins.items())

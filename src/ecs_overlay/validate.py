@@ -1,0 +1,63 @@
+"""Check a rendered task definition against the generated JSON Schema before anything is written."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+
+from . import schemas
+from .findings import WARNING, Finding
+from .keyed import Path, format_path, keyed_path
+from .provenance import BASE, Provenance
+
+
+def schema_findings(taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
+    """Every schema violation at once, each at its readable path and, from an overlay, its file:line."""
+    findings: list[Finding] = []
+    for error in schemas.validator("taskdef").iter_errors(taskdef):
+        findings.extend(_explain(best_match([error]), taskdef, provenance))
+    findings.extend(_incomplete_containers(taskdef, provenance))
+    return findings
+
+
+def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
+    path = keyed_path(tuple(error.absolute_path), taskdef)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        return [_unknown_field(extra, allowed, path, provenance)
+                for extra in error.instance if extra not in allowed]
+    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
+    return [Finding.at(provenance.origin(path), "taskdef-schema", message, format_path(path))]
+
+
+def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance) -> Finding:
+    path = (*parent, name)
+    origin = provenance.origin(path)
+    if origin.kind == BASE:
+        # The live API knows a field this schema does not: carry it through, never drop it.
+        version = schemas.load("taskdef").get("x-botocore-version", "?")
+        return Finding("unknown-base-field",
+                       f"'{name}' is not in the schema ecs-overlay was generated with (botocore {version}); "
+                       "it is passed through unchanged. Regenerate the schema with a newer botocore to check it",
+                       format_path(path), severity=WARNING)
+    suggestion = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+    return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
+
+
+def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
+    """A container an overlay adds must be complete: ECS needs at least its name and image."""
+    findings = []
+    for index, container in enumerate(taskdef.get("containerDefinitions") or []):
+        if not isinstance(container, dict) or container.get("image"):
+            continue
+        path = keyed_path(("containerDefinitions", index), taskdef)
+        findings.append(Finding.at(
+            provenance.origin(path), "container-incomplete",
+            "this container has no image; give it one in the overlay or with --image NAME=URI",
+            format_path(path),
+        ))
+    return findings

@@ -1,0 +1,110 @@
+"""The edges around the pure core: pick the environment, fetch the base, load the layers.
+
+Commands call these and render; none of them re-implements a stage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schemas
+from .errors import InvalidInputError, UsageError
+from .findings import Finding
+from .images import ImageRequest
+from .overlay import Overlay, environment_file, list_environments, load_layers
+from .render import RenderResult, render
+from .source import read_base_file, registerable
+
+
+@dataclass(frozen=True)
+class BaseOptions:
+    """Where the base comes from: exactly one of family, cluster+service, or a file."""
+
+    family: str | None = None
+    cluster: str | None = None
+    service: str | None = None
+    base_file: str | None = None
+    region: str | None = None
+
+    def check(self) -> None:
+        if (self.cluster is None) != (self.service is None):
+            raise UsageError("--cluster and --service go together: give both, or neither")
+        chosen = [name for name, given in (("--family", self.family), ("--cluster/--service", self.cluster),
+                                           ("--base", self.base_file)) if given]
+        if len(chosen) > 1:
+            raise UsageError(f"give only one base: {' or '.join(chosen)}")
+
+
+@dataclass
+class Rendered:
+    """One environment rendered: the result plus what it was made from, for printing."""
+
+    environment: str
+    layers: list[Overlay]
+    result: RenderResult
+    base_label: str
+    base: dict[str, Any] = field(default_factory=dict)
+
+
+def environment_name(name: str | None, directory: Path) -> str:
+    """The environment to render; a usage error listing the choices when none was given."""
+    if name:
+        return name
+    available = list_environments(directory)
+    listed = ", ".join(available) if available else f"none found in {directory}/"
+    raise UsageError(f"no environment given; pass --env NAME or set DEPLOY_ENV. Available environments: {listed}")
+
+
+def load_environment(name: str, directory: Path, environ: Mapping[str, str] | None = None) -> list[Overlay]:
+    return load_layers(environment_file(directory, name), environ)
+
+
+def fetch_base(options: BaseOptions, layers: Sequence[Overlay]) -> tuple[dict[str, Any], str]:
+    """The register-able base and a label saying where it came from."""
+    options.check()
+    if options.base_file is not None:
+        document = read_base_file(options.base_file)
+        return registerable(document, schemas.describe_only_fields()), options.base_file
+    from .aws import Ecs  # only live runs pay for importing boto3
+
+    ecs = Ecs(options.region)
+    if options.cluster is not None and options.service is not None:
+        reference = ecs.service_task_definition(options.cluster, options.service)
+        label = f"service {options.cluster}/{options.service} ({reference})"
+    else:
+        reference = options.family or _overlay_family(layers)
+        label = reference
+    document = ecs.describe_task_definition(reference)
+    return registerable(document, ecs.describe_only_fields()), label
+
+
+def _overlay_family(layers: Sequence[Overlay]) -> str:
+    for layer in reversed(layers):
+        family = layer.data.get("family")
+        if isinstance(family, str) and family:
+            return family
+    raise UsageError("no base given: pass --family, --cluster and --service, or --base FILE, "
+                     "or set `family:` in the environment's overlay")
+
+
+def render_environment(name: str, directory: Path, base_options: BaseOptions,
+                       images: Sequence[ImageRequest]) -> Rendered:
+    layers = load_environment(name, directory)
+    findings = [finding for layer in layers for finding in layer.findings]
+    if any(finding.is_error for finding in findings):
+        # Overlay mistakes are reported before any AWS call: they need no base to be found.
+        return Rendered(name, layers, RenderResult({}, findings=findings), "")
+    base, label = fetch_base(base_options, layers)
+    return Rendered(name, layers, render(base, layers, images), label, base)
+
+
+def require_clean(rendered: Rendered) -> None:
+    """Raise with every finding when the rendered task definition must not be written."""
+    if not rendered.result.ok:
+        errors: list[Finding] = [f for f in rendered.result.findings if f.is_error]
+        noun = "problem" if len(errors) == 1 else "problems"
+        raise InvalidInputError(f"{len(errors)} {noun} in environment '{rendered.environment}'; nothing was written",
+                                rendered.result.findings)
