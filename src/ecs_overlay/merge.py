@@ -57,6 +57,9 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
     provenance = Provenance()
     merged = base
     for overlay in overlays:
+        for path, origin in overlay.items:
+            if not _exists(merged, path):
+                provenance.set(path, origin)  # a new item comes, as a whole, from this overlay
         try:
             merged = _MERGER.merge(merged, overlay.data)
         except _UnmergeableList as error:
@@ -70,6 +73,15 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
         for path, origin in overlay.origins:
             provenance.set(path, origin)
     return merged, provenance
+
+
+def _exists(data: Any, path: Path) -> bool:
+    for step in path:
+        key = step.key if isinstance(step, Item) else step
+        if not isinstance(data, dict) or data.get(key) is None:
+            return False
+        data = data[key]
+    return True
 
 
 def _without_nulls(value: Any) -> Any:

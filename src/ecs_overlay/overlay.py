@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
 
 from . import schemas
 from .errors import InvalidInputError, OutputError, UsageError
@@ -44,6 +43,8 @@ class Overlay:
     file: str
     data: dict[str, Any] = field(default_factory=dict)
     origins: list[tuple[Path, Origin]] = field(default_factory=list)
+    # Where each keyed-list item is written: the origin of the whole item when the base lacks it.
+    items: list[tuple[Path, Origin]] = field(default_factory=list)
     extends: list[tuple[str, Origin]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -77,15 +78,21 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     reader = _Reader(file, environ)
     plain = reader.plain(root, ())
     overlay.findings.extend(reader.findings)
-    if reader.findings:
-        return overlay
+    for path, node, name in reader.unset_variables:
+        overlay.findings.append(_finding_at(
+            file, node, "unset-variable",
+            f"${{{name}}} is not set; set it in the environment (CodeBuild variables) "
+            f"or give a default: ${{{name}:-value}}",
+            format_path(keyed_path(path, plain)),
+        ))
     overlay.findings.extend(_schema_findings(plain, reader.marks, file))
     if overlay.findings:
+        overlay.findings.sort(key=lambda f: (f.line or 0, f.column or 0))
         return overlay
     overlay.data = reader.keyed_task(root)
     overlay.origins = reader.origins
+    overlay.items = reader.items
     overlay.extends = reader.extends
-    overlay.findings.extend(reader.findings)
     return overlay
 
 
@@ -99,6 +106,8 @@ class _Reader:
         self.findings: list[Finding] = []
         self.marks: dict[tuple[str | int, ...], yaml.Node] = {}
         self.origins: list[tuple[Path, Origin]] = []
+        self.items: list[tuple[Path, Origin]] = []
+        self.unset_variables: list[tuple[tuple[str | int, ...], yaml.Node, str]] = []
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
         self.constructor = yaml.SafeLoader("")
@@ -137,6 +146,8 @@ class _Reader:
                 items.append(self.plain(item, path + (index,)))
             return items
         value = self._scalar(node)
+        if isinstance(value, str) and "${" in value:
+            self.unset_variables.extend((path, node, name) for name in self._unset_variables(value))
         if not isinstance(value, (str, int, float, bool, type(None))):
             return node.value  # timestamps and the like: the text as written
         return value
@@ -210,6 +221,7 @@ class _Reader:
         # A list-form item's key is known only once it is read: its origins sit under its index
         # until _rekey_origins moves them.
         item_path = list_path + (Item(key) if key is not None else index,)
+        self.items.append((item_path, self._origin(key_node or node)))
         if _is_null(node):
             self._leaf(item_path, key_node or node)
             return None
@@ -231,9 +243,10 @@ class _Reader:
     def _rekey_origins(self, list_path: Path, index: int, key: str) -> None:
         prefix = list_path + (index,)
         size = len(prefix)
-        for position, (path, origin) in enumerate(self.origins):
-            if path[:size] == prefix:
-                self.origins[position] = (list_path + (Item(key),) + path[size:], origin)
+        for records in (self.origins, self.items):
+            for position, (path, origin) in enumerate(records):
+                if path[:size] == prefix:
+                    records[position] = (list_path + (Item(key),) + path[size:], origin)
 
     def _leaf_scalar(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None) -> Any:
         if schemas.expects_string(schema) or (len(path) == 1 and path[0] in ("cpu", "memory")):
@@ -242,17 +255,21 @@ class _Reader:
             value = self._scalar(node)
         variables: tuple[str, ...] = ()
         if isinstance(value, str):
-            value, variables = self._interpolate(value, node, path)
+            value, variables = self._interpolate(value)
         self._leaf(path, node, variables)
         return value
 
     def _leaf(self, path: Path, node: yaml.Node, variables: tuple[str, ...] = ()) -> None:
+        self.origins.append((path, self._origin(node, variables)))
+
+    def _origin(self, node: yaml.Node, variables: tuple[str, ...] = ()) -> Origin:
         mark = node.start_mark
-        self.origins.append((path, Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables)))
+        return Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables)
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _interpolate(self, text: str, node: yaml.Node, path: Path) -> tuple[str, tuple[str, ...]]:
+    def _interpolate(self, text: str) -> tuple[str, tuple[str, ...]]:
+        """Replace ``${VAR}``, ``${VAR:-default}`` (also when VAR is empty) and ``$${``."""
         used: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
@@ -260,21 +277,13 @@ class _Reader:
                 return "${"
             name, default = match.group(1), match.group(2)
             used.append(name)
-            value = self.environ.get(name)
-            if value:
-                return value
-            if default is not None:
-                return default
-            if value is None:
-                self.findings.append(_finding_at(
-                    self.file, node, "unset-variable",
-                    f"${{{name}}} is not set; set it in the environment (CodeBuild variables) "
-                    f"or give a default: ${{{name}:-value}}",
-                    format_path(path),
-                ))
-            return ""
+            return self.environ.get(name) or (default if default is not None else self.environ.get(name, ""))
 
         return _VARIABLE.sub(replace, text), tuple(used)
+
+    def _unset_variables(self, text: str) -> list[str]:
+        return [match.group(1) for match in _VARIABLE.finditer(text)
+                if match.group(1) and match.group(2) is None and match.group(1) not in self.environ]
 
     def _read_extends(self, node: yaml.Node) -> None:
         targets = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -321,9 +330,10 @@ def _raw_path_text(path: tuple[str | int, ...]) -> str:
 
 def _schema_findings(plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node], file: str) -> list[Finding]:
     findings = []
-    for error in schemas.validator("overlay").iter_errors(plain):
-        findings.extend(_explain_error(best_match([error]), plain, marks, file))
-    return sorted(findings, key=lambda f: (f.line or 0, f.column or 0))
+    for error in schemas.errors("overlay", plain):
+        for leaf in schemas.leaf_errors(error):
+            findings.extend(_explain_error(leaf, plain, marks, file))
+    return findings
 
 
 def _explain_error(error: ValidationError, plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node],
@@ -338,11 +348,7 @@ def _explain_error(error: ValidationError, plain: Any, marks: Mapping[tuple[str 
             findings.append(_located(f"unknown field '{extra}'{hint}", "unknown-field",
                                      path + (extra,), plain, marks, file))
         return findings
-    return [_located(_short(error.message), "overlay-schema", path, plain, marks, file)]
-
-
-def _short(text: str) -> str:
-    return text if len(text) <= 160 else text[:157] + "..."
+    return [_located(schemas.message(error), "overlay-schema", path, plain, marks, file)]
 
 
 def _located(message: str, rule: str, path: tuple[str | int, ...], plain: Any,

@@ -7,7 +7,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
 
 
 @functools.cache
@@ -22,6 +23,77 @@ def load(name: str) -> dict[str, Any]:
 def validator(name: str) -> Draft202012Validator:
     # The shipped schemas are checked against the metaschema by the test suite, not on every run.
     return Draft202012Validator(load(name))
+
+
+def errors(name: str, instance: Any) -> list[ValidationError]:
+    """Schema errors of ``instance``; never an unknown-field error for a field botocore knows.
+
+    The shipped schema was generated from one botocore; a newer installed botocore may know
+    fields it does not. Only when the shipped schema finds unknown fields is botocore imported
+    (offline runs stay fast) and, if it differs, the schema regenerated from it and used instead.
+    """
+    found = list(validator(name).iter_errors(instance))
+    if any(error.validator == "additionalProperties" for error in found):
+        installed = _installed_botocore_validator(name)
+        if installed is not None:
+            found = list(installed.iter_errors(instance))
+    return found
+
+
+@functools.cache
+def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
+    try:
+        import botocore
+        import botocore.session
+    except ImportError:  # pragma: no cover - botocore is a dependency of boto3
+        return None
+    if botocore.__version__ == load("taskdef").get("x-botocore-version"):
+        return None
+    from .schemagen import overlay_schema, taskdef_schema
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    taskdef = taskdef_schema(model, botocore.__version__)
+    return Draft202012Validator(taskdef if name == "taskdef" else overlay_schema(taskdef))
+
+
+def leaf_errors(error: ValidationError) -> list[ValidationError]:
+    """The errors that explain an ``anyOf`` failure, from the branch the value was meant for.
+
+    The overlay schema allows a keyed list as a list, a mapping or null; when a mapping has
+    three mistakes, the user wants those three, not "is not valid under any of the schemas".
+    """
+    if not error.context:
+        return [error]
+    branches: dict[Any, list[ValidationError]] = {}
+    for child in error.context:
+        branches.setdefault(child.schema_path[0], []).append(child)
+    meant = [errors for errors in branches.values()
+             if not any(e.validator == "type" and not e.relative_path for e in errors)]
+    if not meant:
+        return [best_match([error])]
+    chosen = min(meant, key=len)
+    return [leaf for child in chosen for leaf in leaf_errors(child)]
+
+
+_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
+               "object": "a mapping", "array": "a list"}
+
+
+def message(error: ValidationError) -> str:
+    """A short, readable sentence for one schema error (null, meaning "delete", is not listed)."""
+    shown = repr(error.instance)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        kinds = [kind for kind in wanted if kind != "null"]
+        if set(kinds) == {"string", "number", "boolean"}:
+            return f"{shown} should be a single value (text, a number or true/false), not a mapping or list"
+        return f"{shown} should be {' or '.join(_TYPE_NAMES.get(kind, kind) for kind in kinds)}"
+    if error.validator == "enum":
+        choices = ", ".join(str(choice) for choice in error.validator_value if choice is not None)
+        return f"{shown} is not one of: {choices}"
+    text = error.message
+    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def describe_only_fields() -> frozenset[str]:

@@ -6,7 +6,6 @@ import difflib
 from typing import Any
 
 from jsonschema import ValidationError
-from jsonschema.exceptions import best_match
 
 from . import schemas
 from .findings import WARNING, Finding
@@ -17,8 +16,9 @@ from .provenance import BASE, Provenance
 def schema_findings(taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
     """Every schema violation at once, each at its readable path and, from an overlay, its file:line."""
     findings: list[Finding] = []
-    for error in schemas.validator("taskdef").iter_errors(taskdef):
-        findings.extend(_explain(best_match([error]), taskdef, provenance))
+    for error in schemas.errors("taskdef", taskdef):
+        for leaf in schemas.leaf_errors(error):
+            findings.extend(_explain(leaf, taskdef, provenance))
     findings.extend(_incomplete_containers(taskdef, provenance))
     return findings
 
@@ -29,8 +29,7 @@ def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Proven
         allowed = list(error.schema.get("properties", {}))
         return [_unknown_field(extra, allowed, path, provenance)
                 for extra in error.instance if extra not in allowed]
-    message = error.message if len(error.message) <= 160 else error.message[:157] + "..."
-    return [Finding.at(provenance.origin(path), "taskdef-schema", message, format_path(path))]
+    return [Finding.at(provenance.origin(path), "taskdef-schema", schemas.message(error), format_path(path))]
 
 
 def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance) -> Finding:

@@ -1,0 +1,110 @@
+"""Shared fixtures: the example files, the installed command, and moto's standalone server."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_BASE = REPO / "examples" / "sample-app" / "describe-task-definition.json"
+EXAMPLE_ENVIRONMENTS = REPO / "environments"
+
+
+def installed_command() -> str:
+    """The ``ecs-overlay`` console script installed next to this interpreter."""
+    candidate = Path(sys.executable).parent / "ecs-overlay"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("ecs-overlay")
+    if found is None:
+        pytest.fail("ecs-overlay is not installed; run the README's test command (pip install -e '.[test]')")
+    return found
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment without any real AWS settings: tests never reach AWS."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("AWS_") and key not in ("DEPLOY_ENV", "IMAGE_ARCH")}
+    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1"})
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def run_cli() -> Any:
+    """Run the installed command as a user would; returns a Run."""
+    def run(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
+            stdin: str | None = None, timeout: float = 60) -> Run:
+        process = subprocess.run(
+            [installed_command(), *args], cwd=cwd, env=clean_environ(env), input=stdin,
+            capture_output=True, text=True, timeout=timeout,
+        )
+        return Run(process.returncode, process.stdout, process.stderr)
+    return run
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the example project (environments and base) in a temporary directory."""
+    shutil.copytree(EXAMPLE_ENVIRONMENTS, tmp_path / "environments")
+    shutil.copy(EXAMPLE_BASE, tmp_path / "base.json")
+    return tmp_path
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's standalone server on 127.0.0.1, a real HTTP endpoint for boto3 and the CLI."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str) -> dict[str, str]:
+    """Environment variables that point boto3 and the installed command at moto's server."""
+    return {
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+    }
+
+
+@pytest.fixture
+def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
+    """A boto3 ECS client on moto's server, for arranging and checking state."""
+    import boto3
+
+    client = boto3.client("ecs", endpoint_url=moto_endpoint, region_name=aws_env["AWS_REGION"],
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    # moto's state is per server: start each test from nothing.
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
+    return client

@@ -1,0 +1,55 @@
+"""Base documents → register-able task definitions."""
+
+from __future__ import annotations
+
+import json
+
+import botocore.session
+import pytest
+
+from ecs_overlay import schemas
+from ecs_overlay.errors import InvalidInputError
+from ecs_overlay.source import parse_base, registerable
+
+from ..conftest import EXAMPLE_BASE
+
+
+def test_describe_only_fields_are_derived_from_botocore() -> None:
+    model = botocore.session.get_session().get_service_model("ecs")
+    accepted = set(model.operation_model("RegisterTaskDefinition").input_shape.members)
+    described = set(model.shape_for("TaskDefinition").members)
+    assert schemas.describe_only_fields() == described - accepted
+    assert {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+            "registeredAt", "registeredBy"} <= schemas.describe_only_fields()
+
+
+def test_strips_exactly_the_describe_only_fields_and_keeps_order() -> None:
+    document = json.loads(EXAMPLE_BASE.read_text())
+    result = registerable(document, schemas.describe_only_fields())
+    original = document["taskDefinition"]
+    assert list(result) == [k for k in original if k not in schemas.describe_only_fields()] + ["tags"]
+    assert result["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    assert result["containerDefinitions"] == original["containerDefinitions"]
+    assert result["tags"] == document["tags"]
+
+
+def test_unknown_fields_are_kept() -> None:
+    document = {"taskDefinition": {"family": "f", "containerDefinitions": [], "brandNewField": {"x": 1},
+                                   "revision": 3}, "tags": []}
+    assert registerable(document, schemas.describe_only_fields()) == {
+        "family": "f", "containerDefinitions": [], "brandNewField": {"x": 1}}
+
+
+def test_empty_tags_are_left_out_and_bare_task_definitions_accepted() -> None:
+    bare = {"family": "f", "containerDefinitions": [], "tags": []}
+    assert registerable(bare, schemas.describe_only_fields()) == {"family": "f", "containerDefinitions": []}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{not json", r"base.json:1:2: not JSON"),
+    ("[1, 2]", "expected a JSON object"),
+    ('{"family": "x"}', "no containerDefinitions"),
+])
+def test_bad_base_documents_are_clear_errors(text: str, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        parse_base(text, "base.json")
