@@ -108,3 +108,56 @@ def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
 
     urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).read()
     return client
+
+
+class FakeEcs:
+    """A local HTTP server that answers every ECS call with one canned response, on purpose."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.status = 200
+        self.body: Any = {}
+        self.requests: list[str] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", 0))
+                self.rfile.read(length)
+                fake.requests.append(self.headers.get("X-Amz-Target", ""))
+                payload = json.dumps(fake.body).encode()
+                self.send_response(fake.status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def respond(self, status: int, body: Any) -> None:
+        self.status, self.body = status, body
+
+    def env(self) -> dict[str, str]:
+        return {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fake_ecs() -> Iterator[FakeEcs]:
+    fake = FakeEcs()
+    try:
+        yield fake
+    finally:
+        fake.close()

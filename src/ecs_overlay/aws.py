@@ -44,7 +44,8 @@ class Ecs:
     def _ecs(self, region_hint: str | None = None) -> Any:
         if self._client is None:
             session = boto3.session.Session()
-            region = self._region or session.region_name or region_hint
+            # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
+            region = self._region or session.region_name or os.environ.get("AWS_REGION") or region_hint
             retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
             config = Config(retries=retries)  # type: ignore[arg-type]
             with _translated("ecs:DescribeTaskDefinition"):

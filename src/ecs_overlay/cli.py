@@ -5,6 +5,7 @@ The only module that imports click.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,17 +36,21 @@ class _Failure(click.ClickException):
         click.echo(f"Error: {self.message}", file=stream)
 
 
-class _Group(click.Group):
-    def invoke(self, ctx: click.Context) -> Any:
+def reports_errors(func: F) -> F:
+    """Turn the error family into click's: usage errors show the command's usage, exit 2."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            return func(*args, **kwargs)
         except UsageError as error:
-            raise click.UsageError(error.message, ctx) from None
+            raise click.UsageError(error.message, click.get_current_context()) from None
         except EcsOverlayError as error:
             raise _Failure(error) from None
+    return wrapper  # type: ignore[return-value]
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100,
+                                   "terminal_width": 100})
 @click.version_option(package_name="ecs-overlay")
 def cli() -> None:
     """Live ECS task definition + per-environment YAML overlay + image → validated taskdef.json.
@@ -99,6 +104,7 @@ def _base(family: str | None, cluster: str | None, service: str | None, base_fil
 @image_option
 @click.option("-o", "--output", default="taskdef.json", show_default=True, metavar="PATH",
               help="Where to write the task definition; - for standard output.")
+@reports_errors
 def render(env: str | None, environments_dir: Path, family: str | None, cluster: str | None,
            service: str | None, base_file: str | None, region: str | None, images: tuple[str, ...],
            output: str) -> None:

@@ -79,10 +79,18 @@ _TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a numbe
                "object": "a mapping", "array": "a list"}
 
 
+_SECRET_HOLDERS = ("environment", "secrets")
+
+
 def message(error: ValidationError) -> str:
-    """A short, readable sentence for one schema error (null, meaning "delete", is not listed)."""
+    """A short, readable sentence for one schema error (null, meaning "delete", is not listed).
+
+    Values under ``environment`` and ``secrets`` are never echoed: they may be credentials.
+    """
     shown = repr(error.instance)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    if any(step in _SECRET_HOLDERS for step in error.absolute_path):
+        shown = "this value"
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         kinds = [kind for kind in wanted if kind != "null"]

@@ -1,0 +1,152 @@
+"""The installed command, offline (--base): options, exit codes, messages, atomic output."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import EXAMPLE_BASE
+
+
+def test_renders_to_taskdef_json_by_default(run_cli, project: Path) -> None:
+    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    text = (project / "taskdef.json").read_text(encoding="utf-8")
+    assert text.endswith("}\n") and text.startswith('{\n  "containerDefinitions": [\n    {\n      "name": "web"')
+    taskdef = json.loads(text)
+    assert "taskDefinitionArn" not in taskdef and "revision" not in taskdef
+    assert taskdef["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+    assert "wrote taskdef.json: environment prod" in result.stderr
+
+
+def test_deploy_env_selects_the_environment(run_cli, project: Path) -> None:
+    result = run_cli("render", "--base", "base.json", "-o", "-", cwd=project, env={"DEPLOY_ENV": "stage"})
+    assert result.returncode == 0, result.stderr
+    assert [c["name"] for c in result.json()["containerDefinitions"]] == ["web", "log-router"]
+
+
+def test_no_environment_is_a_usage_error_listing_environments(run_cli, project: Path) -> None:
+    result = run_cli("render", "--base", "base.json", cwd=project)
+    assert result.returncode == 2
+    assert "Available environments: prod, stage" in result.stderr
+    assert "_common" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_environment_is_a_usage_error_listing_environments(run_cli, project: Path) -> None:
+    result = run_cli("render", "--env", "qa", "--base", "base.json", cwd=project)
+    assert result.returncode == 2
+    assert "unknown environment 'qa'; available environments: prod, stage" in result.stderr
+
+
+def test_shared_layers_are_not_environments(run_cli, project: Path) -> None:
+    result = run_cli("render", "--env", "_common", "--base", "base.json", cwd=project)
+    assert result.returncode == 2
+
+
+def test_base_from_stdin(run_cli, project: Path) -> None:
+    result = run_cli("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project,
+                     stdin=EXAMPLE_BASE.read_text())
+    assert result.returncode == 0, result.stderr
+    assert result.json()["family"] == "checkout-api"
+
+
+def test_bare_task_definition_base(run_cli, project: Path) -> None:
+    bare = json.loads(EXAMPLE_BASE.read_text())["taskDefinition"]
+    (project / "bare.json").write_text(json.dumps(bare))
+    result = run_cli("render", "--env", "prod", "--base", "bare.json", "-o", "-", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "revision" not in result.json()
+
+
+def test_output_keeps_the_base_key_order(run_cli, project: Path) -> None:
+    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
+    original = json.loads(EXAMPLE_BASE.read_text())["taskDefinition"]
+    expected_order = [key for key in original if key in result.json()]
+    assert list(result.json())[: len(expected_order)] == expected_order
+
+
+def _existing_artifact(project: Path) -> tuple[Path, bytes]:
+    target = project / "taskdef.json"
+    target.write_bytes(b'{"previous": "artifact"}\n')
+    return target, target.read_bytes()
+
+
+@pytest.mark.parametrize(("args", "overlay", "exit_code", "message"), [
+    (["--env", "prod", "--base", "base.json"], "memroy: 1\n", 1, "did you mean 'memory'"),
+    (["--env", "prod", "--base", "missing.json"], None, 1, "--base missing.json: no such file"),
+    (["--env", "prod", "--base", "base.json", "--image", "nope=x:1"], None, 2, "no container named 'nope'"),
+    (["--env", "prod", "--base", "base.json", "--image", "ghcr.io/other/thing:1"], None, 2,
+     "no container runs an image from ghcr.io/other/thing"),
+    (["--env", "prod", "--base", "base.json", "--family", "x"], None, 2, "give only one base"),
+    (["--env", "prod", "--cluster", "c"], None, 2, "--cluster and --service go together"),
+    (["--env", "prod", "--base", "base.json"], "cpu: [\n", 1, "environments/prod.yaml:2"),
+    (["--env", "prod", "--base", "base.json"], "containerDefinitions: {web: {image: '${UNSET_TAG}'}}\n", 1,
+     "${UNSET_TAG} is not set"),
+])
+def test_failures_write_nothing_and_leave_the_artifact_untouched(run_cli, project: Path, args: list[str],
+                                                                  overlay: str | None, exit_code: int,
+                                                                  message: str) -> None:
+    if overlay is not None:
+        (project / "environments" / "prod.yaml").write_text(overlay)
+    target, before = _existing_artifact(project)
+    result = run_cli("render", *args, cwd=project)
+    assert result.returncode == exit_code, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in project.iterdir()) == ["base.json", "environments", "taskdef.json"]
+
+
+def test_non_json_base_names_the_file_and_line(run_cli, project: Path) -> None:
+    (project / "base.json").write_text('{\n  "family": oops\n}\n')
+    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+    assert result.returncode == 1
+    assert "base.json:2:13: not JSON" in result.stderr
+
+
+def test_unwritable_output_directory_is_exit_3_and_keeps_the_artifact(run_cli, project: Path) -> None:
+    if os.geteuid() == 0:
+        # root ignores directory permissions; a missing directory fails the same code path.
+        result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "no/such/dir/taskdef.json",
+                         cwd=project)
+        assert result.returncode == 3
+        assert "cannot write" in result.stderr and "nothing was written" in result.stderr
+        return
+    out = project / "out"
+    out.mkdir()
+    target, before = _existing_artifact(out)
+    out.chmod(0o555)
+    try:
+        result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "out/taskdef.json", cwd=project)
+    finally:
+        out.chmod(0o755)
+    assert result.returncode == 3
+    assert target.read_bytes() == before
+
+
+def test_existing_file_mode_is_kept(run_cli, project: Path) -> None:
+    target = project / "taskdef.json"
+    target.write_text("{}\n")
+    target.chmod(0o640)
+    assert run_cli("render", "--env", "prod", "--base", "base.json", cwd=project).returncode == 0
+    assert target.stat().st_mode & 0o777 == 0o640
+
+
+def test_offline_render_never_imports_boto3(project: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from ecs_overlay.cli import main; sys.argv=['ecs-overlay','render','--env','prod',"
+            "'--base','base.json','-o','-']\ntry:\n main()\nexcept SystemExit: pass\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3','botocore')), file=sys.stderr)")
+    process = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in process.stderr, process.stderr
+
+
+def test_help_lists_exit_codes(run_cli) -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0 and "2 usage, 3 AWS or I/O failure" in result.stdout

@@ -1,0 +1,171 @@
+"""End to end: the installed command against moto's standalone server (and, for faults moto
+cannot make, a local HTTP server that misbehaves on purpose)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ecs_overlay import schemas
+from ecs_overlay.source import registerable
+
+from .conftest import EXAMPLE_BASE
+
+APP_REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
+
+
+def example_taskdef() -> dict[str, Any]:
+    """The sample app (app + FireLens log router + monitoring sidecar, ARM64 Fargate), register-able."""
+    return registerable(json.loads(EXAMPLE_BASE.read_text()), schemas.describe_only_fields())
+
+
+def register(ecs: Any, taskdef: dict[str, Any]) -> str:
+    arn: str = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
+    return arn
+
+
+@pytest.mark.parametrize("environment", ["stage", "prod"])
+def test_render_from_the_live_family_and_register_the_result(run_cli, project: Path, ecs: Any,
+                                                             aws_env: dict[str, str], environment: str) -> None:
+    register(ecs, example_taskdef())
+    env = {**aws_env, "DEPLOY_ENV": environment, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"}
+    result = run_cli("render", "--image", f"{APP_REPO}:9d8e7f6", cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "base checkout-api" in result.stderr
+    taskdef = json.loads((project / "taskdef.json").read_text())
+    containers = {c["name"]: c for c in taskdef["containerDefinitions"]}
+    assert containers["web"]["image"] == f"{APP_REPO}:9d8e7f6"
+    assert containers["log-router"]["image"] == "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4"
+    assert taskdef["runtimePlatform"] == {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}
+    assert {"key": "env", "value": environment} in taskdef["tags"]
+    web_env = {item["name"]: item["value"] for item in containers["web"]["environment"]}
+    assert web_env["GIT_COMMIT"] == "9d8e7f6"
+    assert containers["web"]["healthCheck"]["command"][0] == "CMD-SHELL"
+    if environment == "prod":
+        assert (taskdef["cpu"], taskdef["memory"]) == ("1024", "2048")
+        assert "datadog-agent" in containers
+    else:
+        assert "datadog-agent" not in containers
+
+    # The written file is exactly what RegisterTaskDefinition takes.
+    registered = ecs.register_task_definition(**taskdef)["taskDefinition"]
+    assert registered["revision"] == 2
+    assert registered["runtimePlatform"]["cpuArchitecture"] == "ARM64"
+
+
+def test_family_revision_and_arn_select_that_revision(run_cli, project: Path, ecs: Any,
+                                                     aws_env: dict[str, str]) -> None:
+    first = example_taskdef()
+    first_arn = register(ecs, first)
+    second = example_taskdef()
+    second["containerDefinitions"][0]["image"] = f"{APP_REPO}:second"
+    register(ecs, second)
+    for reference in ("checkout-api:1", first_arn):
+        result = run_cli("render", "--env", "prod", "--family", reference, "-o", "-", cwd=project, env=aws_env)
+        assert result.returncode == 0, result.stderr
+        assert result.json()["containerDefinitions"][0]["image"].endswith(":3f9c2e1")
+    latest = run_cli("render", "--env", "prod", "--family", "checkout-api", "-o", "-", cwd=project, env=aws_env)
+    assert latest.json()["containerDefinitions"][0]["image"] == f"{APP_REPO}:second"
+
+
+def test_cluster_and_service_use_the_revision_the_service_runs(run_cli, project: Path, ecs: Any,
+                                                               aws_env: dict[str, str]) -> None:
+    running_arn = register(ecs, example_taskdef())
+    newer = example_taskdef()
+    newer["containerDefinitions"][0]["image"] = f"{APP_REPO}:not-deployed-yet"
+    register(ecs, newer)
+    ecs.create_cluster(clusterName="shop")
+    ecs.create_service(cluster="shop", serviceName="checkout", taskDefinition=running_arn, desiredCount=1)
+    result = run_cli("render", "--env", "prod", "--cluster", "shop", "--service", "checkout", "-o", "-",
+                     cwd=project, env=aws_env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["containerDefinitions"][0]["image"] == f"{APP_REPO}:3f9c2e1"
+    assert f"service shop/checkout ({running_arn})" in result.stderr
+
+
+def test_tags_from_describe_become_task_definition_tags(run_cli, project: Path, ecs: Any,
+                                                         aws_env: dict[str, str]) -> None:
+    taskdef = example_taskdef()
+    taskdef["tags"] = [{"key": "owner", "value": "payments"}]
+    register(ecs, taskdef)
+    (project / "environments" / "prod.yaml").write_text("family: checkout-api\n")
+    result = run_cli("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["tags"] == [{"key": "owner", "value": "payments"}]
+
+
+def _assert_aws_failure(result: Any, project: Path, *fragments: str) -> None:
+    assert result.returncode == 3, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "taskdef.json").exists()
+
+
+def test_unknown_family_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    result = run_cli("render", "--env", "prod", "--family", "nope", cwd=project, env=aws_env)
+    _assert_aws_failure(result, project, "task definition 'nope' not found")
+
+
+def test_unknown_service_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    ecs.create_cluster(clusterName="shop")
+    result = run_cli("render", "--env", "prod", "--cluster", "shop", "--service", "ghost", cwd=project, env=aws_env)
+    _assert_aws_failure(result, project, "service 'ghost' not found in cluster 'shop'")
+
+
+def test_unknown_cluster_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    result = run_cli("render", "--env", "prod", "--cluster", "nowhere", "--service", "x", cwd=project, env=aws_env)
+    _assert_aws_failure(result, project, "not found")
+
+
+def test_no_credentials_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_REGION": "eu-west-1"}
+    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    _assert_aws_failure(result, project, "no AWS credentials found")
+
+
+def test_no_region_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
+    env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
+    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    _assert_aws_failure(result, project, "no AWS region configured")
+
+
+def test_unreachable_endpoint_is_exit_3(run_cli, project: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}", "AWS_ACCESS_KEY_ID": "t",
+           "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "eu-west-1"}
+    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    _assert_aws_failure(result, project, "cannot reach AWS")
+
+
+def test_access_denied_names_the_permission(run_cli, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(400, {"__type": "AccessDeniedException",
+                           "message": "User: arn:aws:sts::1:assumed-role/build is not authorized"})
+    result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
+    _assert_aws_failure(result, project, "access denied: the caller needs ecs:DescribeTaskDefinition")
+
+
+def test_throttling_is_retried_then_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+    result = run_cli("render", "--env", "prod", cwd=project, env={**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
+    _assert_aws_failure(result, project, "AWS throttled the request")
+    assert len(fake_ecs.requests) == 3
+
+
+def test_fields_the_installed_botocore_does_not_know_stop_the_run(run_cli, project: Path, fake_ecs: Any) -> None:
+    document = json.loads(EXAMPLE_BASE.read_text())
+    document["taskDefinition"]["futureIsolationMode"] = "strict"
+    document["taskDefinition"]["containerDefinitions"][0]["futureProbe"] = {"path": "/ready"}
+    fake_ecs.respond(200, document)
+    result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
+    _assert_aws_failure(result, project, "taskDefinition.futureIsolationMode",
+                        "taskDefinition.containerDefinitions[web].futureProbe", "Upgrade it")
+    import botocore
+
+    assert f"botocore {botocore.__version__}" in result.stderr

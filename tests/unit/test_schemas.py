@@ -1,0 +1,75 @@
+"""The shipped schemas: generated from botocore, valid against their metaschema, useful in practice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import botocore
+import botocore.session
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from ecs_overlay import schemas
+from ecs_overlay.schemagen import overlay_schema, python_pattern, taskdef_schema
+
+from ..conftest import EXAMPLE_BASE, EXAMPLE_ENVIRONMENTS, REPO
+
+SCHEMA_DIR = REPO / "schema"
+
+
+@pytest.mark.parametrize("name", ["taskdef", "overlay"])
+def test_shipped_schemas_are_valid_against_the_metaschema(name: str) -> None:
+    Draft202012Validator.check_schema(json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text()))
+
+
+def test_shipped_schemas_are_what_the_installed_botocore_generates() -> None:
+    model = botocore.session.get_session().get_service_model("ecs")
+    taskdef = taskdef_schema(model, botocore.__version__)
+    assert json.loads((SCHEMA_DIR / "taskdef.schema.json").read_text()) == taskdef, (
+        "schema/ is stale: run scripts/generate_schemas.py")
+    assert json.loads((SCHEMA_DIR / "overlay.schema.json").read_text()) == overlay_schema(taskdef)
+
+
+def test_the_package_ships_the_same_schemas() -> None:
+    assert schemas.load("taskdef") == json.loads((SCHEMA_DIR / "taskdef.schema.json").read_text())
+
+
+def test_every_register_field_botocore_knows_is_accepted() -> None:
+    model = botocore.session.get_session().get_service_model("ecs")
+    members = model.operation_model("RegisterTaskDefinition").input_shape.members
+    assert set(schemas.load("taskdef")["properties"]) == set(members)
+    container = model.shape_for("ContainerDefinition").members
+    assert set(schemas.load("taskdef")["$defs"]["ContainerDefinition"]["properties"]) == set(container)
+
+
+def test_good_task_definition_passes_and_bad_ones_fail() -> None:
+    validator = schemas.validator("taskdef")
+    good = json.loads(EXAMPLE_BASE.read_text())["taskDefinition"]
+    good = {k: v for k, v in good.items() if k not in schemas.describe_only_fields()}
+    assert list(validator.iter_errors(good)) == []
+    bad = dict(good, networkMode="tunnel", containerDefinitions=[{"name": "x", "memroy": 1}])
+    assert {e.validator for e in validator.iter_errors(bad)} == {"enum", "additionalProperties"}
+    assert [e.validator for e in validator.iter_errors({"family": "x"})] == ["required"]
+
+
+def test_example_overlays_pass_the_overlay_schema_and_bad_ones_fail() -> None:
+    validator = schemas.validator("overlay")
+    for path in sorted(Path(EXAMPLE_ENVIRONMENTS).glob("*.yaml")):
+        assert list(validator.iter_errors(yaml.safe_load(path.read_text()))) == [], path
+    assert list(validator.iter_errors({"containerDefinitions": {"web": {"memroy": 1}}}))
+    assert list(validator.iter_errors({"containerDefinitions": {"web": {"environment": {"A": {"b": 1}}}}}))
+
+
+def test_java_patterns_become_anchored_python_regexes() -> None:
+    import re
+
+    pattern = python_pattern(r"([\p{L}\p{Z}\p{N}_.:/=+\-@]*)")
+    assert re.match(pattern, "Team Name_1:x/y=z+a-b@c")
+    assert not re.match(pattern, "bad#tag")
+
+
+def test_example_overlays_point_editors_at_the_schema() -> None:
+    for path in sorted(Path(EXAMPLE_ENVIRONMENTS).glob("*.yaml")):
+        assert path.read_text().startswith("# yaml-language-server: $schema=../schema/overlay.schema.json\n"), path
