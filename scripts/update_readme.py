@@ -25,16 +25,21 @@ def run(command: str) -> str:
             shutil.copytree(REPO / name, Path(scratch) / name, ignore=shutil.ignore_patterns("__pycache__"))
         env = clean_environ()
         env["PATH"] = f"{Path(installed_command()).parent}:{env.get('PATH', '')}"
-        process = subprocess.run(["bash", "-c", command], cwd=scratch, env=env, capture_output=True, text=True,
-                                 timeout=60)
+        process = subprocess.run(
+            ["bash", "-c", command], cwd=scratch, env=env, capture_output=True, text=True, timeout=60
+        )
         return process.stdout + process.stderr
 
 
 def main() -> None:
     readme = REPO / "README.md"
     text = readme.read_text(encoding="utf-8")
-    updated = re.sub(r"```console\n\$ (.+?)\n(.*?)```",
-                     lambda match: f"```console\n$ {match.group(1)}\n{run(match.group(1))}```", text, flags=re.S)
+    updated = re.sub(
+        r"```console\n\$ (.+?)\n(.*?)```",
+        lambda match: f"```console\n$ {match.group(1)}\n{run(match.group(1))}```",
+        text,
+        flags=re.S,
+    )
     readme.write_text(updated, encoding="utf-8")
     print("README.md updated" if updated != text else "README.md already up to date")
 

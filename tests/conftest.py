@@ -42,10 +42,19 @@ class Run:
 
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment without any real AWS settings: tests never reach AWS."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("AWS_") and key not in ("DEPLOY_ENV", "IMAGE_ARCH")}
-    env.update({"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "AWS_EC2_METADATA_DISABLED": "true", "NO_COLOR": "1"})
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AWS_") and key not in ("DEPLOY_ENV", "IMAGE_ARCH")
+    }
+    env.update(
+        {
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NO_COLOR": "1",
+        }
+    )
     env.update(extra or {})
     return env
 
@@ -53,13 +62,25 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 @pytest.fixture
 def run_cli() -> Any:
     """Run the installed command as a user would; returns a Run."""
-    def run(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None,
-            stdin: str | None = None, timeout: float = 60) -> Run:
+
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        stdin: str | None = None,
+        timeout: float = 60,
+    ) -> Run:
         process = subprocess.run(
-            [installed_command(), *args], cwd=cwd, env=clean_environ(env), input=stdin,
-            capture_output=True, text=True, timeout=timeout,
+            [installed_command(), *args],
+            cwd=cwd,
+            env=clean_environ(env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         return Run(process.returncode, process.stdout, process.stderr)
+
     return run
 
 
@@ -101,8 +122,13 @@ def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
     """A boto3 ECS client on moto's server, for arranging and checking state."""
     import boto3
 
-    client = boto3.client("ecs", endpoint_url=moto_endpoint, region_name=aws_env["AWS_REGION"],
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "ecs",
+        endpoint_url=moto_endpoint,
+        region_name=aws_env["AWS_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     # moto's state is per server: start each test from nothing.
     import urllib.request
 
@@ -146,8 +172,12 @@ class FakeEcs:
         self.status, self.body = status, body
 
     def env(self) -> dict[str, str]:
-        return {"AWS_ENDPOINT_URL": self.url, "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "eu-west-1"}
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "eu-west-1",
+        }
 
     def close(self) -> None:
         self.server.shutdown()

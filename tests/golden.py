@@ -32,8 +32,14 @@ def case_names() -> list[str]:
 def run_case(name: str, command: str, environ: dict[str, str]) -> Outcome:
     directory = CASES / name
     case = json.loads((directory / "case.json").read_text(encoding="utf-8"))
-    process = subprocess.run([command, *case["args"]], cwd=directory, env={**environ, **case["env"]},
-                             capture_output=True, text=True, timeout=60)
+    process = subprocess.run(
+        [command, *case["args"]],
+        cwd=directory,
+        env={**environ, **case["env"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     return Outcome(process.returncode, process.stdout, process.stderr)
 
 

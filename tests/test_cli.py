@@ -48,8 +48,7 @@ def test_shared_layers_are_not_environments(run_cli, project: Path) -> None:
 
 
 def test_base_from_stdin(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project,
-                     stdin=EXAMPLE_BASE.read_text())
+    result = run_cli("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project, stdin=EXAMPLE_BASE.read_text())
     assert result.returncode == 0, result.stderr
     assert result.json()["family"] == "checkout-api"
 
@@ -75,21 +74,32 @@ def _existing_artifact(project: Path) -> tuple[Path, bytes]:
     return target, target.read_bytes()
 
 
-@pytest.mark.parametrize(("args", "overlay", "exit_code", "message"), [
-    (["--env", "prod", "--base", "base.json"], "memroy: 1\n", 1, "did you mean 'memory'"),
-    (["--env", "prod", "--base", "missing.json"], None, 1, "--base missing.json: no such file"),
-    (["--env", "prod", "--base", "base.json", "--image", "nope=x:1"], None, 2, "no container named 'nope'"),
-    (["--env", "prod", "--base", "base.json", "--image", "ghcr.io/other/thing:1"], None, 2,
-     "no container runs an image from ghcr.io/other/thing"),
-    (["--env", "prod", "--base", "base.json", "--family", "x"], None, 2, "give only one base"),
-    (["--env", "prod", "--cluster", "c"], None, 2, "--cluster and --service go together"),
-    (["--env", "prod", "--base", "base.json"], "cpu: [\n", 1, "environments/prod.yaml:2"),
-    (["--env", "prod", "--base", "base.json"], "containerDefinitions: {web: {image: '${UNSET_TAG}'}}\n", 1,
-     "${UNSET_TAG} is not set"),
-])
-def test_failures_write_nothing_and_leave_the_artifact_untouched(run_cli, project: Path, args: list[str],
-                                                                  overlay: str | None, exit_code: int,
-                                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "overlay", "exit_code", "message"),
+    [
+        (["--env", "prod", "--base", "base.json"], "memroy: 1\n", 1, "did you mean 'memory'"),
+        (["--env", "prod", "--base", "missing.json"], None, 1, "--base missing.json: no such file"),
+        (["--env", "prod", "--base", "base.json", "--image", "nope=x:1"], None, 2, "no container named 'nope'"),
+        (
+            ["--env", "prod", "--base", "base.json", "--image", "ghcr.io/other/thing:1"],
+            None,
+            2,
+            "no container runs an image from ghcr.io/other/thing",
+        ),
+        (["--env", "prod", "--base", "base.json", "--family", "x"], None, 2, "give only one base"),
+        (["--env", "prod", "--cluster", "c"], None, 2, "--cluster and --service go together"),
+        (["--env", "prod", "--base", "base.json"], "cpu: [\n", 1, "environments/prod.yaml:2"),
+        (
+            ["--env", "prod", "--base", "base.json"],
+            "containerDefinitions: {web: {image: '${UNSET_TAG}'}}\n",
+            1,
+            "${UNSET_TAG} is not set",
+        ),
+    ],
+)
+def test_failures_write_nothing_and_leave_the_artifact_untouched(
+    run_cli, project: Path, args: list[str], overlay: str | None, exit_code: int, message: str
+) -> None:
     if overlay is not None:
         (project / "environments" / "prod.yaml").write_text(overlay)
     target, before = _existing_artifact(project)
@@ -111,8 +121,9 @@ def test_non_json_base_names_the_file_and_line(run_cli, project: Path) -> None:
 def test_unwritable_output_directory_is_exit_3_and_keeps_the_artifact(run_cli, project: Path) -> None:
     if os.geteuid() == 0:
         # root ignores directory permissions; a missing directory fails the same code path.
-        result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "no/such/dir/taskdef.json",
-                         cwd=project)
+        result = run_cli(
+            "render", "--env", "prod", "--base", "base.json", "-o", "no/such/dir/taskdef.json", cwd=project
+        )
         assert result.returncode == 3
         assert "cannot write" in result.stderr and "nothing was written" in result.stderr
         return
@@ -140,9 +151,11 @@ def test_offline_render_never_imports_boto3(project: Path) -> None:
     import subprocess
     import sys
 
-    code = ("import sys; from ecs_overlay.cli import main; sys.argv=['ecs-overlay','render','--env','prod',"
-            "'--base','base.json','-o','-']\ntry:\n main()\nexcept SystemExit: pass\n"
-            "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3','botocore')), file=sys.stderr)")
+    code = (
+        "import sys; from ecs_overlay.cli import main; sys.argv=['ecs-overlay','render','--env','prod',"
+        "'--base','base.json','-o','-']\ntry:\n main()\nexcept SystemExit: pass\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3','botocore')), file=sys.stderr)"
+    )
     process = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
     assert "LOADED []" in process.stderr, process.stderr
 

@@ -29,8 +29,9 @@ def register(ecs: Any, taskdef: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("environment", ["stage", "prod"])
-def test_render_from_the_live_family_and_register_the_result(run_cli, project: Path, ecs: Any,
-                                                             aws_env: dict[str, str], environment: str) -> None:
+def test_render_from_the_live_family_and_register_the_result(
+    run_cli, project: Path, ecs: Any, aws_env: dict[str, str], environment: str
+) -> None:
     register(ecs, example_taskdef())
     env = {**aws_env, "DEPLOY_ENV": environment, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"}
     result = run_cli("render", "--image", f"{APP_REPO}:9d8e7f6", cwd=project, env=env)
@@ -57,8 +58,9 @@ def test_render_from_the_live_family_and_register_the_result(run_cli, project: P
     assert registered["runtimePlatform"]["cpuArchitecture"] == "ARM64"
 
 
-def test_family_revision_and_arn_select_that_revision(run_cli, project: Path, ecs: Any,
-                                                     aws_env: dict[str, str]) -> None:
+def test_family_revision_and_arn_select_that_revision(
+    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
     first = example_taskdef()
     first_arn = register(ecs, first)
     second = example_taskdef()
@@ -72,23 +74,26 @@ def test_family_revision_and_arn_select_that_revision(run_cli, project: Path, ec
     assert latest.json()["containerDefinitions"][0]["image"] == f"{APP_REPO}:second"
 
 
-def test_cluster_and_service_use_the_revision_the_service_runs(run_cli, project: Path, ecs: Any,
-                                                               aws_env: dict[str, str]) -> None:
+def test_cluster_and_service_use_the_revision_the_service_runs(
+    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
     running_arn = register(ecs, example_taskdef())
     newer = example_taskdef()
     newer["containerDefinitions"][0]["image"] = f"{APP_REPO}:not-deployed-yet"
     register(ecs, newer)
     ecs.create_cluster(clusterName="shop")
     ecs.create_service(cluster="shop", serviceName="checkout", taskDefinition=running_arn, desiredCount=1)
-    result = run_cli("render", "--env", "prod", "--cluster", "shop", "--service", "checkout", "-o", "-",
-                     cwd=project, env=aws_env)
+    result = run_cli(
+        "render", "--env", "prod", "--cluster", "shop", "--service", "checkout", "-o", "-", cwd=project, env=aws_env
+    )
     assert result.returncode == 0, result.stderr
     assert result.json()["containerDefinitions"][0]["image"] == f"{APP_REPO}:3f9c2e1"
     assert f"service shop/checkout ({running_arn})" in result.stderr
 
 
-def test_tags_from_describe_become_task_definition_tags(run_cli, project: Path, ecs: Any,
-                                                         aws_env: dict[str, str]) -> None:
+def test_tags_from_describe_become_task_definition_tags(
+    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
     taskdef = example_taskdef()
     taskdef["tags"] = [{"key": "owner", "value": "payments"}]
     register(ecs, taskdef)
@@ -138,15 +143,20 @@ def test_unreachable_endpoint_is_exit_3(run_cli, project: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}", "AWS_ACCESS_KEY_ID": "t",
-           "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "eu-west-1"}
+    env = {
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{closed_port}",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+        "AWS_REGION": "eu-west-1",
+    }
     result = run_cli("render", "--env", "prod", cwd=project, env=env)
     _assert_aws_failure(result, project, "cannot reach AWS")
 
 
 def test_access_denied_names_the_permission(run_cli, project: Path, fake_ecs: Any) -> None:
-    fake_ecs.respond(400, {"__type": "AccessDeniedException",
-                           "message": "User: arn:aws:sts::1:assumed-role/build is not authorized"})
+    fake_ecs.respond(
+        400, {"__type": "AccessDeniedException", "message": "User: arn:aws:sts::1:assumed-role/build is not authorized"}
+    )
     result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
     _assert_aws_failure(result, project, "access denied: the caller needs ecs:DescribeTaskDefinition")
 
@@ -164,8 +174,21 @@ def test_fields_the_installed_botocore_does_not_know_stop_the_run(run_cli, proje
     document["taskDefinition"]["containerDefinitions"][0]["futureProbe"] = {"path": "/ready"}
     fake_ecs.respond(200, document)
     result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
-    _assert_aws_failure(result, project, "taskDefinition.futureIsolationMode",
-                        "taskDefinition.containerDefinitions[web].futureProbe", "Upgrade it")
+    _assert_aws_failure(
+        result,
+        project,
+        "taskDefinition.futureIsolationMode",
+        "taskDefinition.containerDefinitions[web].futureProbe",
+        "Upgrade it",
+    )
     import botocore
 
     assert f"botocore {botocore.__version__}" in result.stderr
+
+
+def test_region_option_overrides_the_environment(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    register(ecs, example_taskdef())  # registered in eu-west-1
+    elsewhere = {**aws_env, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    assert run_cli("render", "--env", "prod", "-o", "-", cwd=project, env=elsewhere).returncode == 3
+    result = run_cli("render", "--env", "prod", "--region", "eu-west-1", "-o", "-", cwd=project, env=elsewhere)
+    assert result.returncode == 0, result.stderr

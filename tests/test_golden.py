@@ -12,7 +12,8 @@ from .golden import case_names, expected_files, run_case
 def test_golden_case(name: str) -> None:
     outcome = run_case(name, installed_command(), clean_environ())
     assert outcome.files() == expected_files(name), (
-        f"case {name} changed; if that is intended, run scripts/regenerate_golden.py and review the diff")
+        f"case {name} changed; if that is intended, run scripts/regenerate_golden.py and review the diff"
+    )
 
 
 def test_there_are_golden_cases() -> None:

@@ -27,8 +27,7 @@ def test_console_example_is_real_output(command: str, expected: str, tmp_path: P
     bin_dir = str(Path(installed_command()).parent)
     env = clean_environ()
     env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
-    process = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=60)
+    process = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert process.stdout + process.stderr == expected
 
 

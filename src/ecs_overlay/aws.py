@@ -28,8 +28,13 @@ from botocore.exceptions import (
 
 from .errors import AwsError
 
-_ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation", "UnrecognizedClientException",
-                  "InvalidSignatureException"}
+_ACCESS_DENIED = {
+    "AccessDeniedException",
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+}
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 
 
@@ -82,8 +87,9 @@ class Ecs:
             if found.get("status") != "INACTIVE":
                 arn: str = found["taskDefinition"]
                 return arn
-        raise AwsError(f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service "
-                       "(and the region)")
+        raise AwsError(
+            f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service (and the region)"
+        )
 
     def _check_dropped(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         try:
@@ -104,7 +110,7 @@ def _unparsed(raw: Any, parsed: Any, prefix: str) -> Iterator[str]:
             else:
                 yield from _unparsed(value, parsed[key], path)
     elif isinstance(raw, list) and isinstance(parsed, list):
-        for index, (raw_item, parsed_item) in enumerate(zip(raw, parsed)):
+        for index, (raw_item, parsed_item) in enumerate(zip(raw, parsed, strict=False)):
             name = raw_item.get("name") if isinstance(raw_item, dict) else None
             yield from _unparsed(raw_item, parsed_item, f"{prefix}[{name if name else index}]")
 
@@ -142,8 +148,10 @@ def _client_error_message(error: ClientError, permission: str, subject: str) -> 
         return f"access denied: the caller needs {permission} ({message or code}); grant it in the IAM policy"
     if code in _THROTTLED:
         attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-        return (f"AWS throttled the request ({code}) and it still failed after {attempts} retries; "
-                "run again later, or raise AWS_MAX_ATTEMPTS")
+        return (
+            f"AWS throttled the request ({code}) and it still failed after {attempts} retries; "
+            "run again later, or raise AWS_MAX_ATTEMPTS"
+        )
     if code == "ClusterNotFoundException":
         return f"{subject or 'cluster'} not found ({message}); check --cluster and the region"
     if code == "ServiceNotFoundException":

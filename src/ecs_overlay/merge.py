@@ -67,8 +67,14 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
             raise InvalidInputError(
                 f"cannot merge {readable}: the base lists some items twice or without their key, "
                 "so they cannot be matched by key; fix the base task definition first",
-                [Finding("unmergeable-list", "the base lists items twice or without their key",
-                         readable, file=overlay.file)],
+                [
+                    Finding(
+                        "unmergeable-list",
+                        "the base lists items twice or without their key",
+                        readable,
+                        file=overlay.file,
+                    )
+                ],
             ) from None
         for path, origin in overlay.origins:
             provenance.set(path, origin)

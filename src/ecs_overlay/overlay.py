@@ -62,8 +62,14 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or "YAML syntax error"
         overlay.findings.append(
-            Finding("yaml-syntax", f"{problem}; fix the YAML syntax", "", file=file,
-                    line=mark.line + 1 if mark else None, column=mark.column + 1 if mark else None)
+            Finding(
+                "yaml-syntax",
+                f"{problem}; fix the YAML syntax",
+                "",
+                file=file,
+                line=mark.line + 1 if mark else None,
+                column=mark.column + 1 if mark else None,
+            )
         )
         return overlay
     except yaml.YAMLError as error:
@@ -72,19 +78,29 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     if root is None or (root.tag == _NULL_TAG and isinstance(root, yaml.ScalarNode)):
         return overlay  # an empty overlay is valid and changes nothing
     if not isinstance(root, yaml.MappingNode):
-        overlay.findings.append(_finding_at(file, root, "overlay-structure",
-                                            "the top level of an overlay must be a mapping of task-definition fields"))
+        overlay.findings.append(
+            _finding_at(
+                file,
+                root,
+                "overlay-structure",
+                "the top level of an overlay must be a mapping of task-definition fields",
+            )
+        )
         return overlay
     reader = _Reader(file, environ)
     plain = reader.plain(root, ())
     overlay.findings.extend(reader.findings)
     for path, node, name in reader.unset_variables:
-        overlay.findings.append(_finding_at(
-            file, node, "unset-variable",
-            f"${{{name}}} is not set; set it in the environment (CodeBuild variables) "
-            f"or give a default: ${{{name}:-value}}",
-            format_path(keyed_path(path, plain)),
-        ))
+        overlay.findings.append(
+            _finding_at(
+                file,
+                node,
+                "unset-variable",
+                f"${{{name}}} is not set; set it in the environment (CodeBuild variables) "
+                f"or give a default: ${{{name}:-value}}",
+                format_path(keyed_path(path, plain)),
+            )
+        )
     overlay.findings.extend(_schema_findings(plain, reader.marks, file))
     if overlay.findings:
         overlay.findings.sort(key=lambda f: (f.line or 0, f.column or 0))
@@ -122,18 +138,28 @@ class _Reader:
             seen: dict[str, yaml.Node] = {}
             for key_node, value_node in node.value:
                 if key_node.tag == _MERGE_TAG:
-                    self.findings.append(_finding_at(self.file, key_node, "yaml-merge-key",
-                                                     "YAML merge keys (<<) are not supported; use `extends`"))
+                    self.findings.append(
+                        _finding_at(
+                            self.file,
+                            key_node,
+                            "yaml-merge-key",
+                            "YAML merge keys (<<) are not supported; use `extends`",
+                        )
+                    )
                     continue
                 key = self._key_text(key_node)
                 if key in seen:
                     first = seen[key]
-                    self.findings.append(_finding_at(
-                        self.file, key_node, "duplicate-key",
-                        f"duplicate key '{key}' (first at line {first.start_mark.line + 1}); "
-                        "YAML would silently keep only the last one, so remove one of them",
-                        _raw_path_text(path + (key,)),
-                    ))
+                    self.findings.append(
+                        _finding_at(
+                            self.file,
+                            key_node,
+                            "duplicate-key",
+                            f"duplicate key '{key}' (first at line {first.start_mark.line + 1}); "
+                            "YAML would silently keep only the last one, so remove one of them",
+                            _raw_path_text(path + (key,)),
+                        )
+                    )
                     continue
                 seen[key] = key_node
                 self.marks[path + (key,)] = key_node
@@ -165,8 +191,9 @@ class _Reader:
             data[key] = self._keyed_value(value_node, (key,), schema, TASK_KEYED_LISTS.get(key))
         return data
 
-    def _keyed_value(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None,
-                     spec: KeyedListSpec | None) -> Any:
+    def _keyed_value(
+        self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec | None
+    ) -> Any:
         if _is_null(node):
             self._leaf(path, node)
             return None
@@ -176,20 +203,21 @@ class _Reader:
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
                 key = self._key_text(key_node)
-                result[key] = self._keyed_value(value_node, path + (key,),
-                                                schemas.child(schema, key, self.root_schema), None)
+                result[key] = self._keyed_value(
+                    value_node, path + (key,), schemas.child(schema, key, self.root_schema), None
+                )
             if not result:
                 self._leaf(path, node)
             return result
         if isinstance(node, yaml.SequenceNode):
             self._leaf(path, node)  # lists that are not keyed are replaced whole
             item_schema = schemas.child(schema, 0, self.root_schema)
-            return [self._keyed_value(item, path + (index,), item_schema, None)
-                    for index, item in enumerate(node.value)]
+            return [
+                self._keyed_value(item, path + (index,), item_schema, None) for index, item in enumerate(node.value)
+            ]
         return self._leaf_scalar(node, path, schema)
 
-    def _keyed_list(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None,
-                    spec: KeyedListSpec) -> KeyedList:
+    def _keyed_list(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec) -> KeyedList:
         item_schema = schemas.child(schema, 0, self.root_schema)
         keyed = KeyedList()
         if isinstance(node, yaml.SequenceNode):
@@ -197,15 +225,26 @@ class _Reader:
                 item = self._keyed_item(item_node, path, item_schema, spec, None, index=index)
                 key = spec.item_key(item) if isinstance(item, dict) else None
                 if key is None:
-                    self.findings.append(_finding_at(
-                        self.file, item_node, "keyed-list-item",
-                        f"this item has no '{spec.key}'; every {path[-1]} item needs one to be merged",
-                        format_path(path + (index,)),
-                    ))
+                    self.findings.append(
+                        _finding_at(
+                            self.file,
+                            item_node,
+                            "keyed-list-item",
+                            f"this item has no '{spec.key}'; every {path[-1]} item needs one to be merged",
+                            format_path(path + (index,)),
+                        )
+                    )
                     continue
                 if key in keyed:
-                    self.findings.append(_finding_at(self.file, item_node, "duplicate-item",
-                                                     f"'{key}' appears twice in {path[-1]}", format_path(path)))
+                    self.findings.append(
+                        _finding_at(
+                            self.file,
+                            item_node,
+                            "duplicate-item",
+                            f"'{key}' appears twice in {path[-1]}",
+                            format_path(path),
+                        )
+                    )
                 keyed[key] = item
                 self._rekey_origins(path, index, key)
             return keyed
@@ -215,9 +254,16 @@ class _Reader:
             keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node)
         return keyed
 
-    def _keyed_item(self, node: yaml.Node, list_path: Path, schema: dict[str, Any] | None,
-                    spec: KeyedListSpec, key: str | None, key_node: yaml.Node | None = None,
-                    index: int = 0) -> Any:
+    def _keyed_item(
+        self,
+        node: yaml.Node,
+        list_path: Path,
+        schema: dict[str, Any] | None,
+        spec: KeyedListSpec,
+        key: str | None,
+        key_node: yaml.Node | None = None,
+        index: int = 0,
+    ) -> Any:
         # A list-form item's key is known only once it is read: its origins sit under its index
         # until _rekey_origins moves them.
         item_path = list_path + (Item(key) if key is not None else index,)
@@ -282,8 +328,11 @@ class _Reader:
         return _VARIABLE.sub(replace, text), tuple(used)
 
     def _unset_variables(self, text: str) -> list[str]:
-        return [match.group(1) for match in _VARIABLE.finditer(text)
-                if match.group(1) and match.group(2) is None and match.group(1) not in self.environ]
+        return [
+            match.group(1)
+            for match in _VARIABLE.finditer(text)
+            if match.group(1) and match.group(2) is None and match.group(1) not in self.environ
+        ]
 
     def _read_extends(self, node: yaml.Node) -> None:
         targets = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -336,23 +385,31 @@ def _schema_findings(plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node
     return findings
 
 
-def _explain_error(error: ValidationError, plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node],
-                   file: str) -> list[Finding]:
+def _explain_error(
+    error: ValidationError, plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node], file: str
+) -> list[Finding]:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
         findings = []
         for extra in [key for key in error.instance if key not in allowed]:
             suggestion = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean '{suggestion[0]}'?" if suggestion else f"; known fields: {', '.join(allowed)}"
-            findings.append(_located(f"unknown field '{extra}'{hint}", "unknown-field",
-                                     path + (extra,), plain, marks, file))
+            findings.append(
+                _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
+            )
         return findings
     return [_located(schemas.message(error), "overlay-schema", path, plain, marks, file)]
 
 
-def _located(message: str, rule: str, path: tuple[str | int, ...], plain: Any,
-             marks: Mapping[tuple[str | int, ...], yaml.Node], file: str) -> Finding:
+def _located(
+    message: str,
+    rule: str,
+    path: tuple[str | int, ...],
+    plain: Any,
+    marks: Mapping[tuple[str | int, ...], yaml.Node],
+    file: str,
+) -> Finding:
     node = None
     for size in range(len(path), 0, -1):
         node = marks.get(path[:size])
@@ -373,7 +430,8 @@ def list_environments(directory: FsPath) -> list[str]:
     if not directory.is_dir():
         return []
     return sorted(
-        entry.stem for entry in directory.iterdir()
+        entry.stem
+        for entry in directory.iterdir()
         if entry.suffix in ENVIRONMENT_SUFFIXES and not entry.name.startswith("_") and entry.is_file()
     )
 
@@ -408,8 +466,9 @@ def read_text(path: FsPath) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
-        raise InvalidInputError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8") \
-            from error
+        raise InvalidInputError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8"
+        ) from error
 
 
 def load_layers(path: FsPath, environ: Mapping[str, str] | None = None) -> list[Overlay]:
@@ -421,7 +480,7 @@ def load_layers(path: FsPath, environ: Mapping[str, str] | None = None) -> list[
     def visit(file: FsPath, chain: Sequence[FsPath], display: str) -> None:
         resolved = file.resolve()
         if resolved in chain:
-            cycle = " -> ".join(str(p) for p in [*chain[chain.index(resolved):], resolved])
+            cycle = " -> ".join(str(p) for p in [*chain[chain.index(resolved) :], resolved])
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return
@@ -429,8 +488,14 @@ def load_layers(path: FsPath, environ: Mapping[str, str] | None = None) -> list[
         for target, origin in overlay.extends:
             target_path = file.parent / target
             if not target_path.is_file():
-                overlay.findings.append(Finding.at(
-                    origin, "extends-missing", f"extends target '{target}' does not exist ({target_path})", "extends"))
+                overlay.findings.append(
+                    Finding.at(
+                        origin,
+                        "extends-missing",
+                        f"extends target '{target}' does not exist ({target_path})",
+                        "extends",
+                    )
+                )
                 continue
             visit(target_path, [*chain, resolved], _display(target_path))
         loaded.add(resolved)

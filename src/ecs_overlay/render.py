@@ -33,8 +33,9 @@ class RenderResult:
         return not has_errors(self.findings)
 
 
-def render(base: Mapping[str, Any], overlays: Sequence[Overlay] = (),
-           images: Sequence[ImageRequest] = ()) -> RenderResult:
+def render(
+    base: Mapping[str, Any], overlays: Sequence[Overlay] = (), images: Sequence[ImageRequest] = ()
+) -> RenderResult:
     """Merge ``overlays`` (shared layers first) onto ``base``, set images, check the result.
 
     ``base`` is a register-able task definition (see source.py). Inputs are never mutated.

@@ -67,16 +67,23 @@ def leaf_errors(error: ValidationError) -> list[ValidationError]:
     branches: dict[Any, list[ValidationError]] = {}
     for child in error.context:
         branches.setdefault(child.schema_path[0], []).append(child)
-    meant = [errors for errors in branches.values()
-             if not any(e.validator == "type" and not e.relative_path for e in errors)]
+    meant = [
+        errors for errors in branches.values() if not any(e.validator == "type" and not e.relative_path for e in errors)
+    ]
     if not meant:
         return [best_match([error])]
     chosen = min(meant, key=len)
     return [leaf for child in chosen for leaf in leaf_errors(child)]
 
 
-_TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
-               "object": "a mapping", "array": "a list"}
+_TYPE_NAMES = {
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+}
 
 
 _SECRET_HOLDERS = ("environment", "secrets")
@@ -91,14 +98,15 @@ def message(error: ValidationError) -> str:
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     if any(step in _SECRET_HOLDERS for step in error.absolute_path):
         shown = "this value"
+    expected: Any = error.validator_value
     if error.validator == "type":
-        wanted = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        wanted = expected if isinstance(expected, list) else [expected]
         kinds = [kind for kind in wanted if kind != "null"]
         if set(kinds) == {"string", "number", "boolean"}:
             return f"{shown} should be a single value (text, a number or true/false), not a mapping or list"
-        return f"{shown} should be {' or '.join(_TYPE_NAMES.get(kind, kind) for kind in kinds)}"
+        return f"{shown} should be {' or '.join(_TYPE_NAMES.get(str(kind), str(kind)) for kind in kinds)}"
     if error.validator == "enum":
-        choices = ", ".join(str(choice) for choice in error.validator_value if choice is not None)
+        choices = ", ".join(str(choice) for choice in expected if choice is not None)
         return f"{shown} is not one of: {choices}"
     text = error.message
     return text if len(text) <= 160 else text[:157] + "..."

@@ -26,9 +26,20 @@ def schema_findings(taskdef: dict[str, Any], provenance: Provenance) -> list[Fin
 def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
     path = keyed_path(tuple(error.absolute_path), taskdef)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
-        return [_unknown_field(extra, allowed, path, provenance)
-                for extra in error.instance if extra not in allowed]
+        allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+        return [_unknown_field(extra, allowed, path, provenance) for extra in error.instance if extra not in allowed]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        # Point at whatever removed the field (an overlay's `null`), not at its parent.
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return [
+            Finding.at(
+                provenance.origin((*path, name)),
+                "taskdef-schema",
+                f"'{name}' is required; do not delete it, or give it a value",
+                format_path((*path, name)),
+            )
+            for name in missing
+        ]
     return [Finding.at(provenance.origin(path), "taskdef-schema", schemas.message(error), format_path(path))]
 
 
@@ -38,10 +49,13 @@ def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Prov
     if origin.kind == BASE:
         # The live API knows a field this schema does not: carry it through, never drop it.
         version = schemas.load("taskdef").get("x-botocore-version", "?")
-        return Finding("unknown-base-field",
-                       f"'{name}' is not in the schema ecs-overlay was generated with (botocore {version}); "
-                       "it is passed through unchanged. Regenerate the schema with a newer botocore to check it",
-                       format_path(path), severity=WARNING)
+        return Finding(
+            "unknown-base-field",
+            f"'{name}' is not in the schema ecs-overlay was generated with (botocore {version}); "
+            "it is passed through unchanged. Regenerate the schema with a newer botocore to check it",
+            format_path(path),
+            severity=WARNING,
+        )
     suggestion = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
     return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
@@ -54,9 +68,13 @@ def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> l
         if not isinstance(container, dict) or container.get("image"):
             continue
         path = keyed_path(("containerDefinitions", index), taskdef)
-        findings.append(Finding.at(
-            provenance.origin(path), "container-incomplete",
-            "this container has no image; give it one in the overlay or with --image NAME=URI",
-            format_path(path),
-        ))
+        image_origin = provenance.origin((*path, "image"))
+        findings.append(
+            Finding.at(
+                image_origin if image_origin.kind != BASE else provenance.origin(path),
+                "container-incomplete",
+                "this container has no image; give it one in the overlay or with --image NAME=URI",
+                format_path(path),
+            )
+        )
     return findings

@@ -32,8 +32,15 @@ class BaseOptions:
     def check(self) -> None:
         if (self.cluster is None) != (self.service is None):
             raise UsageError("--cluster and --service go together: give both, or neither")
-        chosen = [name for name, given in (("--family", self.family), ("--cluster/--service", self.cluster),
-                                           ("--base", self.base_file)) if given]
+        chosen = [
+            name
+            for name, given in (
+                ("--family", self.family),
+                ("--cluster/--service", self.cluster),
+                ("--base", self.base_file),
+            )
+            if given
+        ]
         if len(chosen) > 1:
             raise UsageError(f"give only one base: {' or '.join(chosen)}")
 
@@ -86,12 +93,15 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
         family = layer.data.get("family")
         if isinstance(family, str) and family:
             return family
-    raise UsageError("no base given: pass --family, --cluster and --service, or --base FILE, "
-                     "or set `family:` in the environment's overlay")
+    raise UsageError(
+        "no base given: pass --family, --cluster and --service, or --base FILE, "
+        "or set `family:` in the environment's overlay"
+    )
 
 
-def render_environment(name: str, directory: Path, base_options: BaseOptions,
-                       images: Sequence[ImageRequest]) -> Rendered:
+def render_environment(
+    name: str, directory: Path, base_options: BaseOptions, images: Sequence[ImageRequest]
+) -> Rendered:
     layers = load_environment(name, directory)
     findings = [finding for layer in layers for finding in layer.findings]
     if any(finding.is_error for finding in findings):
@@ -106,5 +116,7 @@ def require_clean(rendered: Rendered) -> None:
     if not rendered.result.ok:
         errors: list[Finding] = [f for f in rendered.result.findings if f.is_error]
         noun = "problem" if len(errors) == 1 else "problems"
-        raise InvalidInputError(f"{len(errors)} {noun} in environment '{rendered.environment}'; nothing was written",
-                                rendered.result.findings)
+        raise InvalidInputError(
+            f"{len(errors)} {noun} in environment '{rendered.environment}'; nothing was written",
+            rendered.result.findings,
+        )

@@ -29,8 +29,10 @@ def base_task(**fields: Any) -> dict[str, Any]:
                 "secrets": [{"name": "DB_PASSWORD", "valueFrom": "arn:aws:ssm:eu-west-1:111111111111:parameter/db"}],
                 "dependsOn": [{"containerName": "envoy", "condition": "START"}],
                 "command": ["serve", "--port", "8080"],
-                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/shop",
-                                                                          "awslogs-region": "eu-west-1"}},
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {"awslogs-group": "/shop", "awslogs-region": "eu-west-1"},
+                },
             },
             {
                 "name": "envoy",
@@ -47,8 +49,9 @@ def base_task(**fields: Any) -> dict[str, Any]:
     return task
 
 
-def rendered(base: dict[str, Any], *texts: str, images: tuple[str, ...] = (),
-             environ: Mapping[str, str] | None = None) -> RenderResult:
+def rendered(
+    base: dict[str, Any], *texts: str, images: tuple[str, ...] = (), environ: Mapping[str, str] | None = None
+) -> RenderResult:
     before = copy.deepcopy(base)
     layers = [overlay(text, f"layer{index}.yaml", environ) for index, text in enumerate(texts)]
     result = render(base, layers, [ImageRequest.parse(image) for image in images])

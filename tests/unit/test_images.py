@@ -13,17 +13,20 @@ from .helpers import base_task, container, rendered
 APP = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/shop"
 
 
-@pytest.mark.parametrize(("image", "expected"), [
-    (f"{APP}:1", APP),
-    (f"{APP}@sha256:abc", APP),
-    (f"{APP}:1@sha256:abc", APP),
-    ("nginx", "docker.io/library/nginx"),
-    ("nginx:1.27", "docker.io/library/nginx"),
-    ("docker.io/library/nginx:1.25", "docker.io/library/nginx"),
-    ("grafana/agent:v1", "docker.io/grafana/agent"),
-    ("localhost:5000/app:2", "localhost:5000/app"),
-    ("registry.example.com:5000/team/app", "registry.example.com:5000/team/app"),
-])
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        (f"{APP}:1", APP),
+        (f"{APP}@sha256:abc", APP),
+        (f"{APP}:1@sha256:abc", APP),
+        ("nginx", "docker.io/library/nginx"),
+        ("nginx:1.27", "docker.io/library/nginx"),
+        ("docker.io/library/nginx:1.25", "docker.io/library/nginx"),
+        ("grafana/agent:v1", "docker.io/grafana/agent"),
+        ("localhost:5000/app:2", "localhost:5000/app"),
+        ("registry.example.com:5000/team/app", "registry.example.com:5000/team/app"),
+    ],
+)
 def test_repository_ignores_tag_and_digest(image: str, expected: str) -> None:
     assert repository(image) == expected
 
@@ -61,8 +64,11 @@ def test_a_single_container_takes_an_unmatched_image() -> None:
 
 
 def test_image_applies_after_overlays_and_to_new_containers() -> None:
-    result = rendered(base_task(), "containerDefinitions: {worker: {image: placeholder, essential: false}}",
-                      images=("worker=repo/worker:5",))
+    result = rendered(
+        base_task(),
+        "containerDefinitions: {worker: {image: placeholder, essential: false}}",
+        images=("worker=repo/worker:5",),
+    )
     assert container(result, "worker")["image"] == "repo/worker:5"
 
 

@@ -19,76 +19,121 @@ def test_empty_overlay_returns_the_base_unchanged() -> None:
 
 
 def test_mappings_merge_recursively_and_keep_sibling_keys() -> None:
-    result = rendered(base_task(), """
+    result = rendered(
+        base_task(),
+        """
         containerDefinitions:
           web:
             logConfiguration:
               options:
                 awslogs-group: /shop-prod
-    """)
+    """,
+    )
     options = container(result, "web")["logConfiguration"]["options"]
     assert options == {"awslogs-group": "/shop-prod", "awslogs-region": "eu-west-1"}
 
 
 def test_scalar_replaces_and_null_deletes() -> None:
-    result = rendered(base_task(), """
+    result = rendered(
+        base_task(),
+        """
         networkMode: awsvpc
         memory: 1024
         containerDefinitions:
           web:
             logConfiguration: null
-    """)
+    """,
+    )
     assert result.taskdef["memory"] == "1024"
     assert "logConfiguration" not in container(result, "web")
 
 
-@pytest.mark.parametrize("text", [
-    "containerDefinitions: {web: {environment: {LOG_LEVEL: warn, NEW: x}}}",
-    "containerDefinitions: [{name: web, environment: [{name: LOG_LEVEL, value: warn}, {name: NEW, value: x}]}]",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "containerDefinitions: {web: {environment: {LOG_LEVEL: warn, NEW: x}}}",
+        "containerDefinitions: [{name: web, environment: [{name: LOG_LEVEL, value: warn}, {name: NEW, value: x}]}]",
+    ],
+)
 def test_environment_merges_by_name_in_list_and_mapping_form(text: str) -> None:
     result = rendered(base_task(), text)
     assert container(result, "web")["environment"] == [
-        {"name": "LOG_LEVEL", "value": "warn"}, {"name": "PORT", "value": "8080"}, {"name": "NEW", "value": "x"},
+        {"name": "LOG_LEVEL", "value": "warn"},
+        {"name": "PORT", "value": "8080"},
+        {"name": "NEW", "value": "x"},
     ]
 
 
 def test_null_item_removes_it_from_a_keyed_list() -> None:
-    result = rendered(base_task(), """
+    result = rendered(
+        base_task(),
+        """
         containerDefinitions:
           envoy: null
           web:
             environment: {PORT: null}
             dependsOn: {envoy: null}
-    """)
+    """,
+    )
     assert [c["name"] for c in result.taskdef["containerDefinitions"]] == ["web"]
     assert env_of(result) == {"LOG_LEVEL": "info"}
     assert container(result, "web")["dependsOn"] == []
 
 
-@pytest.mark.parametrize(("field", "base_items", "overlay_value", "expected"), [
-    ("secrets", [{"name": "A", "valueFrom": "arn:aws:ssm:eu-west-1:1:parameter/a"}],
-     "{A: /b, C: /c}", [{"name": "A", "valueFrom": "/b"}, {"name": "C", "valueFrom": "/c"}]),
-    ("portMappings", [{"containerPort": 80, "protocol": "tcp", "hostPort": 80}, {"containerPort": 53, "protocol": "udp"}],
-     "{80: {hostPort: 8080}, 53/udp: null, 9090: {}}",
-     [{"containerPort": 80, "protocol": "tcp", "hostPort": 8080}, {"containerPort": 9090, "protocol": "tcp"}]),
-    ("mountPoints", [{"containerPath": "/data", "sourceVolume": "a", "readOnly": False}],
-     "{/data: {readOnly: true}, /tmp: {sourceVolume: t}}",
-     [{"containerPath": "/data", "sourceVolume": "a", "readOnly": True}, {"containerPath": "/tmp", "sourceVolume": "t"}]),
-    ("dependsOn", [{"containerName": "envoy", "condition": "START"}],
-     "{envoy: HEALTHY}", [{"containerName": "envoy", "condition": "HEALTHY"}]),
-    ("extraHosts", [{"hostname": "db", "ipAddress": "10.0.0.1"}],
-     "{db: 10.0.0.2, cache: 10.0.0.3}",
-     [{"hostname": "db", "ipAddress": "10.0.0.2"}, {"hostname": "cache", "ipAddress": "10.0.0.3"}]),
-    ("systemControls", [{"namespace": "net.core.somaxconn", "value": "128"}],
-     "{net.core.somaxconn: 1024}", [{"namespace": "net.core.somaxconn", "value": "1024"}]),
-    ("resourceRequirements", [{"type": "GPU", "value": "1"}],
-     "{GPU: 2}", [{"type": "GPU", "value": "2"}]),
-    ("ulimits", [{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}],
-     "{nofile: {softLimit: 65536, hardLimit: 65536}}", [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}]),
-])
-def test_container_keyed_lists_merge_by_their_key(field: str, base_items: list[dict[str, object]],
-                                                  overlay_value: str, expected: list[dict[str, object]]) -> None:
+@pytest.mark.parametrize(
+    ("field", "base_items", "overlay_value", "expected"),
+    [
+        (
+            "secrets",
+            [{"name": "A", "valueFrom": "arn:aws:ssm:eu-west-1:1:parameter/a"}],
+            "{A: /b, C: /c}",
+            [{"name": "A", "valueFrom": "/b"}, {"name": "C", "valueFrom": "/c"}],
+        ),
+        (
+            "portMappings",
+            [{"containerPort": 80, "protocol": "tcp", "hostPort": 80}, {"containerPort": 53, "protocol": "udp"}],
+            "{80: {hostPort: 8080}, 53/udp: null, 9090: {}}",
+            [{"containerPort": 80, "protocol": "tcp", "hostPort": 8080}, {"containerPort": 9090, "protocol": "tcp"}],
+        ),
+        (
+            "mountPoints",
+            [{"containerPath": "/data", "sourceVolume": "a", "readOnly": False}],
+            "{/data: {readOnly: true}, /tmp: {sourceVolume: t}}",
+            [
+                {"containerPath": "/data", "sourceVolume": "a", "readOnly": True},
+                {"containerPath": "/tmp", "sourceVolume": "t"},
+            ],
+        ),
+        (
+            "dependsOn",
+            [{"containerName": "envoy", "condition": "START"}],
+            "{envoy: HEALTHY}",
+            [{"containerName": "envoy", "condition": "HEALTHY"}],
+        ),
+        (
+            "extraHosts",
+            [{"hostname": "db", "ipAddress": "10.0.0.1"}],
+            "{db: 10.0.0.2, cache: 10.0.0.3}",
+            [{"hostname": "db", "ipAddress": "10.0.0.2"}, {"hostname": "cache", "ipAddress": "10.0.0.3"}],
+        ),
+        (
+            "systemControls",
+            [{"namespace": "net.core.somaxconn", "value": "128"}],
+            "{net.core.somaxconn: 1024}",
+            [{"namespace": "net.core.somaxconn", "value": "1024"}],
+        ),
+        ("resourceRequirements", [{"type": "GPU", "value": "1"}], "{GPU: 2}", [{"type": "GPU", "value": "2"}]),
+        (
+            "ulimits",
+            [{"name": "nofile", "softLimit": 1024, "hardLimit": 4096}],
+            "{nofile: {softLimit: 65536, hardLimit: 65536}}",
+            [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
+        ),
+    ],
+)
+def test_container_keyed_lists_merge_by_their_key(
+    field: str, base_items: list[dict[str, object]], overlay_value: str, expected: list[dict[str, object]]
+) -> None:
     base = base_task()
     base["containerDefinitions"][0][field] = base_items
     result = rendered(base, f"containerDefinitions: {{web: {{{field}: {overlay_value}}}}}")
@@ -98,33 +143,48 @@ def test_container_keyed_lists_merge_by_their_key(field: str, base_items: list[d
 
 def test_port_mappings_are_keyed_by_port_and_protocol() -> None:
     base = base_task()
-    base["containerDefinitions"][0]["portMappings"] = [{"containerPort": 53, "protocol": "tcp"},
-                                                       {"containerPort": 53, "protocol": "udp"}]
+    base["containerDefinitions"][0]["portMappings"] = [
+        {"containerPort": 53, "protocol": "tcp"},
+        {"containerPort": 53, "protocol": "udp"},
+    ]
     result = rendered(base, "containerDefinitions: {web: {portMappings: {53/udp: {hostPort: 53}}}}")
-    assert container(result, "web")["portMappings"] == [{"containerPort": 53, "protocol": "tcp"},
-                                                       {"containerPort": 53, "protocol": "udp", "hostPort": 53}]
+    assert container(result, "web")["portMappings"] == [
+        {"containerPort": 53, "protocol": "tcp"},
+        {"containerPort": 53, "protocol": "udp", "hostPort": 53},
+    ]
 
 
 def test_task_level_keyed_lists_volumes_and_tags() -> None:
-    base = base_task(volumes=[{"name": "data", "host": {"sourcePath": "/data"}}],
-                     tags=[{"key": "team", "value": "a"}, {"key": "env", "value": "x"}])
-    result = rendered(base, """
+    base = base_task(
+        volumes=[{"name": "data", "host": {"sourcePath": "/data"}}],
+        tags=[{"key": "team", "value": "a"}, {"key": "env", "value": "x"}],
+    )
+    result = rendered(
+        base,
+        """
         volumes:
           data: {host: {sourcePath: /srv}}
           cache: {}
         tags: {env: prod, cost-center: "0042"}
-    """)
+    """,
+    )
     assert result.taskdef["volumes"] == [{"name": "data", "host": {"sourcePath": "/srv"}}, {"name": "cache"}]
-    assert result.taskdef["tags"] == [{"key": "team", "value": "a"}, {"key": "env", "value": "prod"},
-                                      {"key": "cost-center", "value": "0042"}]
+    assert result.taskdef["tags"] == [
+        {"key": "team", "value": "a"},
+        {"key": "env", "value": "prod"},
+        {"key": "cost-center", "value": "0042"},
+    ]
 
 
 def test_base_order_is_kept_and_new_items_are_appended() -> None:
-    result = rendered(base_task(), """
+    result = rendered(
+        base_task(),
+        """
         containerDefinitions:
           datadog: {image: public.ecr.aws/datadog/agent:7, essential: false}
           web: {environment: {A: "1"}}
-    """)
+    """,
+    )
     assert [c["name"] for c in result.taskdef["containerDefinitions"]] == ["web", "envoy", "datadog"]
     assert list(env_of(result)) == ["LOG_LEVEL", "PORT", "A"]
     assert list(container(result, "datadog")) == ["name", "image", "essential"]
@@ -156,10 +216,22 @@ def test_nulls_inside_a_new_item_delete_nothing() -> None:
     assert container(result, "xray") == {"name": "xray", "image": "x"}
 
 
-@pytest.mark.parametrize(("written", "expected"), [
-    ("8080", "8080"), ("yes", "yes"), ("on", "on"), ("0100", "0100"), ("1.10", "1.10"), ("true", "true"),
-    ("0x1F", "0x1F"), ("1e3", "1e3"), ('"quoted"', "quoted"), ("2024-01-01", "2024-01-01"), ("''", ""),
-])
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("8080", "8080"),
+        ("yes", "yes"),
+        ("on", "on"),
+        ("0100", "0100"),
+        ("1.10", "1.10"),
+        ("true", "true"),
+        ("0x1F", "0x1F"),
+        ("1e3", "1e3"),
+        ('"quoted"', "quoted"),
+        ("2024-01-01", "2024-01-01"),
+        ("''", ""),
+    ],
+)
 def test_environment_values_are_the_text_as_written(written: str, expected: str) -> None:
     result = rendered(base_task(), f"containerDefinitions: {{web: {{environment: {{X: {written}}}}}}}")
     assert result.ok, result.findings
@@ -188,8 +260,11 @@ def test_container_integers_stay_integers() -> None:
 
 
 def test_layers_apply_in_order() -> None:
-    result = rendered(base_task(), "containerDefinitions: {web: {environment: {LOG_LEVEL: a, SHARED: s}}}",
-                      "containerDefinitions: {web: {environment: {LOG_LEVEL: b}}}")
+    result = rendered(
+        base_task(),
+        "containerDefinitions: {web: {environment: {LOG_LEVEL: a, SHARED: s}}}",
+        "containerDefinitions: {web: {environment: {LOG_LEVEL: b}}}",
+    )
     assert env_of(result) == {"LOG_LEVEL": "b", "PORT": "8080", "SHARED": "s"}
 
 

@@ -15,12 +15,15 @@ from .helpers import base_task, env_of, overlay, rendered
 
 
 def test_leaves_remember_file_line_and_column() -> None:
-    layer = overlay("""\
+    layer = overlay(
+        """\
         containerDefinitions:
           web:
             environment:
               LOG_LEVEL: warn
-    """, file="environments/prod.yaml")
+    """,
+        file="environments/prod.yaml",
+    )
     origins = dict(layer.origins)
     origin = origins[("containerDefinitions", Item("web"), "environment", Item("LOG_LEVEL"), "value")]
     assert origin.location() == "environments/prod.yaml:4:18"
@@ -75,7 +78,9 @@ def test_an_empty_overlay_is_valid_and_changes_nothing(text: str) -> None:
 def test_wrong_types_are_reported_with_the_line() -> None:
     layer = overlay("containerDefinitions:\n  web:\n    essential: maybe\n    memory: lots\n")
     assert {(f.line, f.path) for f in layer.findings} == {
-        (3, "containerDefinitions[web].essential"), (4, "containerDefinitions[web].memory")}
+        (3, "containerDefinitions[web].essential"),
+        (4, "containerDefinitions[web].memory"),
+    }
 
 
 def test_all_findings_of_a_file_are_reported_together() -> None:
@@ -84,14 +89,18 @@ def test_all_findings_of_a_file_are_reported_together() -> None:
 
 
 def test_variables_are_interpolated_with_defaults_and_escapes() -> None:
-    result = rendered(base_task(), """
+    result = rendered(
+        base_task(),
+        """
         containerDefinitions:
           web:
             image: ${REPO}:${TAG:-latest}
             environment:
               RELEASE: ${TAG:-dev}-$${NOT_A_VAR}
               EMPTY_DEFAULT: ${EMPTY:-fallback}
-    """, environ={"REPO": "registry/shop", "EMPTY": ""})
+    """,
+        environ={"REPO": "registry/shop", "EMPTY": ""},
+    )
     assert result.ok, result.findings
     web = result.taskdef["containerDefinitions"][0]
     assert web["image"] == "registry/shop:latest"
@@ -135,8 +144,11 @@ def _write(directory: Path, name: str, text: str) -> Path:
 def test_extends_layers_shared_files_first(tmp_path: Path) -> None:
     _write(tmp_path, "_base.yaml", "containerDefinitions: {web: {environment: {A: base, B: base}}}\n")
     _write(tmp_path, "_logging.yaml", "extends: _base.yaml\ncontainerDefinitions: {web: {environment: {B: log}}}\n")
-    env = _write(tmp_path, "prod.yaml", "extends: [_base.yaml, _logging.yaml]\n"
-                                       "containerDefinitions: {web: {environment: {A: prod}}}\n")
+    env = _write(
+        tmp_path,
+        "prod.yaml",
+        "extends: [_base.yaml, _logging.yaml]\ncontainerDefinitions: {web: {environment: {A: prod}}}\n",
+    )
     layers = load_layers(env, {})
     assert [Path(layer.file).name for layer in layers] == ["_base.yaml", "_logging.yaml", "prod.yaml"]
     result = rendered(base_task(), "")

@@ -28,7 +28,8 @@ def test_shipped_schemas_are_what_the_installed_botocore_generates() -> None:
     model = botocore.session.get_session().get_service_model("ecs")
     taskdef = taskdef_schema(model, botocore.__version__)
     assert json.loads((SCHEMA_DIR / "taskdef.schema.json").read_text()) == taskdef, (
-        "schema/ is stale: run scripts/generate_schemas.py")
+        "schema/ is stale: run scripts/generate_schemas.py"
+    )
     assert json.loads((SCHEMA_DIR / "overlay.schema.json").read_text()) == overlay_schema(taskdef)
 
 

@@ -19,8 +19,15 @@ def test_describe_only_fields_are_derived_from_botocore() -> None:
     accepted = set(model.operation_model("RegisterTaskDefinition").input_shape.members)
     described = set(model.shape_for("TaskDefinition").members)
     assert schemas.describe_only_fields() == described - accepted
-    assert {"taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
-            "registeredAt", "registeredBy"} <= schemas.describe_only_fields()
+    assert {
+        "taskDefinitionArn",
+        "revision",
+        "status",
+        "requiresAttributes",
+        "compatibilities",
+        "registeredAt",
+        "registeredBy",
+    } <= schemas.describe_only_fields()
 
 
 def test_strips_exactly_the_describe_only_fields_and_keeps_order() -> None:
@@ -34,10 +41,15 @@ def test_strips_exactly_the_describe_only_fields_and_keeps_order() -> None:
 
 
 def test_unknown_fields_are_kept() -> None:
-    document = {"taskDefinition": {"family": "f", "containerDefinitions": [], "brandNewField": {"x": 1},
-                                   "revision": 3}, "tags": []}
+    document = {
+        "taskDefinition": {"family": "f", "containerDefinitions": [], "brandNewField": {"x": 1}, "revision": 3},
+        "tags": [],
+    }
     assert registerable(document, schemas.describe_only_fields()) == {
-        "family": "f", "containerDefinitions": [], "brandNewField": {"x": 1}}
+        "family": "f",
+        "containerDefinitions": [],
+        "brandNewField": {"x": 1},
+    }
 
 
 def test_empty_tags_are_left_out_and_bare_task_definitions_accepted() -> None:
@@ -45,11 +57,14 @@ def test_empty_tags_are_left_out_and_bare_task_definitions_accepted() -> None:
     assert registerable(bare, schemas.describe_only_fields()) == {"family": "f", "containerDefinitions": []}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("{not json", r"base.json:1:2: not JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    ('{"family": "x"}', "no containerDefinitions"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{not json", r"base.json:1:2: not JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        ('{"family": "x"}', "no containerDefinitions"),
+    ],
+)
 def test_bad_base_documents_are_clear_errors(text: str, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         parse_base(text, "base.json")
