@@ -28,7 +28,6 @@ MAX_FILE_BYTES = 1024 * 1024
 # graph is bounded by this many nodes, far above any real overlay.
 MAX_NODES = 100_000
 ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
-OVERLAY_ONLY_KEYS = ("extends",)
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
@@ -46,6 +45,8 @@ class Overlay:
     # Where each keyed-list item is written: the origin of the whole item when the base lacks it.
     items: list[tuple[Path, Origin]] = field(default_factory=list)
     extends: list[tuple[str, Origin]] = field(default_factory=list)
+    # Credential-like environment variable names this file declares are not secret.
+    allow_plaintext: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -109,6 +110,7 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.origins = reader.origins
     overlay.items = reader.items
     overlay.extends = reader.extends
+    overlay.allow_plaintext = [str(name) for name in plain.get("allowPlaintext") or []]
     return overlay
 
 
@@ -186,6 +188,8 @@ class _Reader:
             key = self._key_text(key_node)
             if key == "extends":
                 self._read_extends(value_node)
+                continue
+            if key == "allowPlaintext":
                 continue
             schema = schemas.child(self.root_schema, key, self.root_schema)
             data[key] = self._keyed_value(value_node, (key,), schema, TASK_KEYED_LISTS.get(key))

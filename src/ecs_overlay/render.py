@@ -15,9 +15,15 @@ from .keyed import Item, from_keyed, to_keyed
 from .merge import merge_layers
 from .overlay import Overlay
 from .provenance import IMAGE, Origin, Provenance
+from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
 from .validate import schema_findings
 
-TASK_STRING_FIELDS = ("cpu", "memory")
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """Settings of a run that are not part of any input."""
+
+    max_size: int = DEFAULT_MAX_SIZE
 
 
 @dataclass
@@ -34,7 +40,10 @@ class RenderResult:
 
 
 def render(
-    base: Mapping[str, Any], overlays: Sequence[Overlay] = (), images: Sequence[ImageRequest] = ()
+    base: Mapping[str, Any],
+    overlays: Sequence[Overlay] = (),
+    images: Sequence[ImageRequest] = (),
+    options: RenderOptions = RenderOptions(),
 ) -> RenderResult:
     """Merge ``overlays`` (shared layers first) onto ``base``, set images, check the result.
 
@@ -45,12 +54,25 @@ def render(
         return RenderResult({}, Provenance(), findings)
     merged, provenance = merge_layers(to_keyed(dict(base)), overlays)
     taskdef: dict[str, Any] = from_keyed(merged)
-    for name in TASK_STRING_FIELDS:
-        if isinstance(taskdef.get(name), int) and not isinstance(taskdef[name], bool):
-            taskdef[name] = str(taskdef[name])  # ECS takes task cpu and memory as strings
+    _normalise_task_size(taskdef)
     _set_images(taskdef, images, provenance)
     findings.extend(schema_findings(taskdef, provenance))
+    if not has_errors(findings):
+        # ECS's rules read well-typed data; a schema error is reported first, on its own.
+        allowed = frozenset(name for overlay in overlays for name in overlay.allow_plaintext)
+        findings.extend(check(RuleContext(taskdef, provenance, options.max_size, allowed)))
     return RenderResult(taskdef, provenance, findings)
+
+
+def _normalise_task_size(taskdef: dict[str, Any]) -> None:
+    """Task cpu and memory as the unit strings ECS expects: 1024 / "1 vCPU" → "1024"."""
+    for name in ("cpu", "memory"):
+        value = taskdef.get(name)
+        if value is None or isinstance(value, bool):
+            continue
+        units = task_size_units(value, name)
+        if units is not None:
+            taskdef[name] = str(units)
 
 
 def _set_images(taskdef: dict[str, Any], images: Sequence[ImageRequest], provenance: Provenance) -> None:

@@ -127,6 +127,11 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     properties = root["properties"]
     for name in ("cpu", "memory"):
         properties[name] = {"type": ["string", "integer", "null"]}
+    properties["allowPlaintext"] = {
+        "description": "Environment variable names that look like credentials but are not secret.",
+        "type": "array",
+        "items": {"type": "string"},
+    }
     properties["extends"] = {
         "description": "Shared overlay file(s), relative to this file, applied before it.",
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],

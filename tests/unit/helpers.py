@@ -31,7 +31,11 @@ def base_task(**fields: Any) -> dict[str, Any]:
                 "command": ["serve", "--port", "8080"],
                 "logConfiguration": {
                     "logDriver": "awslogs",
-                    "options": {"awslogs-group": "/shop", "awslogs-region": "eu-west-1"},
+                    "options": {
+                        "awslogs-group": "/shop",
+                        "awslogs-region": "eu-west-1",
+                        "awslogs-stream-prefix": "web",
+                    },
                 },
             },
             {

@@ -30,7 +30,7 @@ def test_mappings_merge_recursively_and_keep_sibling_keys() -> None:
     """,
     )
     options = container(result, "web")["logConfiguration"]["options"]
-    assert options == {"awslogs-group": "/shop-prod", "awslogs-region": "eu-west-1"}
+    assert options == {"awslogs-group": "/shop-prod", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "web"}
 
 
 def test_scalar_replaces_and_null_deletes() -> None:
@@ -134,7 +134,8 @@ def test_null_item_removes_it_from_a_keyed_list() -> None:
 def test_container_keyed_lists_merge_by_their_key(
     field: str, base_items: list[dict[str, object]], overlay_value: str, expected: list[dict[str, object]]
 ) -> None:
-    base = base_task()
+    # bridge mode on EC2, with the volumes declared: ECS's rules have nothing to say about these lists
+    base = base_task(networkMode="bridge", requiresCompatibilities=["EC2"], volumes=[{"name": "a"}, {"name": "t"}])
     base["containerDefinitions"][0][field] = base_items
     result = rendered(base, f"containerDefinitions: {{web: {{{field}: {overlay_value}}}}}")
     assert result.ok, result.findings
