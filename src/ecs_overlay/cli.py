@@ -6,17 +6,22 @@ The only module that imports click.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-from .errors import EcsOverlayError, UsageError
+from .errors import EXIT_INVALID, EcsOverlayError, UsageError
+from .findings import Finding
 from .images import ImageRequest
 from .output import to_json, write_all
-from .workflow import BaseOptions, environment_name, render_environment, require_clean
+from .overlay import list_environments
+from .render import RenderOptions
+from .rules import DEFAULT_MAX_SIZE
+from .workflow import BaseOptions, environment_name, render_environment, require_clean, validate_environments
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,7 +68,7 @@ def cli() -> None:
 
 
 def environment_options(func: F) -> F:
-    """--env and --environments-dir, shared by every command that reads an environment."""
+    """--env and --environments-dir, shared by every command that renders one environment."""
     func = click.option(
         "--environments-dir",
         default="environments",
@@ -81,7 +86,21 @@ def environment_options(func: F) -> F:
 
 
 def base_options(func: F) -> F:
-    """Where the base task definition comes from, shared by every command that needs one."""
+    """Where the base task definition comes from; the command receives one ``base: BaseOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        family: str | None,
+        cluster: str | None,
+        service: str | None,
+        base_file: str | None,
+        region: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        base = BaseOptions(family=family, cluster=cluster, service=service, base_file=base_file, region=region)
+        return func(*args, base=base, **kwargs)
+
     options = [
         click.option("--family", help="Family, family:revision or task-definition ARN to start from."),
         click.option("--cluster", help="With --service: start from the task definition the service runs now."),
@@ -94,9 +113,17 @@ def base_options(func: F) -> F:
         ),
         click.option("--region", help="AWS region (default: the standard AWS configuration chain)."),
     ]
+    command: Any = wrapper
     for option in reversed(options):
-        func = option(func)
-    return func
+        command = option(command)
+    return cast(F, command)
+
+
+def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
+    try:
+        return [ImageRequest.parse(value) for value in values]
+    except UsageError as error:
+        raise click.BadParameter(error.message) from None
 
 
 def image_option(func: F) -> F:
@@ -105,21 +132,37 @@ def image_option(func: F) -> F:
         "images",
         multiple=True,
         metavar="[NAME=]URI",
+        callback=_parse_images,
         help="Set container NAME's image, or (without NAME=) every container running an image from "
         "the same repository. Repeatable.",
     )(func)
 
 
-def _base(
-    family: str | None, cluster: str | None, service: str | None, base_file: str | None, region: str | None
-) -> BaseOptions:
-    return BaseOptions(family=family, cluster=cluster, service=service, base_file=base_file, region=region)
+def check_options(func: F) -> F:
+    """Settings of ECS's rules; the command receives one ``options: RenderOptions``."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, max_size: int, **kwargs: Any) -> Any:
+        return func(*args, options=RenderOptions(max_size=max_size), **kwargs)
+
+    return cast(
+        F,
+        click.option(
+            "--max-size",
+            type=click.IntRange(min=1),
+            default=DEFAULT_MAX_SIZE,
+            show_default=True,
+            metavar="BYTES",
+            help="Largest task definition (compact JSON) to accept; ECS refuses more than 64 KiB.",
+        )(wrapper),
+    )
 
 
 @cli.command()
 @environment_options
 @base_options
 @image_option
+@check_options
 @click.option(
     "-o",
     "--output",
@@ -132,18 +175,14 @@ def _base(
 def render(
     env: str | None,
     environments_dir: Path,
-    family: str | None,
-    cluster: str | None,
-    service: str | None,
-    base_file: str | None,
-    region: str | None,
-    images: tuple[str, ...],
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
     output: str,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
     name = environment_name(env, environments_dir)
-    requests = [ImageRequest.parse(text) for text in images]
-    rendered = render_environment(name, environments_dir, _base(family, cluster, service, base_file, region), requests)
+    rendered = render_environment(name, environments_dir, base, images, options)
     require_clean(rendered)
     _print_warnings(rendered.result.findings)
     write_all([(output, to_json(rendered.result.taskdef))])
@@ -156,7 +195,60 @@ def render(
     )
 
 
-def _print_warnings(findings: list[Any]) -> None:
+@cli.command()
+@click.option(
+    "--env",
+    "envs",
+    multiple=True,
+    metavar="NAME",
+    help="Environment to check (repeatable; default: every environment).",
+)
+@click.option(
+    "--environments-dir",
+    default="environments",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory of <env>.yaml overlays; files starting with _ are shared layers.",
+)
+@base_options
+@image_option
+@check_options
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@reports_errors
+def validate(
+    envs: tuple[str, ...],
+    environments_dir: Path,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    output_format: str,
+) -> None:
+    """Check overlay files offline; with a base, also every rendered result against ECS's rules.
+
+    Exit 0 when there are no errors (warnings allowed), 1 when there are.
+    """
+    names = list(envs) or list_environments(environments_dir)
+    if not names:
+        raise UsageError(f"no environments found in {environments_dir}/; pass --environments-dir")
+    results = validate_environments(names, environments_dir, base if base.given else None, images, options)
+    if output_format == "json":
+        click.echo(json.dumps([{"environment": name, **finding.to_json()} for name, finding in results], indent=2))
+    else:
+        for name, finding in results:
+            click.echo(f"{finding.to_text()} (environment {name})" if finding.file is None else finding.to_text())
+    errors = sum(1 for _, finding in results if finding.is_error)
+    warnings = len(results) - errors
+    scope = "overlay files" if not base.given else "rendered task definitions"
+    click.echo(
+        f"checked {len(names)} environment{'s' if len(names) != 1 else ''} ({', '.join(names)}), "
+        f"{scope}: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
+        err=True,
+    )
+    if errors:
+        sys.exit(EXIT_INVALID)
+
+
+def _print_warnings(findings: list[Finding]) -> None:
     for finding in findings:
         if not finding.is_error:
             click.echo(finding.to_text(), err=True)

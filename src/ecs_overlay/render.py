@@ -26,6 +26,9 @@ class RenderOptions:
     max_size: int = DEFAULT_MAX_SIZE
 
 
+DEFAULT_OPTIONS = RenderOptions()
+
+
 @dataclass
 class RenderResult:
     """What render produced: the task definition, where each value came from, and what is wrong."""
@@ -43,7 +46,7 @@ def render(
     base: Mapping[str, Any],
     overlays: Sequence[Overlay] = (),
     images: Sequence[ImageRequest] = (),
-    options: RenderOptions = RenderOptions(),
+    options: RenderOptions = DEFAULT_OPTIONS,
 ) -> RenderResult:
     """Merge ``overlays`` (shared layers first) onto ``base``, set images, check the result.
 

@@ -30,7 +30,8 @@ def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Proven
         return [_unknown_field(extra, allowed, path, provenance) for extra in error.instance if extra not in allowed]
     if error.validator == "required" and isinstance(error.instance, dict):
         # Point at whatever removed the field (an overlay's `null`), not at its parent.
-        missing = [name for name in error.validator_value if name not in error.instance]
+        required: Any = error.validator_value
+        missing = [name for name in required if name not in error.instance]
         return [
             Finding.at(
                 provenance.origin((*path, name)),

@@ -15,7 +15,7 @@ from .errors import InvalidInputError, UsageError
 from .findings import Finding
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
-from .render import RenderResult, render
+from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
 from .source import read_base_file, registerable
 
 
@@ -28,6 +28,10 @@ class BaseOptions:
     service: str | None = None
     base_file: str | None = None
     region: str | None = None
+
+    @property
+    def given(self) -> bool:
+        return any(value is not None for value in (self.family, self.cluster, self.service, self.base_file))
 
     def check(self) -> None:
         if (self.cluster is None) != (self.service is None):
@@ -100,7 +104,11 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
 
 
 def render_environment(
-    name: str, directory: Path, base_options: BaseOptions, images: Sequence[ImageRequest]
+    name: str,
+    directory: Path,
+    base_options: BaseOptions,
+    images: Sequence[ImageRequest],
+    options: RenderOptions = DEFAULT_OPTIONS,
 ) -> Rendered:
     layers = load_environment(name, directory)
     findings = [finding for layer in layers for finding in layer.findings]
@@ -108,7 +116,32 @@ def render_environment(
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
     base, label = fetch_base(base_options, layers)
-    return Rendered(name, layers, render(base, layers, images), label, base)
+    return Rendered(name, layers, render(base, layers, images, options), label, base)
+
+
+def validate_environments(
+    names: Sequence[str],
+    directory: Path,
+    base_options: BaseOptions | None,
+    images: Sequence[ImageRequest],
+    options: RenderOptions = DEFAULT_OPTIONS,
+) -> list[tuple[str, Finding]]:
+    """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
+
+    A shared layer used by several environments is reported once per finding, not once per use.
+    """
+    seen: set[Finding] = set()
+    results: list[tuple[str, Finding]] = []
+    for name in names:
+        if base_options is None:
+            findings = [finding for layer in load_environment(name, directory) for finding in layer.findings]
+        else:
+            findings = render_environment(name, directory, base_options, images, options).result.findings
+        for finding in findings:
+            if finding.file is None or finding not in seen:
+                seen.add(finding)
+                results.append((name, finding))
+    return results
 
 
 def require_clean(rendered: Rendered) -> None:

@@ -1,0 +1,69 @@
+"""`ecs-overlay validate` through the installed command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def test_clean_example_passes_offline(run_cli, project: Path) -> None:
+    result = run_cli("validate", cwd=project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "checked 2 environments (prod, stage), overlay files: 0 errors, 0 warnings" in result.stderr
+
+
+def test_findings_of_every_environment_are_reported_together(run_cli, project: Path) -> None:
+    environments = project / "environments"
+    (environments / "prod.yaml").write_text("extends: _common.yaml\ncontainerDefinitions:\n  web:\n    memroy: 1\n")
+    (environments / "stage.yaml").write_text("extends: _common.yaml\nnetworkMode: tunnel\n")
+    result = run_cli("validate", cwd=project)
+    assert result.returncode == 1
+    assert "environments/prod.yaml:4:5 containerDefinitions[web].memroy: error: unknown field 'memroy'" in result.stdout
+    assert "environments/stage.yaml:2:1 networkMode: error: 'tunnel' is not one of" in result.stdout
+    assert "2 errors, 0 warnings" in result.stderr
+
+
+def test_shared_layer_findings_are_reported_once(run_cli, project: Path) -> None:
+    (project / "environments" / "_common.yaml").write_text("cpuu: 1\n")
+    result = run_cli("validate", cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.count("unknown field 'cpuu'") == 1
+
+
+def test_selected_environments_only(run_cli, project: Path) -> None:
+    (project / "environments" / "stage.yaml").write_text("networkMode: tunnel\n")
+    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0
+    assert run_cli("validate", "--env", "prod", "--env", "stage", cwd=project).returncode == 1
+    assert run_cli("validate", "--env", "qa", cwd=project).returncode == 2
+
+
+def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli, project: Path) -> None:
+    (project / "environments" / "prod.yaml").write_text(
+        "extends: _common.yaml\ncpu: 1024\nmemory: 1024\ncontainerDefinitions:\n  web:\n"
+        "    environment:\n      DB_PASSWORD: hunter2\n"
+    )
+    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0  # the overlay alone is well-formed
+    result = run_cli("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
+    assert result.returncode == 1
+    findings = result.json()
+    rules = {(f["rule"], f["file"], f["line"], f["severity"]) for f in findings}
+    assert ("fargate-task-size", "environments/prod.yaml", 3, "error") in rules
+    assert ("plaintext-secret", "environments/prod.yaml", 7, "error") in rules
+    assert {"environment", "file", "line", "column", "path", "rule", "message", "severity"} <= set(findings[0])
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_json_output_of_a_clean_run_is_an_empty_list(run_cli, project: Path) -> None:
+    result = run_cli("validate", "--format", "json", "--base", "base.json", cwd=project)
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == []
+
+
+def test_pre_commit_hook_runs_validate_on_environment_files() -> None:
+    import yaml
+
+    from .conftest import REPO
+
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert hook["entry"] == "ecs-overlay validate" and hook["language"] == "python"
+    assert hook["pass_filenames"] is False
