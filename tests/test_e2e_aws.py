@@ -103,39 +103,49 @@ def test_tags_from_describe_become_task_definition_tags(
     assert result.json()["tags"] == [{"key": "owner", "value": "payments"}]
 
 
+PREVIOUS = b'{"family": "previous-artifact"}\n'
+
+
+def _run_failing(run_cli: Any, project: Path, env: dict[str, str], *args: str) -> Any:
+    """Run with an existing taskdef.json; every AWS failure must leave it exactly as it was."""
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    result = run_cli("render", "--env", "prod", *args, cwd=project, env=env)
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+    return result
+
+
 def _assert_aws_failure(result: Any, project: Path, *fragments: str) -> None:
     assert result.returncode == 3, result.stderr
     for fragment in fragments:
         assert fragment in result.stderr
     assert "Traceback" not in result.stderr
-    assert not (project / "taskdef.json").exists()
 
 
 def test_unknown_family_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    result = run_cli("render", "--env", "prod", "--family", "nope", cwd=project, env=aws_env)
+    result = _run_failing(run_cli, project, aws_env, "--family", "nope")
     _assert_aws_failure(result, project, "task definition 'nope' not found")
 
 
 def test_unknown_service_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     ecs.create_cluster(clusterName="shop")
-    result = run_cli("render", "--env", "prod", "--cluster", "shop", "--service", "ghost", cwd=project, env=aws_env)
+    result = _run_failing(run_cli, project, aws_env, "--cluster", "shop", "--service", "ghost")
     _assert_aws_failure(result, project, "service 'ghost' not found in cluster 'shop'")
 
 
 def test_unknown_cluster_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    result = run_cli("render", "--env", "prod", "--cluster", "nowhere", "--service", "x", cwd=project, env=aws_env)
+    result = _run_failing(run_cli, project, aws_env, "--cluster", "nowhere", "--service", "x")
     _assert_aws_failure(result, project, "not found")
 
 
 def test_no_credentials_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_REGION": "eu-west-1"}
-    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    result = _run_failing(run_cli, project, env)
     _assert_aws_failure(result, project, "no AWS credentials found")
 
 
 def test_no_region_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
-    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    result = _run_failing(run_cli, project, env)
     _assert_aws_failure(result, project, "no AWS region configured")
 
 
@@ -149,7 +159,7 @@ def test_unreachable_endpoint_is_exit_3(run_cli, project: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": "t",
         "AWS_REGION": "eu-west-1",
     }
-    result = run_cli("render", "--env", "prod", cwd=project, env=env)
+    result = _run_failing(run_cli, project, env)
     _assert_aws_failure(result, project, "cannot reach AWS")
 
 
@@ -157,13 +167,13 @@ def test_access_denied_names_the_permission(run_cli, project: Path, fake_ecs: An
     fake_ecs.respond(
         400, {"__type": "AccessDeniedException", "message": "User: arn:aws:sts::1:assumed-role/build is not authorized"}
     )
-    result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
+    result = _run_failing(run_cli, project, fake_ecs.env())
     _assert_aws_failure(result, project, "access denied: the caller needs ecs:DescribeTaskDefinition")
 
 
 def test_throttling_is_retried_then_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
     fake_ecs.respond(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
-    result = run_cli("render", "--env", "prod", cwd=project, env={**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
+    result = _run_failing(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
     _assert_aws_failure(result, project, "AWS throttled the request")
     assert len(fake_ecs.requests) == 3
 
@@ -173,7 +183,7 @@ def test_fields_the_installed_botocore_does_not_know_stop_the_run(run_cli, proje
     document["taskDefinition"]["futureIsolationMode"] = "strict"
     document["taskDefinition"]["containerDefinitions"][0]["futureProbe"] = {"path": "/ready"}
     fake_ecs.respond(200, document)
-    result = run_cli("render", "--env", "prod", cwd=project, env=fake_ecs.env())
+    result = _run_failing(run_cli, project, fake_ecs.env())
     _assert_aws_failure(
         result,
         project,

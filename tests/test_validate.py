@@ -59,11 +59,35 @@ def test_json_output_of_a_clean_run_is_an_empty_list(run_cli, project: Path) -> 
     assert json.loads(result.stdout) == []
 
 
-def test_pre_commit_hook_runs_validate_on_environment_files() -> None:
-    import yaml
+def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path) -> None:
+    """pre-commit installs this repository's hook as a user's config would, and it catches a typo."""
+    import shutil
+    import subprocess
+    import sys
 
-    from .conftest import REPO
+    from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ
 
-    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert hook["entry"] == "ecs-overlay validate" and hook["language"] == "python"
-    assert hook["pass_filenames"] is False
+    example = tmp_path / "app"
+    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
+    env = clean_environ(
+        {
+            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.com",
+        }
+    )
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "example"]):
+        subprocess.run(command, cwd=example, env=env, check=True)
+    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "ecs-overlay-validate", "--all-files"]
+
+    clean = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "ecs-overlay validate" in clean.stdout and "Passed" in clean.stdout
+
+    (example / "environments" / "prod.yaml").write_text("containerDefinitions:\n  web:\n    memroy: 512\n")
+    broken = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
+    assert broken.returncode == 1
+    expected = "environments/prod.yaml:3:5 containerDefinitions[web].memroy: error: unknown field 'memroy'"
+    assert f"{expected}; did you mean 'memory'?" in broken.stdout

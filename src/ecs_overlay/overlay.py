@@ -32,6 +32,9 @@ ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
+)
 _VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -135,6 +138,12 @@ class _Reader:
 
     def plain(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         self._count(node)
+        if node.tag not in _PLAIN_TAGS:
+            # Only data: a tag such as !!python/object is refused, never constructed.
+            self.findings.append(_finding_at(self.file, node, "yaml-tag",
+                                             f"YAML tag {node.tag} is not allowed in an overlay; write plain data",
+                                             _raw_path_text(path)))
+            return None
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             seen: dict[str, yaml.Node] = {}
@@ -148,6 +157,10 @@ class _Reader:
                             "YAML merge keys (<<) are not supported; use `extends`",
                         )
                     )
+                    continue
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                    self.findings.append(_finding_at(self.file, key_node, "yaml-key",
+                                                     "mapping keys must be plain text", _raw_path_text(path)))
                     continue
                 key = self._key_text(key_node)
                 if key in seen:
@@ -348,9 +361,7 @@ class _Reader:
         return self.constructor.construct_object(node, deep=True)
 
     def _key_text(self, node: yaml.Node) -> str:
-        if isinstance(node, yaml.ScalarNode):
-            return str(node.value)
-        return str(self._scalar(node))
+        return str(node.value)  # keys are checked to be plain scalars by the first pass
 
     def _count(self, node: yaml.Node) -> None:
         self.nodes_seen += 1
@@ -403,7 +414,11 @@ def _explain_error(
                 _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
             )
         return findings
-    return [_located(schemas.message(error), "overlay-schema", path, plain, marks, file)]
+    message = schemas.message(error)
+    keyed = keyed_path(path, plain)
+    if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
+        message = f"environment variable {keyed[-1]}: {message}"
+    return [_located(message, "overlay-schema", path, plain, marks, file)]
 
 
 def _located(

@@ -97,7 +97,7 @@ def message(error: ValidationError) -> str:
     shown = repr(error.instance)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     if any(step in _SECRET_HOLDERS for step in error.absolute_path):
-        shown = "this value"
+        shown = "the value"
     expected: Any = error.validator_value
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]

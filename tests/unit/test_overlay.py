@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -118,16 +117,14 @@ def test_an_unset_variable_without_default_names_the_variable_and_line() -> None
     assert (finding.file, finding.line) == ("env.yaml", 4)
 
 
-def test_an_alias_bomb_is_refused_quickly() -> None:
+def test_an_alias_bomb_is_refused_by_the_node_budget() -> None:
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     for level in range(1, 10):
         previous = f"*a{level - 1}"
         lines.append(f"a{level}: &a{level} [{', '.join([previous] * 9)}]")
     lines.append("containerDefinitions: {web: {command: *a9}}")
-    started = time.monotonic()
     with pytest.raises(InvalidInputError, match="alias"):
         parse_overlay("\n".join(lines), "bomb.yaml", {})
-    assert time.monotonic() - started < 5  # generous: the point is "not minutes", not a benchmark
 
 
 def test_merge_keys_are_refused() -> None:
