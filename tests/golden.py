@@ -20,8 +20,9 @@ class Outcome:
 
     def files(self) -> dict[str, str]:
         files = {"exit_code": f"{self.exit_code}\n", "stderr.txt": self.stderr}
-        if self.exit_code == 0:
-            files["taskdef.json"] = self.stdout
+        if self.stdout:
+            # A render's standard output is the task definition; anything else is kept as text.
+            files["taskdef.json" if self.stdout.startswith("{") else "stdout.txt"] = self.stdout
         return files
 
 

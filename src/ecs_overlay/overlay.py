@@ -140,9 +140,15 @@ class _Reader:
         self._count(node)
         if node.tag not in _PLAIN_TAGS:
             # Only data: a tag such as !!python/object is refused, never constructed.
-            self.findings.append(_finding_at(self.file, node, "yaml-tag",
-                                             f"YAML tag {node.tag} is not allowed in an overlay; write plain data",
-                                             _raw_path_text(path)))
+            self.findings.append(
+                _finding_at(
+                    self.file,
+                    node,
+                    "yaml-tag",
+                    f"YAML tag {node.tag} is not allowed in an overlay; write plain data",
+                    _raw_path_text(path),
+                )
+            )
             return None
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
@@ -159,8 +165,11 @@ class _Reader:
                     )
                     continue
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
-                    self.findings.append(_finding_at(self.file, key_node, "yaml-key",
-                                                     "mapping keys must be plain text", _raw_path_text(path)))
+                    self.findings.append(
+                        _finding_at(
+                            self.file, key_node, "yaml-key", "mapping keys must be plain text", _raw_path_text(path)
+                        )
+                    )
                     continue
                 key = self._key_text(key_node)
                 if key in seen:

@@ -68,5 +68,19 @@ class Provenance:
                 return found
         return BASE_ORIGIN
 
+    def locate(self, path: Path) -> Origin:
+        """Where to point a finding about ``path``: its own origin, or, when that is the base,
+        the first overlay position that set something inside it (a value, or a `null` delete)."""
+        own = self.origin(path)
+        if own.kind != BASE:
+            return own
+        size = len(path)
+        inside = [
+            origin
+            for recorded, origin in self.origins.items()
+            if len(recorded) > size and recorded[:size] == path and origin.kind != BASE
+        ]
+        return min(inside, key=lambda o: (o.line or 0, o.column or 0)) if inside else own
+
     def __iter__(self) -> Iterator[tuple[Path, Origin]]:
         return iter(self.origins.items())

@@ -89,7 +89,7 @@ class RuleContext:
     plaintext_allowed: frozenset[str] = frozenset()
 
     def finding(self, rule: str, path: Path, message: str, severity: str = ERROR) -> Finding:
-        return Finding.at(self.provenance.origin(path), rule, message, format_path(path), severity)
+        return Finding.at(self.provenance.locate(path), rule, message, format_path(path), severity)
 
     def containers(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         for index, container in enumerate(self.taskdef.get("containerDefinitions") or []):

@@ -153,8 +153,8 @@ def _relax(schema: dict[str, Any]) -> None:
     schema.pop("required", None)
     if schema.get("type") == "object" and "properties" in schema:
         _relax_structure_properties(schema["properties"])
-    elif schema.get("type") == "object" and "additionalProperties" in schema:
-        _relax_value(schema["additionalProperties"])
+    elif schema.get("type") == "object" and isinstance(schema.get("additionalProperties"), dict):
+        schema["additionalProperties"] = _nullable(_relax_value(schema["additionalProperties"]))
     elif schema.get("type") == "array":
         _relax_value(schema["items"])
 
