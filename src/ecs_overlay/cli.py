@@ -67,15 +67,19 @@ def cli() -> None:
     """
 
 
-def environment_options(func: F) -> F:
-    """--env and --environments-dir, shared by every command that renders one environment."""
-    func = click.option(
+def environments_dir_option(func: F) -> F:
+    return click.option(
         "--environments-dir",
         default="environments",
         show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
         help="Directory of <env>.yaml overlays; files starting with _ are shared layers.",
     )(func)
+
+
+def environment_options(func: F) -> F:
+    """--env (default $DEPLOY_ENV) and --environments-dir, for commands that render one environment."""
+    func = environments_dir_option(func)
     return click.option(
         "--env",
         "env",
@@ -203,13 +207,7 @@ def render(
     metavar="NAME",
     help="Environment to check (repeatable; default: every environment).",
 )
-@click.option(
-    "--environments-dir",
-    default="environments",
-    show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory of <env>.yaml overlays; files starting with _ are shared layers.",
-)
+@environments_dir_option
 @base_options
 @image_option
 @check_options
