@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,12 +15,23 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .errors import EXIT_INVALID, EcsOverlayError, UsageError
+from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, UsageError
 from .findings import Finding
 from .images import ImageRequest
 from .output import to_json, write_all
 from .overlay import list_environments
 from .render import RenderOptions
+from .report import (
+    changes_json,
+    changes_markdown,
+    changes_text,
+    drift_json,
+    drift_text,
+    explain_entries,
+    explain_json,
+    explain_lines,
+)
+from .review import diff_environment, drift_environment, snapshot_base
 from .rules import DEFAULT_MAX_SIZE
 from .workflow import BaseOptions, environment_name, render_environment, require_clean, validate_environments
 
@@ -63,7 +75,7 @@ def cli() -> None:
 
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
-                2 usage, 3 AWS or I/O failure.
+                2 usage, 3 AWS or I/O failure, 4 differences or drift found.
     """
 
 
@@ -244,6 +256,162 @@ def validate(
     )
     if errors:
         sys.exit(EXIT_INVALID)
+
+
+def _environments(env: str | None, all_environments: bool, directory: Path) -> list[str]:
+    if all_environments:
+        names = list_environments(directory)
+        if not names:
+            raise UsageError(f"no environments found in {directory}/")
+        return names
+    return [environment_name(env, directory)]
+
+
+def _exit_with_differences(found: bool, wanted: bool) -> None:
+    if found and wanted:
+        sys.exit(EXIT_DIFFERENCES)
+
+
+@cli.command()
+@environment_options
+@click.option("--all", "all_environments", is_flag=True, help="Every environment in the environments directory.")
+@base_options
+@image_option
+@click.option(
+    "--against",
+    metavar="GIT_REF",
+    help="Compare the overlays at GIT_REF (read with git, no checkout) with the working tree.",
+)
+@click.option("--to-env", metavar="NAME", help="Compare environment --env with NAME on the same base.")
+@click.option(
+    "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
+)
+@click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
+@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@reports_errors
+def diff(
+    env: str | None,
+    environments_dir: Path,
+    all_environments: bool,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    against: str | None,
+    to_env: str | None,
+    output_format: str,
+    exit_code: bool,
+    show_values: bool,
+) -> None:
+    """Show what a deploy (or a pull request, or another environment) changes, semantically.
+
+    By default: the base as it stands against what render would write.
+    """
+    if to_env is not None and (against is not None or all_environments):
+        raise UsageError("--to-env compares two environments; it does not go with --against or --all")
+    sections = []
+    for name in _environments(env, all_environments, environments_dir):
+        result = diff_environment(name, environments_dir, base, images, against, to_env)
+        changes = result.changes if show_values else [change.masked() for change in result.changes]
+        sections.append((result.environment, f"{result.old_label} -> {result.new_label}", changes))
+    if output_format == "json":
+        click.echo(changes_json(sections), nl=False)
+    elif output_format == "markdown":
+        click.echo(changes_markdown(sections), nl=False)
+    else:
+        click.echo(changes_text(sections, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
+    _exit_with_differences(any(changes for _, _, changes in sections), exit_code)
+
+
+@cli.command()
+@environment_options
+@click.option("--all", "all_environments", is_flag=True, help="Every environment in the environments directory.")
+@base_options
+@click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@reports_errors
+def drift(
+    env: str | None,
+    environments_dir: Path,
+    all_environments: bool,
+    base: BaseOptions,
+    snapshot: str | None,
+    output_format: str,
+    show_values: bool,
+) -> None:
+    """Report values the overlays set that the live task definition no longer has (exit 4 when any)."""
+    reports = [
+        drift_environment(name, environments_dir, base, snapshot)
+        for name in _environments(env, all_environments, environments_dir)
+    ]
+    if output_format == "json":
+        document = {
+            "environments": {
+                r.environment: drift_json(
+                    r.environment, r.base_label, r.drifts, r.snapshot_changes if snapshot else None, show_values
+                )
+                for r in reports
+            }
+        }
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    else:
+        for r in reports:
+            click.echo(
+                drift_text(
+                    r.environment, r.base_label, r.drifts, r.snapshot_changes if snapshot else None, show_values
+                ),
+                nl=False,
+            )
+    found = any(r.drifts or r.snapshot_changes for r in reports)
+    _exit_with_differences(found, True)
+
+
+@cli.command()
+@click.option(
+    "--env",
+    "env",
+    envvar="DEPLOY_ENV",
+    show_envvar=True,
+    help="Environment whose overlay names the family (when no --family is given).",
+)
+@environments_dir_option
+@base_options
+@click.option("-o", "--output", required=True, metavar="PATH", help="File to write; - for standard output.")
+@reports_errors
+def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output: str) -> None:
+    """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
+    taskdef, label = snapshot_base(env, environments_dir, base)
+    write_all([(output, to_json(taskdef))])
+    click.echo(f"wrote {'standard output' if output == '-' else output}: snapshot of {label}", err=True)
+
+
+@cli.command()
+@environment_options
+@base_options
+@image_option
+@click.option("--path", "subtree", metavar="PATH", help="Only this subtree, e.g. containerDefinitions[web].")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@reports_errors
+def explain(
+    env: str | None,
+    environments_dir: Path,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    subtree: str | None,
+    output_format: str,
+    show_values: bool,
+) -> None:
+    """Print the rendered task definition with the origin of every value."""
+    name = environment_name(env, environments_dir)
+    rendered = render_environment(name, environments_dir, base, images)
+    require_clean(rendered)
+    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree)
+    if subtree and not entries:
+        raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
+    if output_format == "json":
+        click.echo(explain_json(entries, show_values), nl=False)
+    else:
+        click.echo(explain_lines(entries, show_values), nl=False)
 
 
 def _print_warnings(findings: list[Finding]) -> None:

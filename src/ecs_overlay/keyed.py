@@ -101,6 +101,22 @@ def format_path(path: Path) -> str:
     return text
 
 
+def spec_for(path: Path) -> KeyedListSpec | None:
+    """The keyed-list rule of the list at ``path`` (``('containerDefinitions', Item('web'), 'environment')``)."""
+    specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS
+    spec: KeyedListSpec | None = None
+    for step in path:
+        if isinstance(step, Item) and spec is not None:
+            specs, spec = spec.children, None
+        elif isinstance(step, str) and spec is None:
+            spec = specs.get(step)
+            if spec is None:
+                return None
+        else:
+            return None
+    return spec
+
+
 def keyed_path(raw_path: Sequence[str | int], data: Any) -> Path:
     """A path through plain data (list indices, mapping keys) in keyed form: list indices and
     mapping-form keys inside keyed lists become ``Item``s named by the item's key."""

@@ -499,9 +499,22 @@ def read_text(path: FsPath) -> str:
         ) from error
 
 
-def load_layers(path: FsPath, environ: Mapping[str, str] | None = None) -> list[Overlay]:
+class FileSource:
+    """Reads overlay files from the working tree; ``GitSource`` reads them as they were at a commit."""
+
+    def read(self, path: FsPath) -> str:
+        return read_text(path)
+
+    def exists(self, path: FsPath) -> bool:
+        return path.is_file()
+
+
+def load_layers(
+    path: FsPath, environ: Mapping[str, str] | None = None, source: FileSource | None = None
+) -> list[Overlay]:
     """The environment file and its ``extends`` layers, shared layers first, each file once."""
     env = os.environ if environ is None else environ
+    files = source or FileSource()
     layers: list[Overlay] = []
     loaded: set[FsPath] = set()
 
@@ -512,10 +525,10 @@ def load_layers(path: FsPath, environ: Mapping[str, str] | None = None) -> list[
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return
-        overlay = parse_overlay(read_text(file), display, env)
+        overlay = parse_overlay(files.read(file), display, env)
         for target, origin in overlay.extends:
             target_path = file.parent / target
-            if not target_path.is_file():
+            if not files.exists(target_path):
                 overlay.findings.append(
                     Finding.at(
                         origin,

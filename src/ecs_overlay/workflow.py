@@ -73,12 +73,27 @@ def load_environment(name: str, directory: Path, environ: Mapping[str, str] | No
     return load_layers(environment_file(directory, name), environ)
 
 
-def fetch_base(options: BaseOptions, layers: Sequence[Overlay]) -> tuple[dict[str, Any], str]:
-    """The register-able base and a label saying where it came from."""
+def fetch_base(
+    options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None
+) -> tuple[dict[str, Any], str]:
+    """The register-able base and a label saying where it came from.
+
+    ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
+    for teams whose environments live in different accounts.
+    """
     options.check()
     if options.base_file is not None:
-        document = read_base_file(options.base_file)
-        return registerable(document, schemas.describe_only_fields()), options.base_file
+        path = options.base_file
+        if path != "-" and Path(path).is_dir():
+            if environment is None:
+                raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
+            path = str(Path(path) / f"{environment}.json")
+            if not Path(path).is_file():
+                raise InvalidInputError(
+                    f"--base {options.base_file}: no {environment}.json; write it with "
+                    f"`ecs-overlay snapshot --env {environment} -o {path}`"
+                )
+        return registerable(read_base_file(path), schemas.describe_only_fields()), path
     from .aws import Ecs  # only live runs pay for importing boto3
 
     ecs = Ecs(options.region)
@@ -115,7 +130,7 @@ def render_environment(
     if any(finding.is_error for finding in findings):
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
-    base, label = fetch_base(base_options, layers)
+    base, label = fetch_base(base_options, layers, name)
     return Rendered(name, layers, render(base, layers, images, options), label, base)
 
 

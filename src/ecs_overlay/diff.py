@@ -1,0 +1,197 @@
+"""Semantic comparison of task definitions: what changes, where, and which overlay line caused it.
+
+Keyed lists are compared by key (a reordered environment list is no change), so every change
+has a readable path such as ``containerDefinitions[web].environment[LOG_LEVEL]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .keyed import Item, KeyedList, KeyedListSpec, Path, format_path, from_keyed, spec_for, to_keyed
+from .provenance import OVERLAY, Origin, Provenance
+from .rules import looks_like_credential
+
+ADDED = "added"
+REMOVED = "removed"
+CHANGED = "changed"
+MASK = "****"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between an old and a new task definition."""
+
+    path: Path
+    operation: str
+    old: Any = None
+    new: Any = None
+    origin: Origin | None = None
+
+    @property
+    def readable_path(self) -> str:
+        return format_path(self.path)
+
+    def masked(self) -> Change:
+        """The change with credential-like environment values hidden."""
+        if not is_sensitive(self.path):
+            return self
+        return Change(self.path, self.operation, _mask(self.old), _mask(self.new), self.origin)
+
+
+def is_sensitive(path: Path) -> bool:
+    """Is ``path`` (or the item it is in) an environment variable whose name looks like a credential?"""
+    for index, step in enumerate(path[:-1]):
+        following = path[index + 1]
+        if step == "environment" and isinstance(following, Item) and looks_like_credential(following.key):
+            return True
+    return False
+
+
+def _mask(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return {key: (item if key == "name" else MASK) for key, item in value.items()}
+    return MASK
+
+
+def compare(old: Mapping[str, Any], new: Mapping[str, Any], provenance: Provenance | None = None) -> list[Change]:
+    """Every difference from ``old`` to ``new``; ``provenance`` (of ``new``) says where each came from."""
+    changes: list[Change] = []
+    _compare(to_keyed(dict(old)), to_keyed(dict(new)), (), changes, provenance)
+    return changes
+
+
+def _compare(old: Any, new: Any, path: Path, changes: list[Change], provenance: Provenance | None) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keyed = isinstance(old, KeyedList) or isinstance(new, KeyedList)
+        # Pair-like items (environment, secrets, tags, …) read as one value: environment[LOG_LEVEL]: a -> b
+        spec = spec_for(path) if keyed else None
+        for key in [*old, *(k for k in new if k not in old)]:
+            step: Item | str = Item(key) if keyed else key
+            child = (*path, step)
+            if key not in new:
+                changes.append(Change(child, REMOVED, old=_pair(old[key], spec), origin=_origin(provenance, child)))
+            elif key not in old:
+                changes.append(Change(child, ADDED, new=_pair(new[key], spec), origin=_origin(provenance, child)))
+            elif spec is not None and spec.value and _is_pair(old[key], spec) and _is_pair(new[key], spec):
+                if old[key].get(spec.value) != new[key].get(spec.value):
+                    changes.append(
+                        Change(
+                            child,
+                            CHANGED,
+                            old[key].get(spec.value),
+                            new[key].get(spec.value),
+                            _origin(provenance, (*child, spec.value)),
+                        )
+                    )
+            else:
+                _compare(old[key], new[key], child, changes, provenance)
+    elif _plain(old) != _plain(new):
+        changes.append(Change(path, CHANGED, _plain(old), _plain(new), _origin(provenance, path)))
+
+
+def _is_pair(item: Any, spec: KeyedListSpec | None) -> bool:
+    """An item that is just key and value (``{name: LOG_LEVEL, value: warn}``)."""
+    return (
+        spec is not None and spec.value is not None and isinstance(item, dict) and set(item) <= {spec.key, spec.value}
+    )
+
+
+def _pair(item: Any, spec: KeyedListSpec | None) -> Any:
+    return item.get(spec.value) if spec is not None and spec.value and _is_pair(item, spec) else _plain(item)
+
+
+def _origin(provenance: Provenance | None, path: Path) -> Origin | None:
+    return None if provenance is None else provenance.locate(path)
+
+
+def _plain(value: Any) -> Any:
+    return from_keyed(value)
+
+
+def value_at(data: Any, path: Path) -> tuple[bool, Any]:
+    """(found, value) at a keyed path in plain task-definition data."""
+    node: Any = to_keyed(data) if isinstance(data, dict) else data
+    for step in path:
+        key = step.key if isinstance(step, Item) else step
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+            continue
+        if not (isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)):
+            return False, None
+        node = node[key]
+    return True, _plain(node)
+
+
+def leaves(data: Mapping[str, Any]) -> Iterator[tuple[Path, Any, Path]]:
+    """Every value of a task definition: (keyed path, value, path of its origin record).
+
+    Plain lists count as one value; a pair-like item (``environment[LOG_LEVEL]``) is one value whose
+    origin is its value field's.
+    """
+    yield from _leaves(to_keyed(dict(data)), ())
+
+
+def _leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any, Path]]:
+    spec = spec_for(path) if isinstance(node, KeyedList) else None
+    if isinstance(node, dict) and node:
+        keyed = isinstance(node, KeyedList)
+        for key, child in node.items():
+            child_path = (*path, Item(key) if keyed else key)
+            if spec is not None and spec.value and _is_pair(child, spec):
+                yield child_path, child.get(spec.value), (*child_path, spec.value)
+            else:
+                yield from _leaves(child, child_path)
+    else:
+        yield path, _plain(node), path
+
+
+# ---------------------------------------------------------------------------------------------
+# Drift: managed values that the live task definition no longer has
+
+
+@dataclass(frozen=True)
+class Drift:
+    """A value an overlay sets that differs in the live task definition."""
+
+    path: Path
+    live: Any
+    overlay: Any
+    origin: Origin
+    live_present: bool = True
+
+    @property
+    def readable_path(self) -> str:
+        return format_path(self.path)
+
+
+def drift(live: Mapping[str, Any], rendered: Mapping[str, Any], provenance: Provenance) -> list[Drift]:
+    """Each value the overlay layers manage (set or delete) that the live task definition does not match.
+
+    Images are set per deploy, not managed by overlays, and are left out.
+    """
+    found: list[Drift] = []
+    for path, origin in provenance:
+        if origin.kind != OVERLAY or any(path[: len(d.path)] == d.path for d in found):
+            continue
+        wanted_present, wanted = value_at(rendered, path)
+        live_present, actual = value_at(live, path)
+        if (wanted_present, wanted) != (live_present, actual):
+            found.append(_readable_drift(path, actual, wanted if wanted_present else None, origin, live_present))
+    return sorted(found, key=lambda d: (d.origin.file or "", d.origin.line or 0, d.origin.column or 0))
+
+
+def _readable_drift(path: Path, live: Any, wanted: Any, origin: Origin, live_present: bool) -> Drift:
+    """Pair-like items read as one value: ``environment[LOG_LEVEL]: live "info", overlay "warn"``."""
+    if len(path) >= 2 and isinstance(path[-2], Item):
+        spec = spec_for(path[:-2])
+        if spec is not None and spec.value == path[-1]:
+            return Drift(path[:-1], live, wanted, origin, live_present)
+    if path and isinstance(path[-1], Item):
+        spec = spec_for(path[:-1])
+        return Drift(path, _pair(live, spec), _pair(wanted, spec), origin, live_present)
+    return Drift(path, live, wanted, origin, live_present)

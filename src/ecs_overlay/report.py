@@ -1,0 +1,187 @@
+"""Turn diffs, drift and origins into text, Markdown or JSON. Pure: strings in, strings out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .diff import ADDED, CHANGED, REMOVED, Change, Drift, is_sensitive, leaves
+from .keyed import Path, format_path
+from .provenance import Origin, Provenance
+
+_SYMBOLS = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
+_COLOURS = {ADDED: "32", REMOVED: "31", CHANGED: "33"}
+
+
+def short(value: Any, limit: int = 100) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def origin_json(origin: Origin | None) -> dict[str, Any] | None:
+    if origin is None:
+        return None
+    record: dict[str, Any] = {"kind": origin.kind}
+    for key in ("file", "line", "column", "detail"):
+        if getattr(origin, key) is not None:
+            record[key] = getattr(origin, key)
+    if origin.variables:
+        record["variables"] = list(origin.variables)
+    return record
+
+
+def _paint(text: str, code: str, colour: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if colour else text
+
+
+def _where(origin: Origin | None) -> str:
+    return f"  ({origin.describe()})" if origin is not None else ""
+
+
+def change_line(change: Change, colour: bool = False) -> str:
+    symbol = _SYMBOLS[change.operation]
+    if change.operation == CHANGED:
+        body = f"{change.readable_path}: {short(change.old)} -> {short(change.new)}"
+    else:
+        body = f"{change.readable_path}: {short(change.new if change.operation == ADDED else change.old)}"
+    return _paint(f"{symbol} {body}", _COLOURS[change.operation], colour) + _where(change.origin)
+
+
+def _count(changes: Sequence[Change]) -> str:
+    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}" if changes else "no changes"
+
+
+def changes_text(diffs: Sequence[tuple[str, str, Sequence[Change]]], colour: bool = False) -> str:
+    """``diffs``: (environment, heading, changes), changes already masked as wanted."""
+    lines: list[str] = []
+    for environment, heading, changes in diffs:
+        lines.append(_paint(f"== {environment}: {heading}: {_count(changes)}", "1", colour))
+        lines.extend(change_line(change, colour) for change in changes)
+    return "\n".join(lines) + "\n"
+
+
+def changes_markdown(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
+    """One section per environment, ready to post as a pull-request comment."""
+    parts: list[str] = []
+    for environment, heading, changes in diffs:
+        parts.append(f"### `{environment}` — {_count(changes)}\n\n_{heading}_\n")
+        if changes:
+            parts.append("| | path | old | new | set by |\n|---|---|---|---|---|")
+            for change in changes:
+                old = "" if change.operation == ADDED else f"`{_cell(short(change.old, 60))}`"
+                new = "" if change.operation == REMOVED else f"`{_cell(short(change.new, 60))}`"
+                origin = change.origin.describe() if change.origin else ""
+                parts.append(
+                    f"| {_SYMBOLS[change.operation]} | `{change.readable_path}` | {old} | {new} | {_cell(origin)} |"
+                )
+        parts.append("")
+    return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'")
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    record: dict[str, Any] = {"path": change.readable_path, "operation": change.operation}
+    if change.operation != ADDED:
+        record["old"] = change.old
+    if change.operation != REMOVED:
+        record["new"] = change.new
+    record["origin"] = origin_json(change.origin)
+    return record
+
+
+def changes_json(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
+    document = {
+        "environments": {
+            environment: {"compared": heading, "changes": [change_json(c) for c in changes]}
+            for environment, heading, changes in diffs
+        }
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def drift_text(
+    environment: str, label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
+) -> str:
+    lines = [
+        f"== {environment}: live {label}: "
+        + (f"{len(drifts)} managed value{'s' if len(drifts) != 1 else ''} drifted" if drifts else "no drift")
+    ]
+    for item in drifts:
+        live = short(_maybe_mask(item.path, item.live, show_values)) if item.live_present else "(absent)"
+        wanted = short(_maybe_mask(item.path, item.overlay, show_values)) if item.overlay is not None else "(deleted)"
+        lines.append(f"! {item.readable_path}: live {live}, overlay {wanted}  ({item.origin.describe()})")
+    if since is not None:
+        lines.append(f"-- since the snapshot: {_count(since)}")
+        lines.extend(change_line(change if show_values else change.masked()) for change in since)
+    return "\n".join(lines) + "\n"
+
+
+def drift_json(
+    environment: str, label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "live": label,
+        "drift": [
+            {
+                "path": d.readable_path,
+                "live": _maybe_mask(d.path, d.live, show_values) if d.live_present else None,
+                "live_present": d.live_present,
+                "overlay": _maybe_mask(d.path, d.overlay, show_values),
+                "origin": origin_json(d.origin),
+            }
+            for d in drifts
+        ],
+    }
+    if since is not None:
+        record["since_snapshot"] = [change_json(c if show_values else c.masked()) for c in since]
+    return record
+
+
+def _maybe_mask(path: Path, value: Any, show_values: bool) -> Any:
+    if show_values or not is_sensitive(path) or value is None:
+        return value
+    return Change(path, CHANGED, value, None).masked().old
+
+
+def explain_lines(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool) -> str:
+    lines = []
+    for path, value, origin in entries:
+        shown = _maybe_mask(path, value, show_values)
+        lines.append(f"{format_path(path)} = {short(shown)}  <- {origin.describe()}")
+    return "\n".join(lines) + "\n"
+
+
+def explain_json(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool) -> str:
+    return (
+        json.dumps(
+            [
+                {
+                    "path": format_path(path),
+                    "value": _maybe_mask(path, value, show_values),
+                    "origin": origin_json(origin),
+                }
+                for path, value, origin in entries
+            ],
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+        + "\n"
+    )
+
+
+def explain_entries(
+    taskdef: dict[str, Any], provenance: Provenance, prefix: str | None
+) -> list[tuple[Path, Any, Origin]]:
+    """Every value with its origin, limited to the subtree at ``prefix`` (a readable path)."""
+    entries = []
+    for path, value, origin_path in leaves(taskdef):
+        readable = format_path(path)
+        if prefix and not (readable == prefix or readable.startswith((prefix + ".", prefix + "["))):
+            continue
+        entries.append((path, value, provenance.origin(origin_path)))
+    return entries

@@ -1,0 +1,97 @@
+"""The review commands' edges: diff, drift, snapshot and explain, built from the same stages as render."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import schemas
+from .diff import Change, Drift, compare, drift
+from .errors import InvalidInputError
+from .findings import has_errors
+from .images import ImageRequest
+from .overlay import Overlay, environment_file, load_layers
+from .render import RenderResult, render
+from .source import read_base_file, registerable
+from .workflow import BaseOptions, fetch_base, load_environment
+
+
+@dataclass
+class EnvironmentDiff:
+    """What changes for one environment, and against what."""
+
+    environment: str
+    changes: list[Change]
+    old_label: str
+    new_label: str
+
+
+def _checked(name: str, result: RenderResult) -> RenderResult:
+    if has_errors(result.findings):
+        errors = [finding for finding in result.findings if finding.is_error]
+        raise InvalidInputError(
+            f"environment '{name}' does not render ({len(errors)} problems); fix them first", result.findings
+        )
+    return result
+
+
+def _layers(name: str, directory: Path) -> list[Overlay]:
+    layers = load_environment(name, directory)
+    _checked(name, RenderResult({}, findings=[f for layer in layers for f in layer.findings]))
+    return layers
+
+
+def diff_environment(
+    name: str,
+    directory: Path,
+    base_options: BaseOptions,
+    images: Sequence[ImageRequest] = (),
+    against: str | None = None,
+    to_environment: str | None = None,
+) -> EnvironmentDiff:
+    """The default: the base as it stands against what render would write. ``against`` a git revision:
+    the overlays then and now on the same base. ``to_environment``: two environments on the same base."""
+    layers = _layers(name, directory)
+    base, base_label = fetch_base(base_options, layers, name)
+    if to_environment is not None:
+        old = _checked(name, render(base, layers, images))
+        new = _checked(to_environment, render(base, _layers(to_environment, directory), images))
+        return EnvironmentDiff(to_environment, compare(old.taskdef, new.taskdef, new.provenance), name, to_environment)
+    new = _checked(name, render(base, layers, images))
+    if against is None:
+        return EnvironmentDiff(name, compare(base, new.taskdef, new.provenance), base_label, "rendered")
+    from .gitsource import GitSource
+
+    source = GitSource(against)
+    path = environment_file(directory, name)
+    old_layers = load_layers(path, source=source) if source.exists(path) else []
+    old = _checked(name, render(base, old_layers, images))
+    return EnvironmentDiff(name, compare(old.taskdef, new.taskdef, new.provenance), against, "working tree")
+
+
+@dataclass
+class DriftReport:
+    environment: str
+    base_label: str
+    drifts: list[Drift] = field(default_factory=list)
+    snapshot_changes: list[Change] = field(default_factory=list)
+
+
+def drift_environment(name: str, directory: Path, base_options: BaseOptions, snapshot: str | None) -> DriftReport:
+    """Managed values the live task definition no longer matches; with a snapshot, every change since."""
+    layers = _layers(name, directory)
+    live, label = fetch_base(base_options, layers, name)
+    result = _checked(name, render(live, layers))
+    report = DriftReport(name, label, drift(live, result.taskdef, result.provenance))
+    if snapshot is not None:
+        saved = registerable(read_base_file(snapshot), schemas.describe_only_fields())
+        report.snapshot_changes = compare(saved, live)
+    return report
+
+
+def snapshot_base(name: str | None, directory: Path, base_options: BaseOptions) -> tuple[dict[str, Any], str]:
+    """The live base, stripped exactly as render starts from it."""
+    layers = load_environment(name, directory) if name else []
+    return fetch_base(base_options, layers, name)
