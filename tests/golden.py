@@ -14,6 +14,7 @@ CASES = Path(__file__).resolve().parent / "cases"
 
 @dataclass
 class Outcome:
+    command: str
     exit_code: int
     stdout: str
     stderr: str
@@ -21,8 +22,12 @@ class Outcome:
     def files(self) -> dict[str, str]:
         files = {"exit_code": f"{self.exit_code}\n", "stderr.txt": self.stderr}
         if self.stdout:
-            # A render's standard output is the task definition; anything else is kept as text.
-            files["taskdef.json" if self.stdout.startswith("{") else "stdout.txt"] = self.stdout
+            # A render's standard output is the task definition; other JSON and text keep their kind.
+            if self.command == "render":
+                name = "taskdef.json"
+            else:
+                name = "stdout.json" if self.stdout.startswith(("{", "[")) else "stdout.txt"
+            files[name] = self.stdout
         return files
 
 
@@ -41,7 +46,7 @@ def run_case(name: str, command: str, environ: dict[str, str]) -> Outcome:
         text=True,
         timeout=60,
     )
-    return Outcome(process.returncode, process.stdout, process.stderr)
+    return Outcome(case["args"][0], process.returncode, process.stdout, process.stderr)
 
 
 def expected_files(name: str) -> dict[str, str]:
