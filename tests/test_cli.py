@@ -163,3 +163,19 @@ def test_offline_render_never_imports_boto3(project: Path) -> None:
 def test_help_lists_exit_codes(run_cli) -> None:
     result = run_cli("--help")
     assert result.returncode == 0 and "2 usage, 3 AWS or I/O failure" in result.stdout
+
+
+def test_device_outputs_are_written_in_place_not_replaced(run_cli, project: Path) -> None:
+    # A rename over /dev/null would turn the device into a regular file (as root it would succeed).
+    fifo = project / "artifact.pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "artifact.pipe", cwd=project)
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(received[0])["family"] == "checkout-api"
+    assert fifo.is_fifo()

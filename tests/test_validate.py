@@ -80,7 +80,25 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
     )
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "example"]):
         subprocess.run(command, cwd=example, env=env, check=True)
-    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(REPO), "ecs-overlay-validate", "--all-files"]
+    # pre-commit installs hooks from a commit: snapshot this working tree (untracked files too) as one.
+    hook_repo = tmp_path / "hook-repo"
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (hook_repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, hook_repo / name)
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "hook"]):
+        subprocess.run(command, cwd=hook_repo, env=env, check=True)
+    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "ecs-overlay-validate", "--all-files"]
 
     clean = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
     assert clean.returncode == 0, clean.stdout + clean.stderr

@@ -91,12 +91,35 @@ class Ecs:
             f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service (and the region)"
         )
 
+    def register(self, taskdef: dict[str, Any]) -> str:
+        """Register ``taskdef`` as a new revision; the new revision's ARN."""
+        client = self._ecs()
+        permission = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
+        with _translated(permission, f"family '{taskdef.get('family')}'"):
+            response = client.register_task_definition(**taskdef)
+        arn: str = response["taskDefinition"]["taskDefinitionArn"]
+        return arn
+
     def _check_dropped(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         try:
             raw = json.loads(http_response.content)
         except ValueError:
             return
         self._dropped = list(_unparsed(raw, parsed, ""))
+
+
+def request_problems(taskdef: dict[str, Any]) -> list[str]:
+    """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model("ecs")
+    shape = model.operation_model("RegisterTaskDefinition").input_shape
+    assert shape is not None
+    report = ParamValidator().validate(taskdef, shape)
+    if not report.has_errors():
+        return []
+    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
 
 
 def _unparsed(raw: Any, parsed: Any, prefix: str) -> Iterator[str]:

@@ -15,7 +15,8 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, UsageError
+from .architecture import normalise as normalise_architecture
+from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding
 from .images import ImageRequest
 from .output import to_json, write_all
@@ -33,7 +34,14 @@ from .report import (
 )
 from .review import diff_environment, drift_environment, snapshot_base
 from .rules import DEFAULT_MAX_SIZE
-from .workflow import BaseOptions, environment_name, render_environment, require_clean, validate_environments
+from .workflow import (
+    BaseOptions,
+    build_checks,
+    environment_name,
+    render_environment,
+    require_clean,
+    validate_environments,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,6 +162,27 @@ def image_option(func: F) -> F:
     )(func)
 
 
+def _parse_arch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    architecture = normalise_architecture(value)
+    if architecture is None:
+        raise click.BadParameter(f"{value!r}: use ARM64 (arm64, aarch64) or X86_64 (amd64, x86_64)")
+    return architecture
+
+
+def image_arch_option(func: F) -> F:
+    return click.option(
+        "--image-arch",
+        envvar="IMAGE_ARCH",
+        show_envvar=True,
+        callback=_parse_arch,
+        metavar="ARM64|X86_64",
+        help="The image's CPU architecture, checked against runtimePlatform (default: docker image inspect, "
+        "when docker has the image).",
+    )(func)
+
+
 def check_options(func: F) -> F:
     """Settings of ECS's rules; the command receives one ``options: RenderOptions``."""
 
@@ -179,6 +208,7 @@ def check_options(func: F) -> F:
 @base_options
 @image_option
 @check_options
+@image_arch_option
 @click.option(
     "-o",
     "--output",
@@ -187,6 +217,18 @@ def check_options(func: F) -> F:
     metavar="PATH",
     help="Where to write the task definition; - for standard output.",
 )
+@click.option(
+    "--appspec",
+    "appspec_path",
+    metavar="PATH",
+    help="Also write CodeDeploy's appspec.yaml from the environment's `appspec:` section.",
+)
+@click.option(
+    "--check-appspec",
+    "check_appspec_path",
+    metavar="PATH",
+    help="Check a hand-written appspec against the rendered task definition.",
+)
 @reports_errors
 def render(
     env: str | None,
@@ -194,21 +236,64 @@ def render(
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,
+    image_arch: str | None,
     output: str,
+    appspec_path: str | None,
+    check_appspec_path: str | None,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images, options)
     require_clean(rendered)
+    appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
     _print_warnings(rendered.result.findings)
-    write_all([(output, to_json(rendered.result.taskdef))])
+    files = [(output, to_json(rendered.result.taskdef))]
+    if appspec_path is not None and appspec_text is not None:
+        files.append((appspec_path, appspec_text))
+    write_all(files)  # both artifacts, or neither
     containers = rendered.result.taskdef.get("containerDefinitions", [])
-    target = "standard output" if output == "-" else output
+    written = " and ".join("standard output" if path == "-" else path for path, _ in files)
     click.echo(
-        f"wrote {target}: environment {name}, base {rendered.base_label}, "
+        f"wrote {written}: environment {name}, base {rendered.base_label}, "
         f"{len(containers)} container{'s' if len(containers) != 1 else ''}",
         err=True,
     )
+
+
+@cli.command()
+@environment_options
+@base_options
+@image_option
+@check_options
+@image_arch_option
+@click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
+@reports_errors
+def register(
+    env: str | None,
+    environments_dir: Path,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    dry_run: bool,
+) -> None:
+    """Render exactly like render, then register the result and print the new revision's ARN."""
+    name = environment_name(env, environments_dir)
+    rendered = render_environment(name, environments_dir, base, images, options)
+    require_clean(rendered)
+    build_checks(rendered, images, image_arch)
+    _print_warnings(rendered.result.findings)
+    from .aws import Ecs, request_problems
+
+    problems = request_problems(rendered.result.taskdef)
+    if problems:
+        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+    if dry_run:
+        click.echo(
+            f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
+        )
+        return
+    click.echo(Ecs(base.region).register(rendered.result.taskdef))
 
 
 @cli.command()

@@ -81,6 +81,15 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
     return merged, provenance
 
 
+def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
+    """The ``appspec`` sections of all layers, merged by the same rules; ``appspec: null`` removes."""
+    merged: dict[str, Any] | None = None
+    for overlay in overlays:
+        if overlay.has_appspec:
+            merged = None if overlay.appspec is None else _MERGER.merge(merged or {}, overlay.appspec)
+    return merged
+
+
 def _exists(data: Any, path: Path) -> bool:
     for step in path:
         key = step.key if isinstance(step, Item) else step

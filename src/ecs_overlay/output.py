@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -26,23 +27,38 @@ def write_all(files: Sequence[tuple[str, str]]) -> None:
     are written are they renamed into place, so a failure leaves every existing file as it was.
     """
     staged: list[tuple[str, Path]] = []
+    streams = [(target, text) for target, text in files if target == "-" or _is_stream(Path(target))]
+    current = ""
     try:
         for target, text in files:
-            if target == "-":
+            if (target, text) in streams:
                 continue
+            current = target
             staged.append((target, _stage(Path(target), text)))
         for target, temporary in staged:
+            current = target
             os.replace(temporary, target)
     except OSError as error:
         for _, temporary in staged:
             with contextlib.suppress(OSError):
                 temporary.unlink()
-        where = error.filename or "output"
-        raise OutputError(f"cannot write {where}: {error.strerror}; nothing was written") from None
-    for target, text in files:
+        raise OutputError(f"cannot write {current}: {error.strerror}; nothing was written") from None
+    for target, text in streams:
+        # Standard output, /dev/null, a FIFO: written in place, never renamed over.
         if target == "-":
             sys.stdout.write(text)
             sys.stdout.flush()
+        else:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.write(text)
+
+
+def _is_stream(path: Path) -> bool:
+    """An existing target that is not a regular file (a device, a FIFO) must not be replaced."""
+    try:
+        return not stat.S_ISREG(path.stat().st_mode)
+    except FileNotFoundError:
+        return False
 
 
 def _stage(target: Path, text: str) -> Path:

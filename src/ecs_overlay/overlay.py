@@ -50,6 +50,10 @@ class Overlay:
     extends: list[tuple[str, Origin]] = field(default_factory=list)
     # Credential-like environment variable names this file declares are not secret.
     allow_plaintext: list[str] = field(default_factory=list)
+    # The CodeDeploy AppSpec settings; never part of the task definition. `appspec: null` removes
+    # inherited settings, so "written as null" and "not written" differ.
+    appspec: dict[str, Any] | None = None
+    has_appspec: bool = False
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -110,7 +114,9 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
         overlay.findings.sort(key=lambda f: (f.line or 0, f.column or 0))
         return overlay
     overlay.data = reader.keyed_task(root)
-    overlay.origins = reader.origins
+    overlay.has_appspec = "appspec" in overlay.data
+    overlay.appspec = overlay.data.pop("appspec", None)
+    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] != ("appspec",)]
     overlay.items = reader.items
     overlay.extends = reader.extends
     overlay.allow_plaintext = [str(name) for name in plain.get("allowPlaintext") or []]

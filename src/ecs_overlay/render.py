@@ -12,7 +12,7 @@ from typing import Any
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
-from .merge import merge_layers
+from .merge import merge_appspec, merge_layers
 from .overlay import Overlay
 from .provenance import IMAGE, Origin, Provenance
 from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
@@ -36,6 +36,7 @@ class RenderResult:
     taskdef: dict[str, Any]
     provenance: Provenance = field(default_factory=Provenance)
     findings: list[Finding] = field(default_factory=list)
+    appspec: dict[str, Any] | None = None  # the layers' merged `appspec:` settings
 
     @property
     def ok(self) -> bool:
@@ -64,7 +65,7 @@ def render(
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
         allowed = frozenset(name for overlay in overlays for name in overlay.allow_plaintext)
         findings.extend(check(RuleContext(taskdef, provenance, options.max_size, allowed)))
-    return RenderResult(taskdef, provenance, findings)
+    return RenderResult(taskdef, provenance, findings, merge_appspec(overlays))
 
 
 def _normalise_task_size(taskdef: dict[str, Any]) -> None:

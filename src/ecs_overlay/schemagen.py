@@ -111,6 +111,53 @@ def python_pattern(java_pattern: str) -> str:
 # overlay-only keys (extends) are allowed.
 
 _NULL = {"type": "null"}
+_TEXT_LIST = {"type": ["array", "null"], "items": {"type": "string"}}
+_APPSPEC_SCHEMA = {
+    "description": "CodeDeploy AppSpec settings for `render --appspec`; never part of the task definition.",
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "containerName": {"type": ["string", "null"]},
+        "containerPort": {"type": ["integer", "null"]},
+        "platformVersion": {"type": ["string", "number", "null"]},
+        "networkConfiguration": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "subnets": _TEXT_LIST,
+                "securityGroups": _TEXT_LIST,
+                "assignPublicIp": {"enum": ["ENABLED", "DISABLED", None]},
+            },
+        },
+        "capacityProviderStrategy": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["capacityProvider"],
+                "properties": {
+                    "capacityProvider": {"type": "string"},
+                    "base": {"type": "integer", "minimum": 0},
+                    "weight": {"type": "integer", "minimum": 0},
+                },
+            },
+        },
+        "hooks": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                event: {"type": ["string", "null"], "description": "Lambda function name"}
+                for event in (
+                    "BeforeInstall",
+                    "AfterInstall",
+                    "AfterAllowTestTraffic",
+                    "BeforeAllowTraffic",
+                    "AfterAllowTraffic",
+                )
+            },
+        },
+    },
+}
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
 
 
@@ -127,6 +174,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     properties = root["properties"]
     for name in ("cpu", "memory"):
         properties[name] = {"type": ["string", "integer", "null"]}
+    properties["appspec"] = _APPSPEC_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",
         "type": "array",

@@ -168,3 +168,49 @@ def require_clean(rendered: Rendered) -> None:
             f"{len(errors)} {noun} in environment '{rendered.environment}'; nothing was written",
             rendered.result.findings,
         )
+
+
+def build_checks(
+    rendered: Rendered,
+    images: Sequence[ImageRequest],
+    image_arch: str | None,
+    appspec_path: str | None = None,
+    check_appspec_path: str | None = None,
+) -> str | None:
+    """The checks that need more than the task definition: image architecture and the AppSpec.
+
+    Returns the AppSpec YAML to write (when ``appspec_path`` is given); raises with every finding.
+    """
+    from . import appspec
+    from .architecture import docker_architecture, mismatch
+
+    taskdef = rendered.result.taskdef
+    findings: list[Finding] = []
+    if image_arch is not None:
+        label = " and ".join(request.uri for request in images) or "the image"
+        found = mismatch(image_arch, label, taskdef, rendered.result.provenance)
+        findings.extend([found] if found else [])
+    else:
+        for request in images:
+            detected = docker_architecture(request.uri)
+            found = mismatch(detected, request.uri, taskdef, rendered.result.provenance) if detected else None
+            findings.extend([found] if found else [])
+    document = None
+    if appspec_path is not None:
+        built = appspec.build(taskdef, rendered.result.appspec or {})
+        if isinstance(built, Finding):
+            findings.append(built)
+        else:
+            document = appspec.to_yaml(built)
+    if check_appspec_path is not None:
+        try:
+            text = Path(check_appspec_path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        findings.extend(appspec.check(text, check_appspec_path, taskdef))
+    if findings:
+        noun = "problem" if len(findings) == 1 else "problems"
+        raise InvalidInputError(
+            f"{len(findings)} {noun} in environment '{rendered.environment}'; nothing was written", findings
+        )
+    return document
