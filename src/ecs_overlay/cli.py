@@ -203,12 +203,15 @@ def check_options(func: F) -> F:
     )
 
 
+def render_options(func: F) -> F:
+    """Everything render reads: environment, base, images, rule settings, image architecture."""
+    for decorator in (image_arch_option, check_options, image_option, base_options, environment_options):
+        func = decorator(func)
+    return func
+
+
 @cli.command()
-@environment_options
-@base_options
-@image_option
-@check_options
-@image_arch_option
+@render_options
 @click.option(
     "-o",
     "--output",
@@ -261,11 +264,7 @@ def render(
 
 
 @cli.command()
-@environment_options
-@base_options
-@image_option
-@check_options
-@image_arch_option
+@render_options
 @click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
 @reports_errors
 def register(
