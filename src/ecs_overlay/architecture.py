@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,6 +44,9 @@ def mismatch(image_arch: str, image: str, taskdef: Mapping[str, Any], provenance
 
 def docker_architecture(image: str) -> str | None:
     """The architecture of a locally present image, per ``docker image inspect``; None when unknown."""
+    import shutil
+    import subprocess
+
     if image.startswith("<") or shutil.which("docker") is None:
         return None
     try:

@@ -15,24 +15,12 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from .architecture import normalise as normalise_architecture
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding
 from .images import ImageRequest
 from .output import to_json, write_all
 from .overlay import list_environments
 from .render import RenderOptions
-from .report import (
-    changes_json,
-    changes_markdown,
-    changes_text,
-    drift_json,
-    drift_text,
-    explain_entries,
-    explain_json,
-    explain_lines,
-)
-from .review import diff_environment, drift_environment, snapshot_base
 from .rules import DEFAULT_MAX_SIZE
 from .workflow import (
     BaseOptions,
@@ -165,7 +153,9 @@ def image_option(func: F) -> F:
 def _parse_arch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    architecture = normalise_architecture(value)
+    from .architecture import normalise
+
+    architecture = normalise(value)
     if architecture is None:
         raise click.BadParameter(f"{value!r}: use ARM64 (arm64, aarch64) or X86_64 (amd64, x86_64)")
     return architecture
@@ -389,6 +379,9 @@ def diff(
 
     By default: the base as it stands against what render would write.
     """
+    from .report import changes_json, changes_markdown, changes_text
+    from .review import diff_environment
+
     if to_env is not None and (against is not None or all_environments):
         raise UsageError("--to-env compares two environments; it does not go with --against or --all")
     sections = []
@@ -423,6 +416,9 @@ def drift(
     show_values: bool,
 ) -> None:
     """Report values the overlays set that the live task definition no longer has (exit 4 when any)."""
+    from .report import drift_json, drift_text
+    from .review import drift_environment
+
     reports = [
         drift_environment(name, environments_dir, base, snapshot)
         for name in _environments(env, all_environments, environments_dir)
@@ -463,6 +459,8 @@ def drift(
 @reports_errors
 def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output: str) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
+    from .review import snapshot_base
+
     taskdef, label = snapshot_base(env, environments_dir, base)
     write_all([(output, to_json(taskdef))])
     click.echo(f"wrote {'standard output' if output == '-' else output}: snapshot of {label}", err=True)
@@ -486,6 +484,8 @@ def explain(
     show_values: bool,
 ) -> None:
     """Print the rendered task definition with the origin of every value."""
+    from .report import explain_entries, explain_json, explain_lines
+
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images)
     require_clean(rendered)

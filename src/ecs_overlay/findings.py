@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .provenance import Origin
 
@@ -11,8 +10,7 @@ ERROR = "error"
 WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One problem; ``path`` is readable (``containerDefinitions[web].memory``)."""
 
     rule: str
@@ -47,7 +45,7 @@ class Finding:
         return f"{prefix}{self.severity}: {self.message} [{self.rule}]"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def has_errors(findings: list[Finding]) -> bool:

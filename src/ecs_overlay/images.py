@@ -6,14 +6,12 @@ Sidecars from other repositories are never touched; that is the whole point over
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import UsageError
 
 
-@dataclass(frozen=True)
-class ImageRequest:
+class ImageRequest(NamedTuple):
     """One ``--image`` option: ``NAME=URI`` (``container`` set) or a bare ``URI``."""
 
     uri: str

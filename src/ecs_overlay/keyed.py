@@ -8,12 +8,11 @@ reads the rules from here, so a new keyed list is added in exactly one place.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True)
-class KeyedListSpec:
+class KeyedListSpec(NamedTuple):
     """How the items of one list are identified.
 
     ``key`` names the identifying field; ``value`` names the field that the short mapping form
@@ -23,7 +22,7 @@ class KeyedListSpec:
 
     key: str
     value: str | None = None
-    children: Mapping[str, KeyedListSpec] = field(default_factory=dict)
+    children: Mapping[str, KeyedListSpec] = MappingProxyType({})
 
     def item_key(self, item: Mapping[str, Any]) -> str | None:
         """The item's identity as text, or None when the item lacks its key field."""
@@ -75,8 +74,7 @@ class KeyedList(dict[str, Any]):
     """A keyed ECS list held as an ordered mapping from item key to item (None deletes)."""
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """A path step that picks a keyed-list item by its key: ``containerDefinitions[web]``."""
 
     key: str
@@ -146,20 +144,19 @@ def keyed_path(raw_path: Sequence[str | int], data: Any) -> Path:
 
 
 def to_keyed(value: Any, specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS) -> Any:
-    """A copy of a task definition with every keyed list turned into a KeyedList.
+    """A task definition with every keyed list turned into a KeyedList.
 
+    The mappings on the way to keyed lists are new; other values are shared with ``value``, never
+    changed (the merge builds new containers, and :func:`from_keyed` copies everything it returns).
     A list whose items repeat a key, or lack one, stays a plain list: it cannot be merged by key
     without losing an item, and render says so if an overlay tries.
     """
     if not isinstance(value, dict):
-        return _copy(value)
+        return value
     result: dict[str, Any] = {}
     for name, child in value.items():
         spec = specs.get(name)
-        if spec is not None and isinstance(child, list):
-            result[name] = _keyed_items(child, spec)
-        else:
-            result[name] = _copy(child)
+        result[name] = _keyed_items(child, spec) if spec is not None and isinstance(child, list) else child
     return result
 
 
@@ -168,8 +165,8 @@ def _keyed_items(items: list[Any], spec: KeyedListSpec) -> Any:
     for item in items:
         key = spec.item_key(item) if isinstance(item, dict) else None
         if key is None or key in keyed:
-            return _copy(items)
-        keyed[key] = to_keyed(item, spec.children)
+            return items
+        keyed[key] = to_keyed(item, spec.children) if spec.children else item
     return keyed
 
 
@@ -181,14 +178,4 @@ def from_keyed(value: Any) -> Any:
         return {name: from_keyed(child) for name, child in value.items()}
     if isinstance(value, list):
         return [from_keyed(item) for item in value]
-    return value
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, KeyedList):
-        return KeyedList((k, _copy(v)) for k, v in value.items())
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
     return value

@@ -6,7 +6,6 @@ leaf it sets is recorded with its file:line:column so that findings and ``explai
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,8 @@ MAX_FILE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
 
+# libyaml's parser when PyYAML has it (10x faster); both give the same nodes and marks.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -65,7 +66,7 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     """Parse one overlay document; problems become findings, never exceptions."""
     overlay = Overlay(file)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         problem = error.problem or "YAML syntax error"
@@ -423,7 +424,7 @@ def _explain_error(
         allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
         findings = []
         for extra in [key for key in error.instance if key not in allowed]:
-            suggestion = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+            suggestion = _close_match(extra, allowed, n=1, cutoff=0.6)
             hint = f"; did you mean '{suggestion[0]}'?" if suggestion else f"; known fields: {', '.join(allowed)}"
             findings.append(
                 _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
@@ -558,3 +559,9 @@ def _display(path: FsPath) -> str:
         return str(path.resolve().relative_to(FsPath.cwd()))
     except ValueError:
         return str(path)
+
+
+def _close_match(name: str, known: list[str], n: int, cutoff: float) -> list[str]:
+    import difflib  # only when there is a typo to explain
+
+    return difflib.get_close_matches(name, known, n=n, cutoff=cutoff)

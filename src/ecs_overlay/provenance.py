@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .keyed import Path
 
@@ -15,8 +16,7 @@ OVERLAY = "overlay"
 IMAGE = "image"
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """One source of a value: the live base, an overlay file position, or an ``--image`` option."""
 
     kind: str
@@ -50,23 +50,31 @@ BASE_ORIGIN = Origin(BASE)
 
 @dataclass
 class Provenance:
-    """Origins by path; a path not recorded inherits the origin of its nearest recorded ancestor."""
+    """Origins by path; a path not recorded inherits the origin of its nearest recorded ancestor.
 
-    origins: dict[Path, Origin] = field(default_factory=dict)
+    Each record carries a sequence number: a later record on an ancestor (an overlay replacing a
+    whole subtree) outranks earlier records below it, without searching for and deleting them.
+    """
+
+    records: dict[Path, tuple[int, Origin]] = field(default_factory=dict)
+    sequence: int = 0
 
     def set(self, path: Path, origin: Origin) -> None:
         """Record that ``origin`` now owns ``path`` and everything below it."""
-        size = len(path)
-        for recorded in [p for p in self.origins if len(p) > size and p[:size] == path]:
-            del self.origins[recorded]
-        self.origins[path] = origin
+        self.sequence += 1
+        self.records[path] = (self.sequence, origin)
+
+    def _record(self, path: Path) -> tuple[int, Origin] | None:
+        best: tuple[int, Origin] | None = None
+        for size in range(len(path), -1, -1):
+            found = self.records.get(path[:size])
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best
 
     def origin(self, path: Path) -> Origin:
-        for size in range(len(path), -1, -1):
-            found = self.origins.get(path[:size])
-            if found is not None:
-                return found
-        return BASE_ORIGIN
+        found = self._record(path)
+        return BASE_ORIGIN if found is None else found[1]
 
     def locate(self, path: Path) -> Origin:
         """Where to point a finding about ``path``: its own origin, or, when that is the base,
@@ -75,12 +83,12 @@ class Provenance:
         if own.kind != BASE:
             return own
         size = len(path)
-        inside = [
-            origin
-            for recorded, origin in self.origins.items()
-            if len(recorded) > size and recorded[:size] == path and origin.kind != BASE
-        ]
+        inside = [origin for recorded, origin in self
+                  if len(recorded) > size and recorded[:size] == path and origin.kind != BASE]
         return min(inside, key=lambda o: (o.line or 0, o.column or 0)) if inside else own
 
     def __iter__(self) -> Iterator[tuple[Path, Origin]]:
-        return iter(self.origins.items())
+        """The records still in force, in the order they were made."""
+        for path, (sequence, origin) in sorted(self.records.items(), key=lambda item: item[1][0]):
+            if self._record(path) == (sequence, origin):
+                yield path, origin

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
@@ -19,8 +19,7 @@ from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
 from .validate import schema_findings
 
 
-@dataclass(frozen=True)
-class RenderOptions:
+class RenderOptions(NamedTuple):
     """Settings of a run that are not part of any input."""
 
     max_size: int = DEFAULT_MAX_SIZE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -14,7 +14,13 @@ from jsonschema.exceptions import best_match
 @functools.cache
 def load(name: str) -> dict[str, Any]:
     """``load("taskdef")`` → the parsed ``schema/taskdef.schema.json`` shipped in the package."""
-    text = resources.files("ecs_overlay.schema").joinpath(f"{name}.schema.json").read_text("utf-8")
+    installed = Path(__file__).parent / "schema" / f"{name}.schema.json"
+    if installed.is_file():  # a wheel: read it directly, importlib.resources costs more to import than this
+        text = installed.read_text("utf-8")
+    else:  # an editable install maps the package ecs_overlay.schema onto the repository's schema/
+        from importlib import resources
+
+        text = resources.files("ecs_overlay.schema").joinpath(f"{name}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
@@ -22,7 +28,35 @@ def load(name: str) -> dict[str, Any]:
 @functools.cache
 def validator(name: str) -> Draft202012Validator:
     # The shipped schemas are checked against the metaschema by the test suite, not on every run.
-    return Draft202012Validator(load(name))
+    return Draft202012Validator(inline_refs(load(name)))
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every local ``$ref`` replaced by its definition.
+
+    Resolving references is most of what validating a task definition costs; the generated
+    schemas are not recursive, so they can be resolved once, here, instead of on every check.
+    """
+    definitions = schema.get("$defs", {})
+    done: dict[str, Any] = {}  # each definition resolved once and shared: validators only read it
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, dict):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and reference.startswith("#/$defs/") and len(node) == 1:
+                name = reference.rsplit("/", 1)[1]
+                if name in seen:  # recursive: keep the reference
+                    return node
+                if name not in done:
+                    done[name] = resolve(definitions[name], (*seen, name))
+                return done[name]
+            return {key: (value if key == "$defs" else resolve(value, seen)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item, seen) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema, ())
+    return resolved
 
 
 def errors(name: str, instance: Any) -> list[ValidationError]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from jsonschema import ValidationError
@@ -57,7 +56,7 @@ def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Prov
             format_path(path),
             severity=WARNING,
         )
-    suggestion = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    suggestion = _close_match(name, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
     return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
 
@@ -79,3 +78,9 @@ def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> l
             )
         )
     return findings
+
+
+def _close_match(name: str, known: list[str], n: int, cutoff: float) -> list[str]:
+    import difflib  # only when there is a typo to explain
+
+    return difflib.get_close_matches(name, known, n=n, cutoff=cutoff)

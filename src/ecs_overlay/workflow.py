@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import schemas
 from .errors import InvalidInputError, UsageError
@@ -19,8 +19,7 @@ from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
 from .source import read_base_file, registerable
 
 
-@dataclass(frozen=True)
-class BaseOptions:
+class BaseOptions(NamedTuple):
     """Where the base comes from: exactly one of family, cluster+service, or a file."""
 
     family: str | None = None
@@ -181,11 +180,13 @@ def build_checks(
 
     Returns the AppSpec YAML to write (when ``appspec_path`` is given); raises with every finding.
     """
+    taskdef = rendered.result.taskdef
+    findings: list[Finding] = []
+    if not (images or image_arch or appspec_path or check_appspec_path):
+        return None
     from . import appspec
     from .architecture import docker_architecture, mismatch
 
-    taskdef = rendered.result.taskdef
-    findings: list[Finding] = []
     if image_arch is not None:
         label = " and ".join(request.uri for request in images) or "the image"
         found = mismatch(image_arch, label, taskdef, rendered.result.provenance)
