@@ -145,7 +145,9 @@ class FakeEcs:
 
         self.status = 200
         self.body: Any = {}
+        self.behaviour = "answer"  # or "hang" (never answer) or "truncate" (close mid-body)
         self.requests: list[str] = []
+        self.released = threading.Event()
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -153,11 +155,19 @@ class FakeEcs:
                 length = int(self.headers.get("Content-Length", 0))
                 self.rfile.read(length)
                 fake.requests.append(self.headers.get("X-Amz-Target", ""))
+                if fake.behaviour == "hang":
+                    fake.released.wait(timeout=30)
+                    return
                 payload = json.dumps(fake.body).encode()
                 self.send_response(fake.status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
+                if fake.behaviour == "truncate":
+                    self.wfile.write(payload[: len(payload) // 3])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 self.wfile.write(payload)
 
             def log_message(self, *args: Any) -> None:
@@ -180,6 +190,7 @@ class FakeEcs:
         }
 
     def close(self) -> None:
+        self.released.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -32,7 +32,8 @@ def test_console_example_is_real_output(command: str, expected: str, tmp_path: P
 
 
 def test_ci_runs_the_readme_test_command() -> None:
-    quick_start = re.findall(r"```sh\n(python3 -m venv .+?)\n```", README)
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    quick_start = re.findall(r"```sh\n(python3 -m venv .+?)\n```", section)
     assert len(quick_start) == 2
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start[1] in ci

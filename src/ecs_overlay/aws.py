@@ -41,18 +41,20 @@ _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "
 class Ecs:
     """A thin ECS client: describe the base, find a service's task definition, register."""
 
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(self, region: str | None = None, timeout: float = 30) -> None:
         self._region = region
+        self._timeout = timeout
         self._client: Any = None
         self._dropped: list[str] = []
+        self._unreadable = False
 
     def _ecs(self, region_hint: str | None = None) -> Any:
         if self._client is None:
             session = boto3.session.Session()
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
             region = self._region or session.region_name or os.environ.get("AWS_REGION") or region_hint
-            retries: dict[str, Any] = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-            config = Config(retries=retries)  # type: ignore[arg-type]
+            retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+            config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
             with _translated("ecs:DescribeTaskDefinition"):
                 self._client = session.client("ecs", region_name=region, config=config)
             self._client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
@@ -61,9 +63,14 @@ class Ecs:
     def describe_task_definition(self, reference: str) -> dict[str, Any]:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
         client = self._ecs(_arn_region(reference))
-        self._dropped = []
+        self._dropped, self._unreadable = [], False
         with _translated("ecs:DescribeTaskDefinition", f"task definition '{reference}'"):
             response = client.describe_task_definition(taskDefinition=reference, include=["TAGS"])
+        if self._unreadable or not isinstance(response.get("taskDefinition"), dict):
+            raise AwsError(
+                "AWS sent an incomplete or unreadable DescribeTaskDefinition response (a cut connection "
+                "or a proxy?); run again"
+            )
         if self._dropped:
             raise AwsError(
                 f"the installed botocore {botocore.__version__} does not know these fields of the live task "
@@ -104,6 +111,7 @@ class Ecs:
         try:
             raw = json.loads(http_response.content)
         except ValueError:
+            self._unreadable = True
             return
         self._dropped = list(_unparsed(raw, parsed, ""))
 
@@ -182,4 +190,10 @@ def _client_error_message(error: ClientError, permission: str, subject: str) -> 
     if code in ("ClientException", "InvalidParameterException") and "task definition" in message.lower():
         return f"{subject or 'task definition'} not found ({message}); check the family name and the region"
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    if isinstance(status, int) and status >= 500:
+        attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        return (
+            f"AWS failed with HTTP {status} ({code or 'no code'}) and still failed after {attempts} retries; "
+            "run again later"
+        )
     return f"AWS refused the call ({code or status}): {message or 'no message'}"

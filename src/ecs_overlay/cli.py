@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -108,9 +109,12 @@ def base_options(func: F) -> F:
         service: str | None,
         base_file: str | None,
         region: str | None,
+        aws_timeout: float,
         **kwargs: Any,
     ) -> Any:
-        base = BaseOptions(family=family, cluster=cluster, service=service, base_file=base_file, region=region)
+        base = BaseOptions(
+            family=family, cluster=cluster, service=service, base_file=base_file, region=region, timeout=aws_timeout
+        )
         return func(*args, base=base, **kwargs)
 
     options = [
@@ -124,6 +128,14 @@ def base_options(func: F) -> F:
             help="Start from `aws ecs describe-task-definition` output in FILE (- for stdin); offline.",
         ),
         click.option("--region", help="AWS region (default: the standard AWS configuration chain)."),
+        click.option(
+            "--aws-timeout",
+            type=click.FloatRange(min=0.1),
+            default=30,
+            show_default=True,
+            metavar="SECONDS",
+            help="Connect and read timeout of each AWS call (retried, standard mode).",
+        ),
     ]
     command: Any = wrapper
     for option in reversed(options):
@@ -282,7 +294,7 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    click.echo(Ecs(base.region).register(rendered.result.taskdef))
+    click.echo(Ecs(base.region, base.timeout).register(rendered.result.taskdef))
 
 
 @cli.command()
@@ -505,7 +517,13 @@ def _print_warnings(findings: list[Finding]) -> None:
 
 
 def main() -> None:
+    # SIGTERM (a cancelled CodeBuild job) unwinds like an exception, so temporary files are removed.
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="ecs-overlay")
+
+
+def _terminated(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

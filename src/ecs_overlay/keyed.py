@@ -171,9 +171,14 @@ def _keyed_items(items: list[Any], spec: KeyedListSpec) -> Any:
 
 
 def from_keyed(value: Any) -> Any:
-    """The inverse of :func:`to_keyed`: KeyedLists become lists again, deleted items dropped."""
-    if isinstance(value, KeyedList):
+    """The inverse of :func:`to_keyed`, as a fresh copy: KeyedLists become lists, deleted items dropped."""
+    kind = type(value)  # exact types: this runs for every value of every rendered task definition
+    if kind is KeyedList:
         return [from_keyed(item) for item in value.values() if item is not None]
+    if kind is dict:
+        return {name: from_keyed(child) for name, child in value.items()}
+    if kind is list:
+        return [from_keyed(item) for item in value]
     if isinstance(value, dict):
         return {name: from_keyed(child) for name, child in value.items()}
     if isinstance(value, list):

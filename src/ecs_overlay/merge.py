@@ -45,7 +45,7 @@ class _UnmergeableList(Exception):
         self.path = path
 
 
-_MERGER = Merger(
+MERGER = Merger(
     type_strategies=[(dict, [_merge_mappings])],
     fallback_strategies=[_replace],
     type_conflict_strategies=[_replace],
@@ -61,7 +61,7 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
             if not _exists(merged, path):
                 provenance.set(path, origin)  # a new item comes, as a whole, from this overlay
         try:
-            merged = _MERGER.merge(merged, overlay.data)
+            merged = MERGER.merge(merged, overlay.data)
         except _UnmergeableList as error:
             readable = format_path(error.path)
             raise InvalidInputError(
@@ -86,7 +86,7 @@ def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
     merged: dict[str, Any] | None = None
     for overlay in overlays:
         if overlay.has_appspec:
-            merged = None if overlay.appspec is None else _MERGER.merge(merged or {}, overlay.appspec)
+            merged = None if overlay.appspec is None else MERGER.merge(merged or {}, overlay.appspec)
     return merged
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,33 +25,62 @@ def write_all(files: Sequence[tuple[str, str]]) -> None:
     """Write each (path, text); ``-`` is standard output.
 
     Every file is first written to a temporary file beside its target; only when all of them
-    are written are they renamed into place, so a failure leaves every existing file as it was.
+    are written are they renamed into place. SIGTERM and SIGINT are held back meanwhile (it takes
+    milliseconds), so a failure leaves every existing file as it was, an interruption lands after
+    the last rename, and no temporary file is ever left behind.
     """
     staged: list[tuple[str, Path]] = []
     streams = [(target, text) for target, text in files if target == "-" or _is_stream(Path(target))]
     current = ""
+    with _signals_held():  # a SIGTERM now is acted on once every file is complete, or cleaned up
+        try:
+            for target, text in files:
+                if (target, text) in streams:
+                    continue
+                current = target
+                staged.append((target, _stage(Path(target), text)))
+            for target, temporary in staged:
+                current = target
+                os.replace(temporary, target)
+        except OSError as error:
+            _discard(staged)
+            raise OutputError(f"cannot write {current}: {error.strerror}; nothing was written") from None
+        except BaseException:
+            _discard(staged)
+            raise
     try:
-        for target, text in files:
-            if (target, text) in streams:
-                continue
+        for target, text in streams:
             current = target
-            staged.append((target, _stage(Path(target), text)))
-        for target, temporary in staged:
-            current = target
-            os.replace(temporary, target)
+            _write_stream(target, text)
     except OSError as error:
-        for _, temporary in staged:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-        raise OutputError(f"cannot write {current}: {error.strerror}; nothing was written") from None
-    for target, text in streams:
-        # Standard output, /dev/null, a FIFO: written in place, never renamed over.
-        if target == "-":
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        else:
-            with open(target, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        raise OutputError(f"cannot write {current}: {error.strerror}") from None
+
+
+def _write_stream(target: str, text: str) -> None:
+    """Standard output, /dev/null, a FIFO: written in place, never renamed over."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    with open(target, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def _discard(staged: Sequence[tuple[str, Path]]) -> None:
+    for _, temporary in staged:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT while artifacts are written: both are written, or neither."""
+    held = {signal.SIGTERM, signal.SIGINT}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _is_stream(path: Path) -> bool:

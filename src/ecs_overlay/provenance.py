@@ -83,8 +83,11 @@ class Provenance:
         if own.kind != BASE:
             return own
         size = len(path)
-        inside = [origin for recorded, origin in self
-                  if len(recorded) > size and recorded[:size] == path and origin.kind != BASE]
+        inside = [
+            origin
+            for recorded, origin in self
+            if len(recorded) > size and recorded[:size] == path and origin.kind != BASE
+        ]
         return min(inside, key=lambda o: (o.line or 0, o.column or 0)) if inside else own
 
     def __iter__(self) -> Iterator[tuple[Path, Origin]]:

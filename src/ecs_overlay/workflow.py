@@ -27,6 +27,7 @@ class BaseOptions(NamedTuple):
     service: str | None = None
     base_file: str | None = None
     region: str | None = None
+    timeout: float = 30
 
     @property
     def given(self) -> bool:
@@ -95,7 +96,7 @@ def fetch_base(
         return registerable(read_base_file(path), schemas.describe_only_fields()), path
     from .aws import Ecs  # only live runs pay for importing boto3
 
-    ecs = Ecs(options.region)
+    ecs = Ecs(options.region, options.timeout)
     if options.cluster is not None and options.service is not None:
         reference = ecs.service_task_definition(options.cluster, options.service)
         label = f"service {options.cluster}/{options.service} ({reference})"
