@@ -147,14 +147,24 @@ def test_existing_file_mode_is_kept(run_cli, project: Path) -> None:
     assert target.stat().st_mode & 0o777 == 0o640
 
 
-def test_offline_render_never_imports_boto3(project: Path) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "--env", "prod", "--base", "base.json", "-o", "-"],
+        ["validate", "--base", "base.json"],
+        ["validate"],
+        ["diff", "--all", "--base", "base.json"],
+        ["explain", "--env", "prod", "--base", "base.json"],
+    ],
+)
+def test_offline_commands_never_import_boto3_or_botocore(project: Path, args: list[str]) -> None:
     import subprocess
     import sys
 
     code = (
-        "import sys; from ecs_overlay.cli import main; sys.argv=['ecs-overlay','render','--env','prod',"
-        "'--base','base.json','-o','-']\ntry:\n main()\nexcept SystemExit: pass\n"
-        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3','botocore')), file=sys.stderr)"
+        f"import sys; from ecs_overlay.cli import main; sys.argv = ['ecs-overlay', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')), file=sys.stderr)"
     )
     process = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
     assert "LOADED []" in process.stderr, process.stderr

@@ -164,3 +164,22 @@ def test_snapshot_writes_the_stripped_live_base_with_tags(
     assert "revision" not in snapshot and "taskDefinitionArn" not in snapshot
     assert snapshot["tags"] == taskdef["tags"]
     assert snapshot["runtimePlatform"] == taskdef["runtimePlatform"]
+
+
+def test_a_new_environment_in_the_pull_request_is_compared_with_the_base(run_cli, project: Path) -> None:
+    committed(project)
+    (project / "environments" / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
+    result = run_cli("diff", "--env", "qa", "--against", "HEAD", "--base", "base.json", "--format", "json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    paths = {change["path"] for change in result.json()["environments"]["qa"]["changes"]}
+    assert "memory" in paths and "containerDefinitions[web].environment[GIT_COMMIT]" in paths
+
+
+def test_text_is_coloured_only_for_a_terminal() -> None:
+    from ecs_overlay.diff import ADDED, Change
+    from ecs_overlay.keyed import Item
+    from ecs_overlay.report import changes_text
+
+    sections = [("prod", "base -> rendered", [Change(("tags", Item("env")), ADDED, new="prod")])]
+    assert '\033[32m+ tags[env]: "prod"\033[0m' in changes_text(sections, colour=True)
+    assert "\033[" not in changes_text(sections, colour=False)

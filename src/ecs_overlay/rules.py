@@ -20,7 +20,6 @@ from .provenance import BASE, Provenance
 
 DEFAULT_MAX_SIZE = 64 * 1024
 MAX_CONTAINERS = 10
-MAX_TAGS = 50
 
 # Fargate task sizes: cpu units → allowed memory (MiB).
 FARGATE_SIZES: dict[int, range | tuple[int, ...]] = {
@@ -305,8 +304,8 @@ def awsvpc_host_ports(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
-def limits(ctx: RuleContext) -> Iterator[Finding]:
-    """Ephemeral storage 21–200 GiB and at most 50 tags."""
+def ephemeral_storage(ctx: RuleContext) -> Iterator[Finding]:
+    """Ephemeral storage 21–200 GiB. (At most 50 tags is botocore's own limit, checked by the schema.)"""
     storage = (ctx.taskdef.get("ephemeralStorage") or {}).get("sizeInGiB")
     if isinstance(storage, int) and not 21 <= storage <= 200:
         yield ctx.finding(
@@ -314,9 +313,6 @@ def limits(ctx: RuleContext) -> Iterator[Finding]:
             ("ephemeralStorage", "sizeInGiB"),
             f"ephemeralStorage.sizeInGiB is {storage}; ECS allows 21 to 200",
         )
-    tags = ctx.taskdef.get("tags") or []
-    if len(tags) > MAX_TAGS:
-        yield ctx.finding("tag-count", ("tags",), f"{len(tags)} tags; ECS allows at most {MAX_TAGS}")
 
 
 def awslogs_options(ctx: RuleContext) -> Iterator[Finding]:
@@ -341,8 +337,9 @@ def definition_size(ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.finding(
             "definition-size",
             (),
-            f"the task definition is {size} bytes as compact JSON; ECS refuses more than "
-            f"{ctx.max_size}. Move large values to secrets, SSM parameters or environmentFiles",
+            f"the task definition is {size} bytes as compact JSON, over the limit of {ctx.max_size} "
+            f"(ECS refuses more than {DEFAULT_MAX_SIZE}); move large values to secrets, SSM parameters "
+            "or environmentFiles",
         )
 
 
@@ -375,7 +372,7 @@ RULES: tuple[Rule, ...] = (
     environment_names,
     secret_sources,
     awsvpc_host_ports,
-    limits,
+    ephemeral_storage,
     awslogs_options,
     definition_size,
     plaintext_secrets,

@@ -142,6 +142,18 @@ def message(error: ValidationError) -> str:
     if error.validator == "enum":
         choices = ", ".join(str(choice) for choice in expected if choice is not None)
         return f"{shown} is not one of: {choices}"
+    count = len(error.instance) if isinstance(error.instance, (list, str, dict)) else None
+    if error.validator in ("maxItems", "minItems") and count is not None:
+        bound = "at most" if error.validator == "maxItems" else "at least"
+        return f"has {count} items; ECS allows {bound} {expected}"
+    if error.validator in ("maxLength", "minLength") and count is not None:
+        bound = "at most" if error.validator == "maxLength" else "at least"
+        return f"{shown} is {count} characters long; ECS allows {bound} {expected}"
+    if error.validator in ("minimum", "maximum"):
+        bound = "at least" if error.validator == "minimum" else "at most"
+        return f"{shown} is out of range; ECS allows {bound} {expected}"
+    if error.validator == "pattern":
+        return f"{shown} has characters ECS does not allow here"
     text = error.message
     return text if len(text) <= 160 else text[:157] + "..."
 

@@ -40,7 +40,7 @@ def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Proven
             )
             for name in missing
         ]
-    return [Finding.at(provenance.origin(path), "taskdef-schema", schemas.message(error), format_path(path))]
+    return [Finding.at(provenance.locate(path), "taskdef-schema", schemas.message(error), format_path(path))]
 
 
 def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance) -> Finding:

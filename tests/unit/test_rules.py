@@ -198,10 +198,12 @@ def test_ephemeral_storage_range(size: int, valid: bool) -> None:
     assert (findings_of(base_task(ephemeralStorage={"sizeInGiB": size})) == []) is valid
 
 
-def test_at_most_fifty_tags() -> None:
-    tags = [{"key": f"k{i}", "value": "v"} for i in range(51)]
-    assert findings_of(base_task(tags=tags)) == [("tag-count", "tags")]
-    assert findings_of(base_task(tags=tags[:50])) == []
+def test_at_most_fifty_tags_is_checked_by_the_schema() -> None:
+    tags = "".join(f"  t{i}: v\n" for i in range(51))
+    result = rendered(base_task(), "tags:\n" + tags)
+    [finding] = result.findings
+    assert (finding.path, finding.message, finding.line) == ("tags", "has 51 items; ECS allows at most 50", 2)
+    assert rendered(base_task(), "tags:\n" + "".join(f"  t{i}: v\n" for i in range(50))).ok
 
 
 def test_awslogs_needs_group_region_and_on_fargate_a_stream_prefix() -> None:
