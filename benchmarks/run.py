@@ -119,25 +119,14 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
 def register_example(endpoint: str) -> None:
     import boto3
 
-    document = json.loads(EXAMPLE.read_text())
-    taskdef = {
-        k: v
-        for k, v in document["taskDefinition"].items()
-        if k
-        not in (
-            "taskDefinitionArn",
-            "revision",
-            "status",
-            "requiresAttributes",
-            "compatibilities",
-            "registeredAt",
-            "registeredBy",
-        )
-    }
+    from ecs_overlay import schemas
+    from ecs_overlay.source import registerable
+
+    taskdef = registerable(json.loads(EXAMPLE.read_text()), schemas.describe_only_fields())
     client = boto3.client(
         "ecs", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
-    client.register_task_definition(**taskdef, tags=document["tags"])
+    client.register_task_definition(**taskdef)
 
 
 def command_line(project: Path, env: dict[str, str], *stages: Sequence[str]) -> Callable[[], tuple[float, int]]:

@@ -25,6 +25,7 @@ from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
 from .workflow import (
     BaseOptions,
+    Rendered,
     build_checks,
     environment_name,
     render_environment,
@@ -247,11 +248,9 @@ def render(
     check_appspec_path: str | None,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
-    name = environment_name(env, environments_dir)
-    rendered = render_environment(name, environments_dir, base, images, options)
-    require_clean(rendered)
-    appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
-    _print_warnings(rendered.result.findings)
+    name, rendered, appspec_text = _render_checked(
+        env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
+    )
     files = [(output, to_json(rendered.result.taskdef))]
     if appspec_path is not None and appspec_text is not None:
         files.append((appspec_path, appspec_text))
@@ -279,11 +278,7 @@ def register(
     dry_run: bool,
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
-    name = environment_name(env, environments_dir)
-    rendered = render_environment(name, environments_dir, base, images, options)
-    require_clean(rendered)
-    build_checks(rendered, images, image_arch)
-    _print_warnings(rendered.result.findings)
+    name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
     from .aws import Ecs, request_problems
 
     problems = request_problems(rendered.result.taskdef)
@@ -508,6 +503,25 @@ def explain(
         click.echo(explain_json(entries, show_values), nl=False)
     else:
         click.echo(explain_lines(entries, show_values), nl=False)
+
+
+def _render_checked(
+    env: str | None,
+    environments_dir: Path,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    appspec_path: str | None = None,
+    check_appspec_path: str | None = None,
+) -> tuple[str, Rendered, str | None]:
+    """What render and register share: the environment rendered and every check passed, or an error."""
+    name = environment_name(env, environments_dir)
+    rendered = render_environment(name, environments_dir, base, images, options)
+    require_clean(rendered)
+    appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
+    _print_warnings(rendered.result.findings)
+    return name, rendered, appspec_text
 
 
 def _print_warnings(findings: list[Finding]) -> None:
