@@ -37,3 +37,8 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert len(quick_start) == 2
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start[1] in ci
+
+
+def test_the_overlay_shown_in_the_readme_is_the_example_file() -> None:
+    [shown] = re.findall(r"```yaml\n# environments/prod.yaml\n(.*?)```", README, flags=re.S)
+    assert shown == (REPO / "environments" / "prod.yaml").read_text(encoding="utf-8")
