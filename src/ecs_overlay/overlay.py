@@ -63,7 +63,7 @@ class Overlay:
 
 
 def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
-    """Parse one overlay document; problems become findings, never exceptions."""
+    """Parse one overlay document; problems become findings (an alias bomb raises InvalidInputError)."""
     overlay = Overlay(file)
     try:
         root = yaml.compose(text, Loader=_LOADER)
