@@ -12,12 +12,12 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
-from .findings import Finding
+from .findings import Finding, counted
 from .images import ImageRequest
 from .output import to_json, write_all
 from .overlay import list_environments
@@ -32,6 +32,10 @@ from .workflow import (
     require_clean,
     validate_environments,
 )
+
+if TYPE_CHECKING:  # review modules load only for the commands that use them
+    from .diff import Change
+    from .review import DriftReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -142,6 +146,18 @@ def base_options(func: F) -> F:
     for option in reversed(options):
         command = option(command)
     return cast(F, command)
+
+
+def all_option(func: F) -> F:
+    return click.option(
+        "--all", "all_environments", is_flag=True, help="Every environment in the environments directory."
+    )(func)
+
+
+def show_values_option(func: F) -> F:
+    return click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")(
+        func
+    )
 
 
 def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
@@ -256,10 +272,9 @@ def render(
         files.append((appspec_path, appspec_text))
     write_all(files)  # both artifacts, or neither
     containers = rendered.result.taskdef.get("containerDefinitions", [])
-    written = " and ".join("standard output" if path == "-" else path for path, _ in files)
+    written = " and ".join(_shown(path) for path, _ in files)
     click.echo(
-        f"wrote {written}: environment {name}, base {rendered.base_label}, "
-        f"{len(containers)} container{'s' if len(containers) != 1 else ''}",
+        f"wrote {written}: environment {name}, base {rendered.base_label}, {counted(len(containers), 'container')}",
         err=True,
     )
 
@@ -318,9 +333,7 @@ def validate(
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
-    names = list(envs) or list_environments(environments_dir)
-    if not names:
-        raise UsageError(f"no environments found in {environments_dir}/; pass --environments-dir")
+    names = list(envs) or _environments(None, True, environments_dir)
     results = validate_environments(names, environments_dir, base if base.given else None, images, options)
     if output_format == "json":
         click.echo(json.dumps([{"environment": name, **finding.to_json()} for name, finding in results], indent=2))
@@ -331,8 +344,8 @@ def validate(
     warnings = len(results) - errors
     scope = "overlay files" if not base.given else "rendered task definitions"
     click.echo(
-        f"checked {len(names)} environment{'s' if len(names) != 1 else ''} ({', '.join(names)}), "
-        f"{scope}: {errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
+        f"checked {counted(len(names), 'environment')} ({', '.join(names)}), "
+        f"{scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}",
         err=True,
     )
     if errors:
@@ -343,19 +356,19 @@ def _environments(env: str | None, all_environments: bool, directory: Path) -> l
     if all_environments:
         names = list_environments(directory)
         if not names:
-            raise UsageError(f"no environments found in {directory}/")
+            raise UsageError(f"no environments found in {directory}/; pass --environments-dir")
         return names
     return [environment_name(env, directory)]
 
 
-def _exit_with_differences(found: bool, wanted: bool) -> None:
-    if found and wanted:
+def _exit_with_differences(found: bool) -> None:
+    if found:
         sys.exit(EXIT_DIFFERENCES)
 
 
 @cli.command()
 @environment_options
-@click.option("--all", "all_environments", is_flag=True, help="Every environment in the environments directory.")
+@all_option
 @base_options
 @image_option
 @click.option(
@@ -368,7 +381,7 @@ def _exit_with_differences(found: bool, wanted: bool) -> None:
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
 )
 @click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
-@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@show_values_option
 @reports_errors
 def diff(
     env: str | None,
@@ -402,16 +415,16 @@ def diff(
         click.echo(changes_markdown(sections), nl=False)
     else:
         click.echo(changes_text(sections, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
-    _exit_with_differences(any(changes for _, _, changes in sections), exit_code)
+    _exit_with_differences(exit_code and any(changes for _, _, changes in sections))
 
 
 @cli.command()
 @environment_options
-@click.option("--all", "all_environments", is_flag=True, help="Every environment in the environments directory.")
+@all_option
 @base_options
 @click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@show_values_option
 @reports_errors
 def drift(
     env: str | None,
@@ -433,23 +446,19 @@ def drift(
     if output_format == "json":
         document = {
             "environments": {
-                r.environment: drift_json(
-                    r.environment, r.base_label, r.drifts, r.snapshot_changes if snapshot else None, show_values
-                )
-                for r in reports
+                r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
             }
         }
         click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
     else:
         for r in reports:
-            click.echo(
-                drift_text(
-                    r.environment, r.base_label, r.drifts, r.snapshot_changes if snapshot else None, show_values
-                ),
-                nl=False,
-            )
-    found = any(r.drifts or r.snapshot_changes for r in reports)
-    _exit_with_differences(found, True)
+            click.echo(drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values), nl=False)
+    _exit_with_differences(any(r.drifts or r.snapshot_changes for r in reports))
+
+
+def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
+    """The changes since the snapshot, when one was given."""
+    return report.snapshot_changes if snapshot else None
 
 
 @cli.command()
@@ -470,7 +479,7 @@ def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output:
 
     taskdef, label = snapshot_base(env, environments_dir, base)
     write_all([(output, to_json(taskdef))])
-    click.echo(f"wrote {'standard output' if output == '-' else output}: snapshot of {label}", err=True)
+    click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
 
 
 @cli.command()
@@ -479,7 +488,7 @@ def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output:
 @image_option
 @click.option("--path", "subtree", metavar="PATH", help="Only this subtree, e.g. containerDefinitions[web].")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")
+@show_values_option
 @reports_errors
 def explain(
     env: str | None,
@@ -522,6 +531,10 @@ def _render_checked(
     appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
     _print_warnings(rendered.result.findings)
     return name, rendered, appspec_text
+
+
+def _shown(path: str) -> str:
+    return "standard output" if path == "-" else path
 
 
 def _print_warnings(findings: list[Finding]) -> None:

@@ -38,7 +38,9 @@ class Change:
         """The change with credential-like environment values hidden."""
         if not is_sensitive(self.path):
             return self
-        return Change(self.path, self.operation, _mask(self.old), _mask(self.new), self.origin)
+        return Change(
+            self.path, self.operation, masked_value(self.path, self.old), masked_value(self.path, self.new), self.origin
+        )
 
 
 def is_sensitive(path: Path) -> bool:
@@ -50,9 +52,10 @@ def is_sensitive(path: Path) -> bool:
     return False
 
 
-def _mask(value: Any) -> Any:
-    if value is None:
-        return None
+def masked_value(path: Path, value: Any) -> Any:
+    """``value`` at ``path``, hidden when it is a credential-like environment variable's."""
+    if value is None or not is_sensitive(path):
+        return value
     if isinstance(value, dict):
         return {key: (item if key == "name" else MASK) for key, item in value.items()}
     return MASK

@@ -48,5 +48,10 @@ class Finding(NamedTuple):
         return self._asdict()
 
 
+def counted(count: int, noun: str) -> str:
+    """``counted(1, "problem")`` → "1 problem"; ``counted(3, "problem")`` → "3 problems"."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def has_errors(findings: list[Finding]) -> bool:
     return any(finding.is_error for finding in findings)

@@ -175,12 +175,8 @@ def from_keyed(value: Any) -> Any:
     kind = type(value)  # exact types: this runs for every value of every rendered task definition
     if kind is KeyedList:
         return [from_keyed(item) for item in value.values() if item is not None]
-    if kind is dict:
+    if kind is dict or isinstance(value, dict):
         return {name: from_keyed(child) for name, child in value.items()}
-    if kind is list:
-        return [from_keyed(item) for item in value]
-    if isinstance(value, dict):
-        return {name: from_keyed(child) for name, child in value.items()}
-    if isinstance(value, list):
+    if kind is list or isinstance(value, list):
         return [from_keyed(item) for item in value]
     return value

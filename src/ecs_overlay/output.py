@@ -31,11 +31,12 @@ def write_all(files: Sequence[tuple[str, str]]) -> None:
     """
     staged: list[tuple[str, Path]] = []
     streams = [(target, text) for target, text in files if target == "-" or _is_stream(Path(target))]
+    stream_targets = {target for target, _ in streams}
     current = ""
     with _signals_held():  # a SIGTERM now is acted on once every file is complete, or cleaned up
         try:
             for target, text in files:
-                if (target, text) in streams:
+                if target in stream_targets:
                     continue
                 current = target
                 staged.append((target, _stage(Path(target), text)))

@@ -153,7 +153,7 @@ class _Reader:
                     node,
                     "yaml-tag",
                     f"YAML tag {node.tag} is not allowed in an overlay; write plain data",
-                    _raw_path_text(path),
+                    format_path(path),
                 )
             )
             return None
@@ -174,7 +174,7 @@ class _Reader:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                     self.findings.append(
                         _finding_at(
-                            self.file, key_node, "yaml-key", "mapping keys must be plain text", _raw_path_text(path)
+                            self.file, key_node, "yaml-key", "mapping keys must be plain text", format_path(path)
                         )
                     )
                     continue
@@ -188,7 +188,7 @@ class _Reader:
                             "duplicate-key",
                             f"duplicate key '{key}' (first at line {first.start_mark.line + 1}); "
                             "YAML would silently keep only the last one, so remove one of them",
-                            _raw_path_text(path + (key,)),
+                            format_path(path + (key,)),
                         )
                     )
                     continue
@@ -356,7 +356,8 @@ class _Reader:
                 return "${"
             name, default = match.group(1), match.group(2)
             used.append(name)
-            return self.environ.get(name) or (default if default is not None else self.environ.get(name, ""))
+            value = self.environ.get(name, "")
+            return default if not value and default is not None else value
 
         return _VARIABLE.sub(replace, text), tuple(used)
 
@@ -397,13 +398,6 @@ def _finding_at(file: str, node: yaml.Node, rule: str, message: str, path: str =
     return Finding(rule, message, path, file=file, line=mark.line + 1, column=mark.column + 1)
 
 
-def _raw_path_text(path: tuple[str | int, ...]) -> str:
-    text = ""
-    for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else str(step))
-    return text
-
-
 # ---------------------------------------------------------------------------------------------
 # Overlay schema findings
 
@@ -420,12 +414,12 @@ def _explain_error(
     error: ValidationError, plain: Any, marks: Mapping[tuple[str | int, ...], yaml.Node], file: str
 ) -> list[Finding]:
     path = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+    if error.validator == "additionalProperties":
+        unknown, allowed = schemas.unknown_fields(error)
         findings = []
-        for extra in [key for key in error.instance if key not in allowed]:
-            suggestion = _close_match(extra, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean '{suggestion[0]}'?" if suggestion else f"; known fields: {', '.join(allowed)}"
+        for extra in unknown:
+            suggestion = schemas.closest(extra, allowed)
+            hint = f"; did you mean '{suggestion}'?" if suggestion else f"; known fields: {', '.join(allowed)}"
             findings.append(
                 _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
             )
@@ -559,9 +553,3 @@ def _display(path: FsPath) -> str:
         return str(path.resolve().relative_to(FsPath.cwd()))
     except ValueError:
         return str(path)
-
-
-def _close_match(name: str, known: list[str], n: int, cutoff: float) -> list[str]:
-    import difflib  # only when there is a typo to explain
-
-    return difflib.get_close_matches(name, known, n=n, cutoff=cutoff)

@@ -6,7 +6,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .diff import ADDED, CHANGED, REMOVED, Change, Drift, is_sensitive, leaves
+from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves, masked_value
+from .findings import counted
 from .keyed import Path, format_path
 from .provenance import Origin, Provenance
 
@@ -49,7 +50,7 @@ def change_line(change: Change, colour: bool = False) -> str:
 
 
 def _count(changes: Sequence[Change]) -> str:
-    return f"{len(changes)} change{'s' if len(changes) != 1 else ''}" if changes else "no changes"
+    return counted(len(changes), "change") if changes else "no changes"
 
 
 def changes_text(diffs: Sequence[tuple[str, str, Sequence[Change]]], colour: bool = False) -> str:
@@ -108,7 +109,7 @@ def drift_text(
 ) -> str:
     lines = [
         f"== {environment}: live {label}: "
-        + (f"{len(drifts)} managed value{'s' if len(drifts) != 1 else ''} drifted" if drifts else "no drift")
+        + (f"{counted(len(drifts), 'managed value')} drifted" if drifts else "no drift")
     ]
     for item in drifts:
         live = short(_maybe_mask(item.path, item.live, show_values)) if item.live_present else "(absent)"
@@ -121,7 +122,7 @@ def drift_text(
 
 
 def drift_json(
-    environment: str, label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
+    label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "live": label,
@@ -142,9 +143,7 @@ def drift_json(
 
 
 def _maybe_mask(path: Path, value: Any, show_values: bool) -> Any:
-    if show_values or not is_sensitive(path) or value is None:
-        return value
-    return Change(path, CHANGED, value, None).masked().old
+    return value if show_values else masked_value(path, value)
 
 
 def explain_lines(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool) -> str:

@@ -9,13 +9,12 @@ from typing import Any
 
 from . import schemas
 from .diff import Change, Drift, compare, drift
-from .errors import InvalidInputError
 from .findings import has_errors
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, load_layers
 from .render import RenderResult, render
 from .source import read_base_file, registerable
-from .workflow import BaseOptions, fetch_base, load_environment
+from .workflow import BaseOptions, fetch_base, load_environment, problems
 
 
 @dataclass
@@ -30,16 +29,15 @@ class EnvironmentDiff:
 
 def _checked(name: str, result: RenderResult) -> RenderResult:
     if has_errors(result.findings):
-        errors = [finding for finding in result.findings if finding.is_error]
-        raise InvalidInputError(
-            f"environment '{name}' does not render ({len(errors)} problems); fix them first", result.findings
-        )
+        raise problems(name, result.findings, "it does not render; fix them first")
     return result
 
 
 def _layers(name: str, directory: Path) -> list[Overlay]:
     layers = load_environment(name, directory)
-    _checked(name, RenderResult({}, findings=[f for layer in layers for f in layer.findings]))
+    findings = [finding for layer in layers for finding in layer.findings]
+    if has_errors(findings):
+        raise problems(name, findings, "it does not render; fix them first")
     return layers
 
 

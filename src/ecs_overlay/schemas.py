@@ -59,6 +59,21 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def unknown_fields(error: ValidationError) -> tuple[list[str], list[str]]:
+    """(the unknown keys, the allowed keys) of an ``additionalProperties`` error."""
+    allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
+    unknown = [key for key in error.instance if key not in allowed] if isinstance(error.instance, dict) else []
+    return unknown, allowed
+
+
+def closest(name: str, allowed: list[str]) -> str | None:
+    """The allowed key ``name`` is most likely a typo of (``memroy`` → ``memory``), if any."""
+    import difflib  # only when there is a typo to explain
+
+    matches = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
 def errors(name: str, instance: Any) -> list[ValidationError]:
     """Schema errors of ``instance``; never an unknown-field error for a field botocore knows.
 

@@ -24,9 +24,9 @@ def schema_findings(taskdef: dict[str, Any], provenance: Provenance) -> list[Fin
 
 def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
     path = keyed_path(tuple(error.absolute_path), taskdef)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {})) if isinstance(error.schema, dict) else []
-        return [_unknown_field(extra, allowed, path, provenance) for extra in error.instance if extra not in allowed]
+    if error.validator == "additionalProperties":
+        unknown, allowed = schemas.unknown_fields(error)
+        return [_unknown_field(extra, allowed, path, provenance) for extra in unknown]
     if error.validator == "required" and isinstance(error.instance, dict):
         # Point at whatever removed the field (an overlay's `null`), not at its parent.
         required: Any = error.validator_value
@@ -56,8 +56,8 @@ def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Prov
             format_path(path),
             severity=WARNING,
         )
-    suggestion = _close_match(name, allowed, n=1, cutoff=0.6)
-    hint = f"; did you mean '{suggestion[0]}'?" if suggestion else ""
+    suggestion = schemas.closest(name, allowed)
+    hint = f"; did you mean '{suggestion}'?" if suggestion else ""
     return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
 
 
@@ -78,9 +78,3 @@ def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> l
             )
         )
     return findings
-
-
-def _close_match(name: str, known: list[str], n: int, cutoff: float) -> list[str]:
-    import difflib  # only when there is a typo to explain
-
-    return difflib.get_close_matches(name, known, n=n, cutoff=cutoff)

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from . import schemas
 from .errors import InvalidInputError, UsageError
-from .findings import Finding
+from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
@@ -159,15 +159,16 @@ def validate_environments(
     return results
 
 
+def problems(environment: str, findings: Sequence[Finding], outcome: str = "nothing was written") -> InvalidInputError:
+    """The error that carries every finding of an environment: "2 problems in environment 'prod'; …"."""
+    errors = sum(1 for finding in findings if finding.is_error)
+    return InvalidInputError(f"{counted(errors, 'problem')} in environment '{environment}'; {outcome}", findings)
+
+
 def require_clean(rendered: Rendered) -> None:
     """Raise with every finding when the rendered task definition must not be written."""
     if not rendered.result.ok:
-        errors: list[Finding] = [f for f in rendered.result.findings if f.is_error]
-        noun = "problem" if len(errors) == 1 else "problems"
-        raise InvalidInputError(
-            f"{len(errors)} {noun} in environment '{rendered.environment}'; nothing was written",
-            rendered.result.findings,
-        )
+        raise problems(rendered.environment, rendered.result.findings)
 
 
 def build_checks(
@@ -181,12 +182,13 @@ def build_checks(
 
     Returns the AppSpec YAML to write (when ``appspec_path`` is given); raises with every finding.
     """
-    taskdef = rendered.result.taskdef
-    findings: list[Finding] = []
     if not (images or image_arch or appspec_path or check_appspec_path):
         return None
     from . import appspec
     from .architecture import docker_architecture, mismatch
+
+    taskdef = rendered.result.taskdef
+    findings: list[Finding] = []
 
     if image_arch is not None:
         label = " and ".join(request.uri for request in images) or "the image"
@@ -211,8 +213,5 @@ def build_checks(
             raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
-        noun = "problem" if len(findings) == 1 else "problems"
-        raise InvalidInputError(
-            f"{len(findings)} {noun} in environment '{rendered.environment}'; nothing was written", findings
-        )
+        raise problems(rendered.environment, findings)
     return document
