@@ -1,4 +1,4 @@
-"""Hostile and broken input through the installed command: a clear message naming the file and the
+"""Hostile and broken input through the command (in-process): a clear message naming the file and the
 problem, the right exit code, no traceback, and an existing taskdef.json left byte-for-byte as it was."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_overlay(run_cli, project: Path, case: str) -> None:
+def test_bad_overlay(invoke, project: Path, case: str) -> None:
     content, exit_code, fragments = CASES[case]
     overlay = project / "environments" / "prod.yaml"
     if isinstance(content, bytes):
@@ -57,7 +57,7 @@ def test_bad_overlay(run_cli, project: Path, case: str) -> None:
         overlay.write_text(content, encoding="utf-8")
     target = project / "taskdef.json"
     target.write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project, timeout=30)
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == exit_code, result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
@@ -67,21 +67,21 @@ def test_bad_overlay(run_cli, project: Path, case: str) -> None:
     assert [p.name for p in project.iterdir() if p.name.startswith(".taskdef")] == []
 
 
-def test_extends_cycle(run_cli, project: Path) -> None:
+def test_extends_cycle(invoke, project: Path) -> None:
     environments = project / "environments"
     (environments / "_a.yaml").write_text("extends: _b.yaml\n")
     (environments / "_b.yaml").write_text("extends: _a.yaml\n")
     (environments / "prod.yaml").write_text("extends: _a.yaml\n")
     (project / "taskdef.json").write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == 1
     assert "extends cycle:" in result.stderr and "_a.yaml" in result.stderr and "_b.yaml" in result.stderr
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
 
 
-def test_an_empty_overlay_is_valid_and_renders_the_base(run_cli, project: Path) -> None:
+def test_an_empty_overlay_is_valid_and_renders_the_base(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text("")
-    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
     assert result.returncode == 0, result.stderr
     assert len(result.json()["containerDefinitions"]) == 3
 

@@ -1,49 +1,51 @@
-"""`ecs-overlay validate` through the installed command."""
+"""`ecs-overlay validate` in-process, and as a pre-commit hook (``e2e``)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pytest
 
-def test_clean_example_passes_offline(run_cli, project: Path) -> None:
-    result = run_cli("validate", cwd=project)
+
+def test_clean_example_passes_offline(invoke, project: Path) -> None:
+    result = invoke("validate", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "checked 2 environments (prod, stage), overlay files: 0 errors, 0 warnings" in result.stderr
 
 
-def test_findings_of_every_environment_are_reported_together(run_cli, project: Path) -> None:
+def test_findings_of_every_environment_are_reported_together(invoke, project: Path) -> None:
     environments = project / "environments"
     (environments / "prod.yaml").write_text("extends: _common.yaml\ncontainerDefinitions:\n  web:\n    memroy: 1\n")
     (environments / "stage.yaml").write_text("extends: _common.yaml\nnetworkMode: tunnel\n")
-    result = run_cli("validate", cwd=project)
+    result = invoke("validate", cwd=project)
     assert result.returncode == 1
     assert "environments/prod.yaml:4:5 containerDefinitions[web].memroy: error: unknown field 'memroy'" in result.stdout
     assert "environments/stage.yaml:2:1 networkMode: error: 'tunnel' is not one of" in result.stdout
     assert "2 errors, 0 warnings" in result.stderr
 
 
-def test_shared_layer_findings_are_reported_once(run_cli, project: Path) -> None:
+def test_shared_layer_findings_are_reported_once(invoke, project: Path) -> None:
     (project / "environments" / "_common.yaml").write_text("cpuu: 1\n")
-    result = run_cli("validate", cwd=project)
+    result = invoke("validate", cwd=project)
     assert result.returncode == 1
     assert result.stdout.count("unknown field 'cpuu'") == 1
 
 
-def test_selected_environments_only(run_cli, project: Path) -> None:
+def test_selected_environments_only(invoke, project: Path) -> None:
     (project / "environments" / "stage.yaml").write_text("networkMode: tunnel\n")
-    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0
-    assert run_cli("validate", "--env", "prod", "--env", "stage", cwd=project).returncode == 1
-    assert run_cli("validate", "--env", "qa", cwd=project).returncode == 2
+    assert invoke("validate", "--env", "prod", cwd=project).returncode == 0
+    assert invoke("validate", "--env", "prod", "--env", "stage", cwd=project).returncode == 1
+    assert invoke("validate", "--env", "qa", cwd=project).returncode == 2
 
 
-def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli, project: Path) -> None:
+def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text(
         "extends: _common.yaml\ncpu: 1024\nmemory: 1024\ncontainerDefinitions:\n  web:\n"
         "    environment:\n      DB_PASSWORD: hunter2\n"
     )
-    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0  # the overlay alone is well-formed
-    result = run_cli("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
+    assert invoke("validate", "--env", "prod", cwd=project).returncode == 0  # the overlay alone is well-formed
+    result = invoke("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
     assert result.returncode == 1
     findings = result.json()
     rules = {(f["rule"], f["file"], f["line"], f["severity"]) for f in findings}
@@ -53,12 +55,13 @@ def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli,
     assert "hunter2" not in result.stdout + result.stderr
 
 
-def test_json_output_of_a_clean_run_is_an_empty_list(run_cli, project: Path) -> None:
-    result = run_cli("validate", "--format", "json", "--base", "base.json", cwd=project)
+def test_json_output_of_a_clean_run_is_an_empty_list(invoke, project: Path) -> None:
+    result = invoke("validate", "--format", "json", "--base", "base.json", cwd=project)
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.e2e
 def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path) -> None:
     """pre-commit installs this repository's hook as a user's config would, and it catches a typo."""
     import shutil
