@@ -63,15 +63,17 @@ def test_json_output_of_a_clean_run_is_an_empty_list(invoke, project: Path) -> N
 
 @pytest.mark.e2e
 def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path) -> None:
-    """pre-commit installs this repository's hook as a user's config would, and it catches a typo."""
+    """pre-commit installs this repository's hook from the README's configuration, as a user's would,
+    and it catches a typo. One PRE_COMMIT_HOME: the hook's environment is built once, then reused."""
+    import re
     import shutil
     import subprocess
     import sys
 
+    import yaml
+
     from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ
 
-    example = tmp_path / "app"
-    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
     env = clean_environ(
         {
             "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
@@ -81,8 +83,13 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
             "GIT_COMMITTER_EMAIL": "t@example.com",
         }
     )
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "example"]):
-        subprocess.run(command, cwd=example, env=env, check=True)
+
+    def git_commit_all(directory: Path, message: str) -> str:
+        for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", message]):
+            subprocess.run(command, cwd=directory, env=env, check=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, env=env, capture_output=True, check=True)
+        return head.stdout.decode().strip()
+
     # pre-commit installs hooks from a commit: snapshot this working tree (untracked files too) as one.
     hook_repo = tmp_path / "hook-repo"
     listed = (
@@ -99,9 +106,18 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
         if (REPO / name).is_file():
             (hook_repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, hook_repo / name)
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "hook"]):
-        subprocess.run(command, cwd=hook_repo, env=env, check=True)
-    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "ecs-overlay-validate", "--all-files"]
+    hook_commit = git_commit_all(hook_repo, "hook")
+
+    # The example repository with the README's configuration, pointed at that commit.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r"add this to the repository's `.pre-commit-config.yaml`.*?```yaml\n(.*?)```", readme, re.S)
+    config = yaml.safe_load(shown)
+    config["repos"][0].update(repo=str(hook_repo), rev=hook_commit)
+    example = tmp_path / "app"
+    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
+    (example / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    git_commit_all(example, "example")
+    pre_commit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
 
     clean = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
     assert clean.returncode == 0, clean.stdout + clean.stderr
