@@ -5,6 +5,7 @@ Every botocore failure becomes an AwsError (exit 3) that says what to do next.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
 )
+from botocore.model import StructureShape
 
 from .errors import AwsError
 
@@ -118,16 +120,23 @@ class Ecs:
 
 def request_problems(taskdef: dict[str, Any]) -> list[str]:
     """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
-    import botocore.session
     from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(taskdef, _register_request_shape())
+    if not report.has_errors():
+        return []
+    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+
+
+@functools.cache
+def _register_request_shape() -> StructureShape:
+    """RegisterTaskDefinition's input shape from the installed botocore, loaded once per process."""
+    import botocore.session
 
     model = botocore.session.get_session().get_service_model("ecs")
     shape = model.operation_model("RegisterTaskDefinition").input_shape
     assert shape is not None
-    report = ParamValidator().validate(taskdef, shape)
-    if not report.has_errors():
-        return []
-    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+    return shape
 
 
 def _unparsed(raw: Any, parsed: Any, prefix: str) -> Iterator[str]:
