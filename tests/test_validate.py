@@ -42,7 +42,13 @@ def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli,
         "extends: _common.yaml\ncpu: 1024\nmemory: 1024\ncontainerDefinitions:\n  web:\n"
         "    environment:\n      DB_PASSWORD: hunter2\n"
     )
-    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0  # the overlay alone is well-formed
+    # The layers alone prove the plaintext credential; the Fargate pair depends on the base's launch type.
+    alone = run_cli("validate", "--env", "prod", "--format", "json", cwd=project)
+    assert alone.returncode == 1
+    assert {(f["rule"], f["line"], f["severity"]) for f in alone.json()} == {
+        ("plaintext-secret", 7, "error"),
+        ("fargate-task-size", 3, "warning"),
+    }
     result = run_cli("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
     assert result.returncode == 1
     findings = result.json()
