@@ -171,7 +171,13 @@ def test_access_denied_names_the_permission(invoke, project: Path, fake_ecs: Any
     _assert_aws_failure(result, project, "access denied: the caller needs ecs:DescribeTaskDefinition")
 
 
-def test_throttling_is_retried_then_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
+def test_throttling_is_retried_then_exit_3(
+    invoke, project: Path, fake_ecs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore sleeps a random 0-1 s, then 0-2 s, between throttled attempts; the test counts attempts, not seconds.
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     fake_ecs.respond(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
     result = _run_failing(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
     _assert_aws_failure(result, project, "AWS throttled the request")

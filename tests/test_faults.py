@@ -39,7 +39,7 @@ def test_server_errors_are_retried_then_exit_3(invoke, project: Path, fake_ecs: 
 
 def test_a_hanging_endpoint_times_out_then_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.behaviour = "hang"
-    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"}, "--aws-timeout", "0.5")
+    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"}, "--aws-timeout", "0.2")
     assert result.returncode == 3
     assert "cannot reach AWS" in result.stderr and "timeout" in result.stderr.lower()
     assert len(fake_ecs.requests) == 2
