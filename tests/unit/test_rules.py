@@ -137,7 +137,7 @@ def test_at_most_ten_containers() -> None:
 
 
 def test_references_name_existing_containers_and_volumes() -> None:
-    task = base_task()
+    task = base_task(requiresCompatibilities=["EC2"], networkMode="bridge")  # links need bridge
     web(task)["dependsOn"] = [{"containerName": "ghost", "condition": "START"}]
     web(task)["volumesFrom"] = [{"sourceContainer": "phantom"}]
     web(task)["links"] = ["spectre:alias"]

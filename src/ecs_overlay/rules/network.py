@@ -1,18 +1,66 @@
-"""Networking rules: port mappings under each network mode."""
+"""Networking rules: port mappings, links and hostnames under each network mode, and the App Mesh proxy."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
+from typing import Any
 
-from ..keyed import Item
+from ..keyed import CONTAINER_KEYED_LISTS, Item, Path
 from .context import RuleContext
-from .registry import Problem, bad, good, rule
+from .examples import example_base
+from .limits import out_of_range
+from .registry import ExampleBase, Problem, bad, good, rule
+
+PORT_MAPPING_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"
+CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
+REGISTER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
+
+
+def _mapping_path(path: Path, mapping: dict[str, Any], index: int) -> Path:
+    """The port mapping's path, keyed ``8080/tcp`` as overlays write it (by position when it has no containerPort)."""
+    key = CONTAINER_KEYED_LISTS["portMappings"].item_key(mapping)
+    return (*path, "portMappings", Item(key) if key is not None else index)
+
+
+def port_mappings(ctx: RuleContext) -> Iterator[tuple[Path, dict[str, Any], Path]]:
+    """(container path, mapping, mapping path) for every port mapping of the task."""
+    for path, container in ctx.containers():
+        for index, mapping in enumerate(container.get("portMappings") or []):
+            if isinstance(mapping, dict):
+                yield path, mapping, _mapping_path(path, mapping, index)
+
+
+def _web_ports(*mappings: dict[str, Any], base: ExampleBase = "fargate", **task: Any) -> dict[str, Any]:
+    """An example base whose first container gets extra port mappings (ones an overlay cannot key, such as ranges)."""
+    taskdef = {**example_base(base), **task}
+    taskdef["containerDefinitions"][0]["portMappings"] += list(mappings)
+    return taskdef
+
+
+# The App Mesh properties ECS documents as required (IgnoredUID may be replaced by IgnoredGID).
+APP_MESH_PROPERTIES = ("IgnoredUID", "AppPorts", "ProxyIngressPort", "ProxyEgressPort")
+_EXAMPLE_VALUES = {
+    "IgnoredUID": "1337",
+    "IgnoredGID": "1338",
+    "AppPorts": "8080",
+    "ProxyIngressPort": "15000",
+    "ProxyEgressPort": "15001",
+    "EgressIgnoredIPs": "169.254.170.2,169.254.169.254",
+}
+
+
+def _properties(*names: str) -> str:
+    """The YAML of an App Mesh proxy's properties list, for the examples."""
+    return "[" + ", ".join(f"{{name: {name}, value: '{_EXAMPLE_VALUES[name]}'}}" for name in names) + "]"
 
 
 @rule(
     "awsvpc-host-port",
     summary="with `awsvpc`, `hostPort`, when set, equals `containerPort`",
-    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
+    source=PORT_MAPPING_DOC,
+    ecs_error="When networkMode=awsvpc, the host ports and container ports in port mappings must match.",
     offline=True,
     examples=[
         bad(
@@ -23,14 +71,268 @@ from .registry import Problem, bad, good, rule
     ],
 )
 def awsvpc_host_ports(ctx: RuleContext) -> Iterator[Problem]:
+    yield from _host_ports_differing(ctx, "awsvpc")
+
+
+def _host_ports_differing(ctx: RuleContext, mode: str) -> Iterator[Problem]:
+    """In a mode without port translation (awsvpc, host), a hostPort other than the containerPort."""
+    if ctx.network_mode != mode:
+        return
+    for _, mapping, where in port_mappings(ctx):
+        host, port = mapping.get("hostPort"), mapping.get("containerPort")
+        if host is not None and port is not None and host != port:
+            yield Problem(
+                (*where, "hostPort"), f"with {mode}, hostPort must equal containerPort ({port}) or be left out"
+            )
+
+
+@rule(
+    "host-network-host-port",
+    summary="with `host`, `hostPort`, when set, equals `containerPort`",
+    source=PORT_MAPPING_DOC,
+    offline=True,
+    examples=[
+        bad(
+            "networkMode: host\ncontainerDefinitions: {web: {portMappings: {80: {hostPort: 8080}}}}\n",
+            base="ec2",
+            path="containerDefinitions[web].portMappings[80/tcp].hostPort",
+        ),
+        good("networkMode: host\ncontainerDefinitions: {web: {portMappings: {80: {hostPort: null}}}}\n", base="ec2"),
+        good("networkMode: host\ncontainerDefinitions: {web: {portMappings: {80: {hostPort: 80}}}}\n", base="ec2"),
+    ],
+)
+def host_network_host_ports(ctx: RuleContext) -> Iterator[Problem]:
+    yield from _host_ports_differing(ctx, "host")
+
+
+@rule(
+    "network-none-ports",
+    summary="with `networkMode: none`, no container has `portMappings`",
+    source=REGISTER_DOC,
+    offline=True,
+    examples=[
+        bad("networkMode: none\n", base="ec2", path="containerDefinitions[web].portMappings"),
+        good("networkMode: none\ncontainerDefinitions: {web: {portMappings: null}}\n", base="ec2"),
+    ],
+)
+def network_none_ports(ctx: RuleContext) -> Iterator[Problem]:
+    if ctx.network_mode != "none":
+        return
+    for path, container in ctx.containers():
+        if container.get("portMappings"):
+            yield Problem(
+                (*path, "portMappings"), "with networkMode none containers have no network; remove portMappings"
+            )
+
+
+@rule(
+    "links-network-mode",
+    summary="`links` only with the `bridge` network mode (the default on Linux EC2)",
+    source=CONTAINER_DOC,
+    ecs_error="Links are not supported when networkMode=awsvpc.",
+    offline=True,
+    examples=[
+        bad("containerDefinitions: {web: {links: [envoy]}}\n", path="containerDefinitions[web].links"),
+        bad("networkMode: host\ncontainerDefinitions: {web: {links: [worker]}}\n", base="ec2"),
+        good("containerDefinitions: {web: {links: [worker]}}\n", base="ec2"),
+        good("networkMode: null\ncontainerDefinitions: {web: {links: ['worker:jobs']}}\n", base="ec2"),
+    ],
+)
+def links_network_mode(ctx: RuleContext) -> Iterator[Problem]:
+    mode = ctx.network_mode
+    if mode in (None, "bridge"):
+        return
+    for path, container in ctx.containers():
+        if container.get("links"):
+            yield Problem(
+                (*path, "links"),
+                f"links work only with networkMode bridge, not {json.dumps(mode)}; with awsvpc containers reach "
+                "each other on localhost",
+            )
+
+
+@rule(
+    "awsvpc-hostname",
+    summary="no container `hostname` with `awsvpc`",
+    source=CONTAINER_DOC,
+    offline=True,
+    examples=[
+        bad("containerDefinitions: {web: {hostname: web.local}}\n", path="containerDefinitions[web].hostname"),
+        good("containerDefinitions: {web: {hostname: web.local}}\n", base="ec2"),
+    ],
+)
+def awsvpc_hostname(ctx: RuleContext) -> Iterator[Problem]:
     if ctx.network_mode != "awsvpc":
         return
     for path, container in ctx.containers():
-        for mapping in container.get("portMappings") or []:
-            host, port = mapping.get("hostPort"), mapping.get("containerPort")
-            if host is not None and port is not None and host != port:
-                key = f"{port}/{mapping.get('protocol') or 'tcp'}"
-                yield Problem(
-                    (*path, "portMappings", Item(key), "hostPort"),
-                    f"with awsvpc, hostPort must equal containerPort ({port}) or be left out",
-                )
+        if container.get("hostname") is not None:
+            yield Problem((*path, "hostname"), "hostname is not supported with awsvpc; remove it")
+
+
+@rule(
+    "host-port-conflict",
+    summary="no host port (per protocol) mapped twice in a task; with `awsvpc` and `host` the host port is the "
+    "container port",
+    source=PORT_MAPPING_DOC,
+    ecs_error="TCP host port '3000' is mapped multiple times in task.",
+    note="The same port on tcp and on udp is accepted: the API reference's note saying otherwise was removed from "
+    "the developer guide (awsdocs/amazon-ecs-developer-guide#128) and users register such definitions.",
+    examples=[
+        bad(
+            "containerDefinitions: {envoy: {portMappings: {8080: {}}}}\n",
+            path="containerDefinitions[envoy].portMappings[8080/tcp]",
+        ),
+        bad(
+            "containerDefinitions: {worker: {portMappings: {81: {hostPort: 8080}}}}\n",
+            base="ec2",
+            path="containerDefinitions[worker].portMappings[81/tcp]",
+        ),
+        good("containerDefinitions: {envoy: {portMappings: {8080/udp: {}}}}\n"),
+        good("containerDefinitions: {worker: {portMappings: {80: {}}}}\n", base="ec2"),
+    ],
+)
+def host_port_conflict(ctx: RuleContext) -> Iterator[Problem]:
+    fixed = ctx.network_mode in ("awsvpc", "host")
+    seen: dict[tuple[int, str], str] = {}
+    for path, mapping, where in port_mappings(ctx):
+        host = mapping.get("containerPort") if fixed else mapping.get("hostPort")
+        if not isinstance(host, int) or isinstance(host, bool) or host == 0:
+            continue  # 0 or omitted in bridge mode: a dynamic port
+        protocol = str(mapping.get("protocol") or "tcp")
+        owner = str(path[-1])
+        if (host, protocol) in seen:
+            yield Problem(
+                where,
+                f"{protocol.upper()} host port {host} is already mapped by {json.dumps(seen[host, protocol])}; "
+                "a task can map each host port once",
+            )
+        else:
+            seen[host, protocol] = owner
+
+
+@rule(
+    "container-port-range",
+    summary="`containerPortRange` is `first-last` within 1–65535, first below last, with `bridge` or `awsvpc`, "
+    "without `hostPort`, and ranges in a container do not overlap",
+    source=CONTAINER_DOC,
+    offline=True,
+    examples=[
+        bad(
+            taskdef=_web_ports({"containerPortRange": "9000-8000"}),
+            path="containerDefinitions[web].portMappings[1].containerPortRange",
+        ),
+        bad(
+            taskdef=_web_ports({"containerPortRange": "8000-8100"}, {"containerPortRange": "8050-8200"}),
+            path="containerDefinitions[web].portMappings[2].containerPortRange",
+        ),
+        bad(taskdef=_web_ports({"containerPortRange": "8000-8100", "hostPort": 8000})),
+        bad(taskdef=_web_ports({"containerPortRange": "8000-8100"}, base="ec2", networkMode="host")),
+        good(taskdef=_web_ports({"containerPortRange": "8000-8100"})),
+        good(
+            taskdef=_web_ports(
+                {"containerPortRange": "8000-8100"}, {"containerPortRange": "8000-8100", "protocol": "udp"}
+            )
+        ),
+        good(taskdef=_web_ports({"containerPortRange": "8000-8100"}, base="ec2")),
+    ],
+)
+def container_port_range(ctx: RuleContext) -> Iterator[Problem]:
+    mode = ctx.network_mode
+    taken: list[tuple[Path, int, int, str]] = []  # (container, first, last, protocol)
+    for path, mapping, where in port_mappings(ctx):
+        text = mapping.get("containerPortRange")
+        if text is None:
+            continue
+        field = (*where, "containerPortRange")
+        match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(text))
+        if not match:
+            yield Problem(field, f'containerPortRange {json.dumps(text)} must be written first-last, e.g. "8000-8100"')
+            continue
+        first, last, protocol = int(match.group(1)), int(match.group(2)), str(mapping.get("protocol") or "tcp")
+        if not 1 <= first < last <= 65535:
+            yield Problem(
+                field, f"containerPortRange {json.dumps(text)} must rise from a lower port to a higher one, in 1–65535"
+            )
+        elif any(
+            owner == path and first <= end and start <= last and used == protocol for owner, start, end, used in taken
+        ):
+            yield Problem(field, f"containerPortRange {json.dumps(text)} overlaps another range of this container")
+        taken.append((path, first, last, protocol))
+        if mode is not None and mode not in ("bridge", "awsvpc"):
+            yield Problem(field, f"containerPortRange needs networkMode bridge or awsvpc, not {json.dumps(mode)}")
+        if mapping.get("hostPort") is not None:
+            yield Problem(
+                (*where, "hostPort"), "with containerPortRange leave hostPort out; ECS assigns the host ports"
+            )
+
+
+@rule(
+    "proxy-configuration",
+    summary="`proxyConfiguration` names a container of the task and sets `IgnoredUID` or `IgnoredGID`, "
+    "`AppPorts`, `ProxyIngressPort` and `ProxyEgressPort`",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ProxyConfiguration.html",
+    examples=[
+        bad(
+            "proxyConfiguration: {containerName: proxy, properties: " + _properties(*APP_MESH_PROPERTIES) + "}\n",
+            path="proxyConfiguration.containerName",
+        ),
+        bad(
+            "proxyConfiguration: {containerName: envoy, properties: " + _properties("IgnoredUID", "AppPorts") + "}\n",
+            path="proxyConfiguration.properties",
+        ),
+        good(
+            "proxyConfiguration: {type: APPMESH, containerName: envoy, properties: "
+            + _properties(*APP_MESH_PROPERTIES, "EgressIgnoredIPs")
+            + "}\n"
+        ),
+        good(
+            "proxyConfiguration: {containerName: envoy, properties: "
+            + _properties("IgnoredGID", *APP_MESH_PROPERTIES[1:])
+            + "}\n"
+        ),
+    ],
+)
+def proxy_configuration(ctx: RuleContext) -> Iterator[Problem]:
+    proxy = ctx.taskdef.get("proxyConfiguration")
+    if not isinstance(proxy, dict):
+        return
+    target = proxy.get("containerName")
+    if target is not None and target not in ctx.container_names():
+        yield Problem(
+            ("proxyConfiguration", "containerName"),
+            f"containerName {json.dumps(target)} is not a container of this task; name the Envoy container",
+        )
+    properties = {str(item.get("name")) for item in proxy.get("properties") or [] if isinstance(item, dict)}
+    missing = [name for name in APP_MESH_PROPERTIES[1:] if name not in properties]
+    if not properties & {"IgnoredUID", "IgnoredGID"}:
+        missing.insert(0, "IgnoredUID or IgnoredGID")
+    if missing:
+        yield Problem(
+            ("proxyConfiguration", "properties"), f"proxyConfiguration needs the properties {', '.join(missing)}"
+        )
+
+
+@rule(
+    "port-number",
+    summary="`containerPort` 1–65535 and `hostPort` 0–65535 (0 or omitted: a dynamic port)",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
+    ecs_error="Invalid 'containerPort' setting for container 'web'.",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {portMappings: {70000: {}}}}\n",
+            path="containerDefinitions[web].portMappings[70000/tcp].containerPort",
+        ),
+        bad(
+            "containerDefinitions: {web: {portMappings: {80: {hostPort: 70000}}}}\n",
+            base="ec2",
+            path="containerDefinitions[web].portMappings[80/tcp].hostPort",
+        ),
+        good("containerDefinitions: {web: {portMappings: {80: {hostPort: 0}}}}\n", base="ec2"),
+        good("containerDefinitions: {web: {portMappings: {65535: {}}}}\n"),
+    ],
+)
+def port_number(ctx: RuleContext) -> Iterator[Problem]:
+    for _, mapping, where in port_mappings(ctx):
+        yield from out_of_range((*where, "containerPort"), "containerPort", mapping.get("containerPort"), 1, 65535)
+        yield from out_of_range((*where, "hostPort"), "hostPort", mapping.get("hostPort"), 0, 65535)
