@@ -121,8 +121,8 @@ def volume_name(ctx: RuleContext) -> Iterator[Problem]:
 )
 def container_cpu(ctx: RuleContext) -> Iterator[Problem]:
     task_cpu = ctx.task_units("cpu")
-    if task_cpu is None:
-        return
+    if task_cpu is None or ctx.is_windows and not ctx.is_fargate:
+        return  # Windows on EC2 ignores the task-level cpu
     shares = [(path, container["cpu"]) for path, container in ctx.containers() if is_int(container.get("cpu"))]
     for path, cpu in shares:
         if cpu > task_cpu:

@@ -336,3 +336,29 @@ def port_number(ctx: RuleContext) -> Iterator[Problem]:
     for _, mapping, where in port_mappings(ctx):
         yield from out_of_range((*where, "containerPort"), "containerPort", mapping.get("containerPort"), 1, 65535)
         yield from out_of_range((*where, "hostPort"), "hostPort", mapping.get("hostPort"), 0, 65535)
+
+
+@rule(
+    "port-mapping-name",
+    summary="a port mapping `name` (Service Connect) is up to 64 lowercase letters, digits, `_` and `-`, not "
+    "starting with `-`",
+    source=PORT_MAPPING_DOC,
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {portMappings: {8080: {name: Web-HTTP}}}}\n",
+            path="containerDefinitions[web].portMappings[8080/tcp].name",
+        ),
+        bad("containerDefinitions: {web: {portMappings: {8080: {name: -http}}}}\n"),
+        good("containerDefinitions: {web: {portMappings: {8080: {name: web-8080-tcp, appProtocol: http}}}}\n"),
+    ],
+)
+def port_mapping_name(ctx: RuleContext) -> Iterator[Problem]:
+    for _, mapping, where in port_mappings(ctx):
+        name = mapping.get("name")
+        if isinstance(name, str) and not re.fullmatch(r"[a-z0-9_][a-z0-9_-]{0,63}", name):
+            yield Problem(
+                (*where, "name"),
+                f"port mapping name {json.dumps(name)} must be up to 64 lowercase letters, digits, _ and -, "
+                "not starting with -",
+            )
