@@ -161,8 +161,9 @@ def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
 )
 def log_buffer_options(ctx: RuleContext) -> Iterator[Problem]:
     for path, logging, options in log_configurations(ctx):
-        if logging.get("logDriver") == "awsfirelens":
-            continue  # FireLens options go to Fluent Bit / Fluentd, not to Docker
+        driver = logging.get("logDriver")
+        if driver == "awsfirelens" or driver is None and ctx.partial:
+            continue  # FireLens options go to Fluent Bit / Fluentd, not to Docker; unknown driver: cannot tell
         severity = docker_severity(ctx)
         mode, size = options.get("mode"), options.get("max-buffer-size")
         if mode is not None and mode not in ("blocking", "non-blocking"):
