@@ -135,23 +135,20 @@ def essential_container(ctx: RuleContext) -> Iterator[Problem]:
 )
 def container_references(ctx: RuleContext) -> Iterator[Problem]:
     names = sorted(ctx.container_names())
+    references = [(where, "dependsOn", target) for _, where, target, _ in ctx.dependencies()]
     for path, container in ctx.containers():
-        references = [
-            ((*path, "dependsOn", Item(str(item.get("containerName")))), "dependsOn", item.get("containerName"))
-            for item in container.get("dependsOn") or []
-        ]
         references += [
             ((*path, "volumesFrom"), "volumesFrom", item.get("sourceContainer"))
             for item in container.get("volumesFrom") or []
         ]
         references += [((*path, "links"), "links", str(link).split(":", 1)[0]) for link in container.get("links") or []]
-        for where, field_name, target in references:
-            if target not in names:
-                guess = closest(str(target), names)
-                hint = f'did you mean "{guess}"?' if guess else f"the containers are {', '.join(names) or 'none'}"
-                yield Problem(
-                    where, f"{field_name} names {json.dumps(target)}, which is not a container of this task; {hint}"
-                )
+    for where, field_name, target in references:
+        if target not in names:
+            guess = closest(str(target), names)
+            hint = f'did you mean "{guess}"?' if guess else f"the containers are {', '.join(names) or 'none'}"
+            yield Problem(
+                where, f"{field_name} names {json.dumps(target)}, which is not a container of this task; {hint}"
+            )
 
 
 @rule(

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 
 from ..findings import WARNING, Severity
-from ..keyed import Item, Path
+from ..keyed import Path
 from .context import RuleContext
 from .registry import Problem, bad, good, rule
 
@@ -35,15 +35,13 @@ Graph = dict[str, list[tuple[str, Path]]]
 )
 def dependency_on_essential(ctx: RuleContext) -> Iterator[Problem]:
     essential = {name for name, container in _by_name(ctx).items() if container.get("essential", True) is not False}
-    for path, container in ctx.containers():
-        for dependency in container.get("dependsOn") or []:
-            target, condition = dependency.get("containerName"), dependency.get("condition")
-            if condition in ("SUCCESS", "COMPLETE") and target in essential:
-                yield Problem(
-                    (*path, "dependsOn", Item(str(target))),
-                    f"{condition} waits for {json.dumps(target)} to exit, but it is essential; set its "
-                    "`essential: false` or use START/HEALTHY",
-                )
+    for _, where, target, condition in ctx.dependencies():
+        if condition in ("SUCCESS", "COMPLETE") and target in essential:
+            yield Problem(
+                where,
+                f"{condition} waits for {json.dumps(target)} to exit, but it is essential; set its "
+                "`essential: false` or use START/HEALTHY",
+            )
 
 
 @rule(
@@ -66,16 +64,13 @@ def dependency_on_essential(ctx: RuleContext) -> Iterator[Problem]:
 )
 def dependency_healthy(ctx: RuleContext) -> Iterator[Problem]:
     containers = _by_name(ctx)
-    for path, container in ctx.containers():
-        for dependency in container.get("dependsOn") or []:
-            target = dependency.get("containerName")
-            condition = dependency.get("condition")
-            if condition == "HEALTHY" and target in containers and not containers[target].get("healthCheck"):
-                yield Problem(
-                    (*path, "dependsOn", Item(str(target))),
-                    f"HEALTHY waits for {json.dumps(target)} to pass its health check, but it has no "
-                    "healthCheck; add one or use START",
-                )
+    for _, where, target, condition in ctx.dependencies():
+        if condition == "HEALTHY" and target in containers and not containers[target].get("healthCheck"):
+            yield Problem(
+                where,
+                f"HEALTHY waits for {json.dumps(target)} to pass its health check, but it has no "
+                "healthCheck; add one or use START",
+            )
 
 
 @rule(
@@ -114,10 +109,8 @@ def container_cycle(ctx: RuleContext) -> Iterator[Problem]:
             (str(source.get("sourceContainer")), (*path, "volumesFrom"))
             for source in container.get("volumesFrom") or []
         ]
-        every[name] += [
-            (str(dependency.get("containerName")), (*path, "dependsOn", Item(str(dependency.get("containerName")))))
-            for dependency in container.get("dependsOn") or []
-        ]
+    for path, where, target, _ in ctx.dependencies():
+        every.setdefault(str(path[-1]), []).append((target, where))
     reported: set[str] = set()
     passes: list[tuple[Graph, Severity | None]] = [(links, None), (every, WARNING)]
     for graph, severity in passes:
