@@ -133,15 +133,17 @@ def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule(
     "log-buffer-options",
-    summary="log `mode` is `blocking` or `non-blocking`; `max-buffer-size` only with `non-blocking`, as a size "
+    summary="log `mode` is `blocking` or `non-blocking`; `max-buffer-size` not with `mode: blocking`, and a size "
     "such as `25m`",
     source=AWSLOGS_DOC,
     ecs_error="CannotStartContainerError: Error response from daemon: logger: max-buffer-size option is only "
     "supported with 'mode=non-blocking'",
+    note="Without `mode` ECS applies the account's defaultLogDriverMode, non-blocking by default since June 2025 "
+    "(ecs-account-settings.html), so max-buffer-size alone is accepted.",
     offline=True,
     examples=[
         bad(
-            "containerDefinitions: {web: {logConfiguration: {options: {max-buffer-size: 25m}}}}\n",
+            "containerDefinitions: {web: {logConfiguration: {options: {mode: blocking, max-buffer-size: 25m}}}}\n",
             path="containerDefinitions[web].logConfiguration.options.max-buffer-size",
         ),
         bad(
@@ -157,6 +159,7 @@ def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
             "containerDefinitions: {web: {logConfiguration: {options: {mode: non-blocking, max-buffer-size: 25m}}}}\n"
         ),
         good("containerDefinitions: {web: {logConfiguration: {options: {mode: blocking}}}}\n"),
+        good("containerDefinitions: {web: {logConfiguration: {options: {max-buffer-size: 25m}}}}\n"),
     ],
 )
 def log_buffer_options(ctx: RuleContext) -> Iterator[Problem]:
@@ -174,9 +177,11 @@ def log_buffer_options(ctx: RuleContext) -> Iterator[Problem]:
             )
         if size is None:
             continue
-        if mode != "non-blocking":
+        if mode == "blocking":
             yield Problem(
-                (*path, "options", "max-buffer-size"), 'max-buffer-size needs the option mode: "non-blocking"', severity
+                (*path, "options", "max-buffer-size"),
+                'max-buffer-size works only with mode "non-blocking"; change the mode or remove max-buffer-size',
+                severity,
             )
         elif not BUFFER_SIZE.match(str(size)):
             yield Problem(
