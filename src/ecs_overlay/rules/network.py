@@ -16,6 +16,8 @@ from .registry import ExampleBase, Problem, bad, good, rule
 PORT_MAPPING_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"
 CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
 REGISTER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
+# Container fields ECS refuses with awsvpc: the task's network interface owns the host name and DNS.
+AWSVPC_UNSUPPORTED = ("hostname", "dnsServers", "dnsSearchDomains", "extraHosts")
 
 
 def _mapping_path(path: Path, mapping: dict[str, Any], index: int) -> Path:
@@ -152,21 +154,34 @@ def links_network_mode(ctx: RuleContext) -> Iterator[Problem]:
 
 
 @rule(
-    "awsvpc-hostname",
-    summary="no container `hostname` with `awsvpc`",
+    "awsvpc-unsupported-parameter",
+    summary="no container `hostname`, `dnsServers`, `dnsSearchDomains` or `extraHosts` with `awsvpc`",
     source=CONTAINER_DOC,
+    ecs_error="hostname is not supported on container when networkMode=awsvpc.",
+    note="ECS's words for the others: 'DNS servers are not supported on container when networkMode=awsvpc', "
+    "'Extra hosts are not supported on container when networkMode=awsvpc'.",
     offline=True,
     examples=[
         bad("containerDefinitions: {web: {hostname: web.local}}\n", path="containerDefinitions[web].hostname"),
-        good("containerDefinitions: {web: {hostname: web.local}}\n", base="ec2"),
+        bad("containerDefinitions: {web: {dnsServers: [10.0.0.2]}}\n", path="containerDefinitions[web].dnsServers"),
+        bad(
+            "containerDefinitions: {web: {extraHosts: {db.internal: 10.0.0.5}}}\n",
+            path="containerDefinitions[web].extraHosts",
+        ),
+        good("containerDefinitions: {web: {hostname: web.local, extraHosts: {db.internal: 10.0.0.5}}}\n", base="ec2"),
     ],
 )
-def awsvpc_hostname(ctx: RuleContext) -> Iterator[Problem]:
+def awsvpc_unsupported_parameter(ctx: RuleContext) -> Iterator[Problem]:
     if ctx.network_mode != "awsvpc":
         return
     for path, container in ctx.containers():
-        if container.get("hostname") is not None:
-            yield Problem((*path, "hostname"), "hostname is not supported with awsvpc; remove it")
+        for field_name in AWSVPC_UNSUPPORTED:
+            if container.get(field_name):
+                yield Problem(
+                    (*path, field_name),
+                    f"{field_name} is not supported with awsvpc (the task's network interface provides DNS); "
+                    "remove it, or use the bridge network mode",
+                )
 
 
 @rule(
