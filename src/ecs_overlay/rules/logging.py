@@ -40,6 +40,8 @@ AWSLOGS_OPTIONS = [
     "max-buffer-size",
 ]
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
+# What Go's strconv.ParseBool, and so Docker, reads as a boolean.
+GO_BOOLEANS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 # Docker's byte sizes (go-units RAMInBytes): "4m", "25MiB", "1.5 g".
 BUFFER_SIZE = re.compile(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 
@@ -127,6 +129,59 @@ def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
                 yield Problem(
                     (*path, "options", str(key)),
                     f"{json.dumps(key)} is not an awslogs option{hint}",
+                    docker_severity(ctx),
+                )
+
+
+@rule(
+    "awslogs-option-values",
+    summary="`awslogs` option values Docker accepts: not both `awslogs-datetime-format` and "
+    "`awslogs-multiline-pattern`; `awslogs-create-group`/`awslogs-create-stream` true or false; "
+    "`awslogs-force-flush-interval-seconds`/`awslogs-max-buffered-events` positive whole numbers",
+    source=AWSLOGS_DOC,
+    ecs_error="CannotStartContainerError: Error response from daemon: you cannot configure log opt "
+    "'awslogs-datetime-format' and 'awslogs-multiline-pattern' at the same time",
+    note="The guide says both 'you cannot configure both' and that the pattern 'is ignored' beside a datetime "
+    "format; Docker refuses the pair, so on EC2 it is an error and on Fargate a warning.",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {logConfiguration: {logDriver: awslogs, options: {awslogs-group: /ecs/web, "
+            "awslogs-region: eu-west-1, awslogs-datetime-format: '%Y-%m-%d', awslogs-multiline-pattern: '^INFO'}}}}\n",
+            base="ec2",
+            path="containerDefinitions[web].logConfiguration.options.awslogs-multiline-pattern",
+        ),
+        bad(
+            "containerDefinitions: {web: {logConfiguration: {options: {awslogs-create-group: 'yes'}}}}\n",
+            path="containerDefinitions[web].logConfiguration.options.awslogs-create-group",
+        ),
+        good(
+            "containerDefinitions: {web: {logConfiguration: {options: {awslogs-create-group: 'True', "
+            "awslogs-max-buffered-events: '8192', awslogs-datetime-format: '%Y-%m-%d'}}}}\n"
+        ),
+    ],
+)
+def awslogs_option_values(ctx: RuleContext) -> Iterator[Problem]:
+    for path, logging, options in log_configurations(ctx):
+        if logging.get("logDriver") != "awslogs":
+            continue
+        where = (*path, "options")
+        if "awslogs-datetime-format" in options and "awslogs-multiline-pattern" in options:
+            yield Problem(
+                (*where, "awslogs-multiline-pattern"),
+                "awslogs-multiline-pattern cannot be set together with awslogs-datetime-format; keep one",
+                docker_severity(ctx),
+            )
+        for key in ("awslogs-create-group", "awslogs-create-stream"):
+            if key in options and str(options[key]) not in GO_BOOLEANS:
+                yield Problem(
+                    (*where, key), f'{key} is {json.dumps(options[key])}; write "true" or "false"', docker_severity(ctx)
+                )
+        for key in ("awslogs-force-flush-interval-seconds", "awslogs-max-buffered-events"):
+            if key in options and not re.fullmatch(r"[+]?0*[1-9]\d*", str(options[key])):
+                yield Problem(
+                    (*where, key),
+                    f"{key} is {json.dumps(options[key])}; write a positive whole number",
                     docker_severity(ctx),
                 )
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from ..findings import WARNING
 from ..keyed import CONTAINER_KEYED_LISTS, Item, Path
 from .context import RuleContext
 from .examples import example_base
@@ -16,6 +17,8 @@ from .registry import ExampleBase, Problem, bad, good, rule
 PORT_MAPPING_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"
 CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
 REGISTER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
+# Host ports the ECS agent reserves unless told otherwise: SSH, Docker, and the agent's own.
+RESERVED_HOST_PORTS = (22, 2375, 2376, 51678, 51679, 51680)
 # Container fields ECS refuses with awsvpc: the task's network interface owns the host name and DNS.
 AWSVPC_UNSUPPORTED = ("hostname", "dnsServers", "dnsSearchDomains", "extraHosts")
 
@@ -223,6 +226,38 @@ def host_port_conflict(ctx: RuleContext) -> Iterator[Problem]:
             )
         else:
             seen[host, protocol] = owner
+
+
+@rule(
+    "reserved-host-port",
+    summary="on EC2, no static host port that ECS reserves by default (22, 2375, 2376, 51678–51680): the task "
+    "could not be placed",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
+    "#container_definition_portmappings",
+    severity=WARNING,
+    note="Instances can change their reserved ports (ECS_RESERVED_PORTS), so this is a warning.",
+    examples=[
+        bad(
+            "containerDefinitions: {worker: {portMappings: {22: {hostPort: 22}}}}\n",
+            base="ec2",
+            path="containerDefinitions[worker].portMappings[22/tcp].hostPort",
+        ),
+        bad("networkMode: host\ncontainerDefinitions: {worker: {portMappings: {2375: {}}}}\n", base="ec2"),
+        good("containerDefinitions: {worker: {portMappings: {22: {hostPort: 2222}}}}\n", base="ec2"),
+        good("containerDefinitions: {web: {portMappings: {22: {}}}}\n"),
+    ],
+)
+def reserved_host_port(ctx: RuleContext) -> Iterator[Problem]:
+    if ctx.is_fargate or ctx.network_mode == "awsvpc":
+        return
+    for _, mapping, where in port_mappings(ctx):
+        host = mapping.get("containerPort") if ctx.network_mode == "host" else mapping.get("hostPort")
+        if host in RESERVED_HOST_PORTS:
+            yield Problem(
+                (*where, "hostPort") if mapping.get("hostPort") is not None else where,
+                f"host port {host} is reserved on ECS container instances by default, so the task cannot be "
+                "placed; choose another host port (or leave hostPort out for a dynamic one)",
+            )
 
 
 @rule(
