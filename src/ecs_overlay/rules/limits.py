@@ -21,10 +21,12 @@ NAME_RULE = "up to 255 letters, digits, hyphens (-) and underscores (_)"
 
 
 def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (``true`` is not one, though Python's bool is an int)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def out_of_range(path: Path, label: str, value: Any, low: int, high: int, unit: str = "") -> Iterator[Problem]:
+    """A problem at ``path`` when ``value`` is an integer outside ``low``–``high``."""
     if is_int(value) and not low <= value <= high:
         yield Problem(path, f"{label} is {value}{unit}; ECS allows {low} to {high}{unit}")
 
@@ -126,7 +128,9 @@ def container_cpu(ctx: RuleContext) -> Iterator[Problem]:
     shares = [(path, container["cpu"]) for path, container in ctx.containers() if is_int(container.get("cpu"))]
     for path, cpu in shares:
         if cpu > task_cpu:
-            yield Problem((*path, "cpu"), f"container cpu {cpu} is more than the task's cpu {task_cpu}")
+            yield Problem(
+                (*path, "cpu"), f"container cpu {cpu} is more than the task's cpu {task_cpu}; lower it or raise `cpu`"
+            )
     total = sum(cpu for _, cpu in shares)
     if len(shares) > 1 and total > task_cpu:
         yield Problem(
@@ -281,5 +285,5 @@ def container_memory_minimum(ctx: RuleContext) -> Iterator[Problem]:
                 yield Problem(
                     (*path, key),
                     f"{key} {value} MiB is below Docker's minimum of 6 MiB (4 MiB before Docker 20.10); "
-                    "the container cannot start",
+                    "the container cannot start; set at least 6",
                 )

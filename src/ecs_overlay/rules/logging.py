@@ -65,7 +65,8 @@ def docker_severity(ctx: RuleContext) -> Severity | None:
     summary="the `awslogs` driver has `awslogs-group` and `awslogs-region` (and `awslogs-stream-prefix` on Fargate)",
     source=AWSLOGS_DOC,
     ecs_error="Log driver awslogs requires options: awslogs-region, awslogs-group",
-    note="Docker on EC2 can find the region itself, but ECS refuses the definition at registration without it.",
+    note="Docker on EC2 could find the region from instance metadata, but ECS's guide marks awslogs-region "
+    "'Required: Yes' and ECS's own error names it, so we require it on every launch type.",
     examples=[
         bad(
             "containerDefinitions: {web: {logConfiguration: {options: {awslogs-region: null}}}}\n",
