@@ -40,6 +40,8 @@ AWSLOGS_OPTIONS = [
     "max-buffer-size",
 ]
 FARGATE_LOG_DRIVERS = ("awslogs", "splunk", "awsfirelens")
+# The paths FireLens generates its configuration at, for Fluent Bit and for Fluentd.
+FIRELENS_OWN_CONFIG = ("/fluent-bit/etc/fluent-bit.conf", "/fluentd/etc/fluent.conf")
 # What Go's strconv.ParseBool, and so Docker, reads as a boolean.
 GO_BOOLEANS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False")
 # Docker's byte sizes (go-units RAMInBytes): "4m", "25MiB", "1.5 g".
@@ -366,4 +368,64 @@ def firelens_unused(ctx: RuleContext) -> Iterator[Problem]:
                 (*path, "firelensConfiguration"),
                 "no container uses the awsfirelens log driver, so this log router has nothing to route; set "
                 "logDriver awsfirelens on a container or remove firelensConfiguration",
+            )
+
+
+@rule(
+    "firelens-configuration",
+    summary="`firelensConfiguration.options`: `config-file-type` `file` or `s3` (only `file` on Fargate), set "
+    "together with `config-file-value`, which is not the path FireLens writes its own configuration to",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/firelens-taskdef.html",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions:\n"
+            "  web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}\n"
+            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: s3, "
+            "config-file-value: 'arn:aws:s3:::shop-config/fluent-bit.conf'}}}\n",
+            path="containerDefinitions[envoy].firelensConfiguration.options.config-file-type",
+        ),
+        bad(
+            "containerDefinitions:\n"
+            "  web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}\n"
+            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: file}}}\n",
+            path="containerDefinitions[envoy].firelensConfiguration.options",
+        ),
+        bad(
+            "containerDefinitions:\n"
+            "  web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}\n"
+            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: file, "
+            "config-file-value: /fluent-bit/etc/fluent-bit.conf}}}\n",
+            path="containerDefinitions[envoy].firelensConfiguration.options.config-file-value",
+        ),
+        good(
+            "containerDefinitions:\n"
+            "  web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}\n"
+            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: file, "
+            "config-file-value: /extra.conf, enable-ecs-log-metadata: 'false'}}}\n"
+        ),
+    ],
+)
+def firelens_configuration(ctx: RuleContext) -> Iterator[Problem]:
+    for path, container in ctx.containers():
+        firelens = container.get("firelensConfiguration")
+        options = firelens.get("options") if isinstance(firelens, dict) else None
+        if not isinstance(options, dict):
+            continue
+        where = (*path, "firelensConfiguration", "options")
+        kind, value = options.get("config-file-type"), options.get("config-file-value")
+        if kind is not None and kind not in ("file", "s3"):
+            yield Problem((*where, "config-file-type"), f'config-file-type {json.dumps(kind)} must be "file" or "s3"')
+        elif kind == "s3" and ctx.is_fargate:
+            yield Problem(
+                (*where, "config-file-type"),
+                'Fargate reads FireLens configuration only from a file in the image or a volume: use "file"',
+            )
+        if (kind is None) != (value is None):
+            missing = "config-file-value" if value is None else "config-file-type"
+            yield Problem(where, f"a custom FireLens configuration needs both config-file-type and {missing}")
+        if value in FIRELENS_OWN_CONFIG:
+            yield Problem(
+                (*where, "config-file-value"),
+                f"{value} is where FireLens writes its own configuration; put yours at another path",
             )
