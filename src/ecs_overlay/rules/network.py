@@ -11,7 +11,7 @@ from ..findings import WARNING
 from ..keyed import CONTAINER_KEYED_LISTS, Item, Path
 from .context import RuleContext
 from .examples import example_base
-from .limits import out_of_range
+from .limits import is_int, out_of_range
 from .registry import ExampleBase, Problem, bad, good, rule
 
 PORT_MAPPING_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"
@@ -263,57 +263,95 @@ def reserved_host_port(ctx: RuleContext) -> Iterator[Problem]:
 @rule(
     "container-port-range",
     summary="`containerPortRange` is `first-last` within 1–65535, first below last, with `bridge` or `awsvpc`, "
-    "without `hostPort`, and ranges in a container do not overlap",
+    "without `hostPort`",
     source=CONTAINER_DOC,
     offline=True,
     examples=[
         bad(
-            taskdef=_web_ports({"containerPortRange": "9000-8000"}),
+            taskdef=_web_ports({"containerPortRange": "9100-9000"}),
             path="containerDefinitions[web].portMappings[1].containerPortRange",
         ),
-        bad(
-            taskdef=_web_ports({"containerPortRange": "8000-8100"}, {"containerPortRange": "8050-8200"}),
-            path="containerDefinitions[web].portMappings[2].containerPortRange",
-        ),
-        bad(taskdef=_web_ports({"containerPortRange": "8000-8100", "hostPort": 8000})),
-        bad(taskdef=_web_ports({"containerPortRange": "8000-8100"}, base="ec2", networkMode="host")),
-        good(taskdef=_web_ports({"containerPortRange": "8000-8100"})),
+        bad(taskdef=_web_ports({"containerPortRange": "9000-9100", "hostPort": 8000})),
+        bad(taskdef=_web_ports({"containerPortRange": "9000-9100"}, base="ec2", networkMode="host")),
+        good(taskdef=_web_ports({"containerPortRange": "9000-9100"})),
         good(
             taskdef=_web_ports(
-                {"containerPortRange": "8000-8100"}, {"containerPortRange": "8000-8100", "protocol": "udp"}
+                {"containerPortRange": "9000-9100"}, {"containerPortRange": "9000-9100", "protocol": "udp"}
             )
         ),
-        good(taskdef=_web_ports({"containerPortRange": "8000-8100"}, base="ec2")),
+        good(taskdef=_web_ports({"containerPortRange": "9000-9100"}, base="ec2")),
     ],
 )
 def container_port_range(ctx: RuleContext) -> Iterator[Problem]:
     mode = ctx.network_mode
-    taken: list[tuple[Path, int, int, str]] = []  # (container, first, last, protocol)
-    for path, mapping, where in port_mappings(ctx):
+    for _, mapping, where in port_mappings(ctx):
         text = mapping.get("containerPortRange")
         if text is None:
             continue
         field = (*where, "containerPortRange")
-        match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(text))
-        if not match:
+        span = port_span(mapping)
+        if span is None:
             yield Problem(field, f'containerPortRange {json.dumps(text)} must be written first-last, e.g. "8000-8100"')
             continue
-        first, last, protocol = int(match.group(1)), int(match.group(2)), str(mapping.get("protocol") or "tcp")
-        if not 1 <= first < last <= 65535:
+        if not 1 <= span[0] < span[1] <= 65535:
             yield Problem(
                 field, f"containerPortRange {json.dumps(text)} must rise from a lower port to a higher one, in 1–65535"
             )
-        elif any(
-            owner == path and first <= end and start <= last and used == protocol for owner, start, end, used in taken
-        ):
-            yield Problem(field, f"containerPortRange {json.dumps(text)} overlaps another range of this container")
-        taken.append((path, first, last, protocol))
         if mode is not None and mode not in ("bridge", "awsvpc"):
             yield Problem(field, f"containerPortRange needs networkMode bridge or awsvpc, not {json.dumps(mode)}")
         if mapping.get("hostPort") is not None:
             yield Problem(
                 (*where, "hostPort"), "with containerPortRange leave hostPort out; ECS assigns the host ports"
             )
+
+
+def port_span(mapping: dict[str, Any]) -> tuple[int, int] | None:
+    """The container ports a mapping takes, first and last: its containerPort, or its containerPortRange."""
+    port = mapping.get("containerPort")
+    if is_int(port):
+        return port, port
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", str(mapping.get("containerPortRange")))
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+@rule(
+    "duplicate-port-mapping",
+    summary="a container port (or range) appears in one port mapping per protocol",
+    source=CONTAINER_DOC,
+    ecs_error="Container port 8080 is used in more than one port mapping for container web",
+    note="ECS's guide: 'A port can only be included in one port mapping per container' and 'You cannot specify "
+    "overlapping port ranges'. The same port on tcp and on udp is two mappings ECS accepts (see host-port-conflict).",
+    offline=True,
+    examples=[
+        bad(
+            taskdef=_web_ports({"containerPort": 8080, "protocol": "tcp"}),
+            path="containerDefinitions[web].portMappings[8080/tcp]",
+        ),
+        bad(
+            taskdef=_web_ports({"containerPortRange": "8000-8100"}, {"containerPortRange": "8050-8200"}),
+            path="containerDefinitions[web].portMappings[2]",
+        ),
+        bad(taskdef=_web_ports({"containerPortRange": "8000-8100"})),
+        good(taskdef=_web_ports({"containerPort": 8080, "protocol": "udp"})),
+        good(taskdef=_web_ports({"containerPortRange": "8000-8079"}, {"containerPortRange": "8081-8100"})),
+    ],
+)
+def duplicate_port_mapping(ctx: RuleContext) -> Iterator[Problem]:
+    taken: dict[tuple[Path, str], list[tuple[int, int]]] = {}  # (container, protocol) → spans
+    for path, mapping, where in port_mappings(ctx):
+        span = port_span(mapping)
+        if span is None:
+            continue
+        protocol = str(mapping.get("protocol") or "tcp")
+        spans = taken.setdefault((path, protocol), [])
+        if any(span[0] <= last and first <= span[1] for first, last in spans):
+            shown = str(span[0]) if span[0] == span[1] else f"{span[0]}-{span[1]}"
+            yield Problem(
+                where,
+                f"container port {shown}/{protocol} is already in another port mapping of this container; "
+                "merge the two mappings",
+            )
+        spans.append(span)
 
 
 @rule(
