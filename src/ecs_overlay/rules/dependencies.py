@@ -75,7 +75,8 @@ def dependency_healthy(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule(
     "container-cycle",
-    summary="no container waits on itself through `links`, `volumesFrom` or `dependsOn`",
+    summary="no container waits on itself through `links` (an error), or through `volumesFrom` or `dependsOn` "
+    "(a warning: it cannot start)",
     source=DEPENDENCY_DOC,
     ecs_error="Container links should not have a cycle",
     note="ECS's error text is the one for links; a dependsOn cycle can never start either (the API reference: "

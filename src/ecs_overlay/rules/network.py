@@ -355,52 +355,6 @@ def duplicate_port_mapping(ctx: RuleContext) -> Iterator[Problem]:
 
 
 @rule(
-    "proxy-configuration",
-    summary="`proxyConfiguration` names a container of the task and sets `IgnoredUID` or `IgnoredGID`, "
-    "`AppPorts`, `ProxyIngressPort` and `ProxyEgressPort`",
-    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ProxyConfiguration.html",
-    examples=[
-        bad(
-            "proxyConfiguration: {containerName: proxy, properties: " + _properties(*APP_MESH_PROPERTIES) + "}\n",
-            path="proxyConfiguration.containerName",
-        ),
-        bad(
-            "proxyConfiguration: {containerName: envoy, properties: " + _properties("IgnoredUID", "AppPorts") + "}\n",
-            path="proxyConfiguration.properties",
-        ),
-        good(
-            "proxyConfiguration: {type: APPMESH, containerName: envoy, properties: "
-            + _properties(*APP_MESH_PROPERTIES, "EgressIgnoredIPs")
-            + "}\n"
-        ),
-        good(
-            "proxyConfiguration: {containerName: envoy, properties: "
-            + _properties("IgnoredGID", *APP_MESH_PROPERTIES[1:])
-            + "}\n"
-        ),
-    ],
-)
-def proxy_configuration(ctx: RuleContext) -> Iterator[Problem]:
-    proxy = ctx.taskdef.get("proxyConfiguration")
-    if not isinstance(proxy, dict):
-        return
-    target = proxy.get("containerName")
-    if target is not None and target not in ctx.container_names():
-        yield Problem(
-            ("proxyConfiguration", "containerName"),
-            f"containerName {json.dumps(target)} is not a container of this task; name the Envoy container",
-        )
-    properties = {str(item.get("name")) for item in proxy.get("properties") or [] if isinstance(item, dict)}
-    missing = [name for name in APP_MESH_PROPERTIES[1:] if name not in properties]
-    if not properties & {"IgnoredUID", "IgnoredGID"}:
-        missing.insert(0, "IgnoredUID or IgnoredGID")
-    if missing:
-        yield Problem(
-            ("proxyConfiguration", "properties"), f"proxyConfiguration needs the properties {', '.join(missing)}"
-        )
-
-
-@rule(
     "port-number",
     summary="`containerPort` 1–65535 and `hostPort` 0–65535 (0 or omitted: a dynamic port)",
     source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
@@ -450,3 +404,49 @@ def port_mapping_name(ctx: RuleContext) -> Iterator[Problem]:
                 f"port mapping name {json.dumps(name)} must be up to 64 lowercase letters, digits, _ and -, "
                 "not starting with -",
             )
+
+
+@rule(
+    "proxy-configuration",
+    summary="`proxyConfiguration` names a container of the task and sets `IgnoredUID` or `IgnoredGID`, "
+    "`AppPorts`, `ProxyIngressPort` and `ProxyEgressPort`",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ProxyConfiguration.html",
+    examples=[
+        bad(
+            "proxyConfiguration: {containerName: proxy, properties: " + _properties(*APP_MESH_PROPERTIES) + "}\n",
+            path="proxyConfiguration.containerName",
+        ),
+        bad(
+            "proxyConfiguration: {containerName: envoy, properties: " + _properties("IgnoredUID", "AppPorts") + "}\n",
+            path="proxyConfiguration.properties",
+        ),
+        good(
+            "proxyConfiguration: {type: APPMESH, containerName: envoy, properties: "
+            + _properties(*APP_MESH_PROPERTIES, "EgressIgnoredIPs")
+            + "}\n"
+        ),
+        good(
+            "proxyConfiguration: {containerName: envoy, properties: "
+            + _properties("IgnoredGID", *APP_MESH_PROPERTIES[1:])
+            + "}\n"
+        ),
+    ],
+)
+def proxy_configuration(ctx: RuleContext) -> Iterator[Problem]:
+    proxy = ctx.taskdef.get("proxyConfiguration")
+    if not isinstance(proxy, dict):
+        return
+    target = proxy.get("containerName")
+    if target is not None and target not in ctx.container_names():
+        yield Problem(
+            ("proxyConfiguration", "containerName"),
+            f"containerName {json.dumps(target)} is not a container of this task; name the Envoy container",
+        )
+    properties = {str(item.get("name")) for item in proxy.get("properties") or [] if isinstance(item, dict)}
+    missing = [name for name in APP_MESH_PROPERTIES[1:] if name not in properties]
+    if not properties & {"IgnoredUID", "IgnoredGID"}:
+        missing.insert(0, "IgnoredUID or IgnoredGID")
+    if missing:
+        yield Problem(
+            ("proxyConfiguration", "properties"), f"proxyConfiguration needs the properties {', '.join(missing)}"
+        )
