@@ -48,11 +48,13 @@ GO_BOOLEANS = ("1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "f
 BUFFER_SIZE = re.compile(r"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")
 
 
-def log_configurations(ctx: RuleContext) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
-    """(logConfiguration path, logConfiguration, its options) for every container that has one."""
+def log_configurations(
+    ctx: RuleContext, driver: str | None = None
+) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """(logConfiguration path, logConfiguration, its options) for every container that has one (using ``driver``)."""
     for path, container in ctx.containers():
         logging = container.get("logConfiguration")
-        if isinstance(logging, dict):
+        if isinstance(logging, dict) and (driver is None or logging.get("logDriver") == driver):
             options = logging.get("options")
             yield (*path, "logConfiguration"), logging, options if isinstance(options, dict) else {}
 
@@ -87,9 +89,7 @@ def docker_severity(ctx: RuleContext) -> Severity | None:
     ],
 )
 def awslogs_options(ctx: RuleContext) -> Iterator[Problem]:
-    for path, logging, options in log_configurations(ctx):
-        if logging.get("logDriver") != "awslogs":
-            continue
+    for path, _, options in log_configurations(ctx, "awslogs"):
         required = ["awslogs-group", "awslogs-region"] + (["awslogs-stream-prefix"] if ctx.is_fargate else [])
         for option in required:
             if option not in options:
@@ -122,9 +122,7 @@ def awslogs_options(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
-    for path, logging, options in log_configurations(ctx):
-        if logging.get("logDriver") != "awslogs":
-            continue
+    for path, _, options in log_configurations(ctx, "awslogs"):
         for key in options:
             if key not in AWSLOGS_OPTIONS:
                 guess = closest(str(key), AWSLOGS_OPTIONS)
@@ -165,9 +163,7 @@ def awslogs_unknown_option(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def awslogs_option_values(ctx: RuleContext) -> Iterator[Problem]:
-    for path, logging, options in log_configurations(ctx):
-        if logging.get("logDriver") != "awslogs":
-            continue
+    for path, _, options in log_configurations(ctx, "awslogs"):
         where = (*path, "options")
         if "awslogs-datetime-format" in options and "awslogs-multiline-pattern" in options:
             yield Problem(
@@ -274,9 +270,7 @@ def log_buffer_options(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def splunk_options(ctx: RuleContext) -> Iterator[Problem]:
-    for path, logging, options in log_configurations(ctx):
-        if logging.get("logDriver") != "splunk":
-            continue
+    for path, logging, options in log_configurations(ctx, "splunk"):
         secrets = {str(item.get("name")) for item in logging.get("secretOptions") or [] if isinstance(item, dict)}
         missing = [key for key in ("splunk-url", "splunk-token") if key not in options and key not in secrets]
         if missing:
