@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, WARNING, Finding, short
 from .keyed import Item, Path, format_path
 from .provenance import BASE, Provenance
 
@@ -120,7 +120,7 @@ def fargate_task_size(ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(
                 "fargate-task-size",
                 (kind,),
-                f"{ctx.taskdef[kind]!r} is not a {kind} size ECS understands (e.g. 1024 or "
+                f"{short(ctx.taskdef[kind])} is not a {kind} size ECS understands (e.g. 1024 or "
                 f"{'1 vCPU' if kind == 'cpu' else '2 GB'})",
             )
     if cpu is None or memory is None:
@@ -149,7 +149,7 @@ def fargate_network_mode(ctx: RuleContext) -> Iterator[Finding]:
         yield ctx.finding(
             "fargate-network-mode",
             ("networkMode",),
-            f"Fargate tasks need networkMode awsvpc, not {ctx.taskdef.get('networkMode')!r}",
+            f"Fargate tasks need networkMode awsvpc, not {short(ctx.taskdef.get('networkMode'))}",
         )
 
 
