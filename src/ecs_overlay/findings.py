@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from .provenance import Origin
 
-ERROR = "error"
-WARNING = "warning"
-INFO = "info"  # printed, but neither an error nor a warning: something the user should know happened
+Severity = Literal["error", "warning", "info"]
+ERROR: Final = "error"
+WARNING: Final = "warning"
+INFO: Final = "info"  # said once, counts as neither an error nor a warning
 
 
 class Finding(NamedTuple):
