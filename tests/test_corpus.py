@@ -100,3 +100,15 @@ def test_validates_with_exactly_the_findings_the_manifest_justifies(
         else []
     )
     assert not any(word in result.stdout for word in ("None", "True", "False")), "messages speak JSON"
+
+
+def test_a_template_without_an_image_renders_clean_with_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the manifest says of github-actions-template-no-image.json: --image supplies what the action would."""
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "ci.yaml").write_text("{}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    base = str(CORPUS / "github-actions-template-no-image.json")
+    result = CliRunner().invoke(cli, ["render", "--env", "ci", "--base", base, "--image", "tourease-app=nginx:1.27"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((tmp_path / "taskdef.json").read_text(encoding="utf-8"))
+    assert written["containerDefinitions"][0]["image"] == "nginx:1.27"
