@@ -106,7 +106,7 @@ def botocore_versions() -> tuple[str, str | None]:
 
 
 def botocore_does_not_model() -> str:
-    """ "botocore 1.2.3 (…) does not model": which botocore models checked an unknown field, truthfully."""
+    """Which botocore models judged a field unknown, as a sentence's subject: "botocore 1.2.3 (…) does not model"."""
     shipped, installed = botocore_versions()
     if installed is None or installed == shipped:
         return f"botocore {shipped} (the schema's version and the installed one) does not model"

@@ -32,10 +32,11 @@ def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
 
     Accepts ``{"taskDefinition": {...}, "tags": [...]}`` as ``aws ecs describe-task-definition``
     prints it, or a bare task definition. Every explicit ``null`` goes first: console and SDK
-    dumps carry them, and ECS (and CodePipeline's deploy action, which strips them) reads null as
-    absent. Then exactly the ``describe_only`` fields go; every other field, including ones this
-    tool does not know, is kept in its order. Top-level tags become the task definition's ``tags``;
-    an empty tag list is left out.
+    dumps carry one for each field not set, and the deploy actions strip them before registering
+    (aws-actions/amazon-ecs-deploy-task-definition's ``cleanNullKeys``). Then exactly
+    the ``describe_only`` fields go; every other field, including ones this tool does not know,
+    is kept in its order. Top-level tags become the task definition's ``tags``; an empty tag list
+    is left out.
     """
     document, nulls = without_nulls(document)
     if isinstance(document.get("taskDefinition"), dict):
