@@ -209,6 +209,40 @@ def windows_fargate_size(ctx: RuleContext) -> Iterator[Problem]:
         )
 
 
+# Windows versions ECS runs on EC2 only (the task definition reference lists them for EC2, not for Fargate).
+_EC2_ONLY_WINDOWS = ("WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2004_CORE", "WINDOWS_SERVER_20H2_CORE")
+
+
+@rule(
+    "fargate-operating-system",
+    summary="Fargate runs Linux and Windows Server 2019 and 2022: not the EC2-only "
+    "`WINDOWS_SERVER_2016_FULL`, `WINDOWS_SERVER_2004_CORE` or `WINDOWS_SERVER_20H2_CORE`",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#runtime-platform",
+    note="The task definition reference lists the operatingSystemFamily values for Fargate (LINUX, "
+    "WINDOWS_SERVER_2019_FULL/CORE, WINDOWS_SERVER_2022_FULL/CORE) and, separately, the longer list for EC2. "
+    "Values newer than that page (WINDOWS_SERVER_2025_*) are left alone",
+    examples=[
+        bad(
+            "runtimePlatform: {operatingSystemFamily: WINDOWS_SERVER_2016_FULL}\n",
+            base="windows",
+            path="runtimePlatform.operatingSystemFamily",
+        ),
+        good("runtimePlatform: {operatingSystemFamily: WINDOWS_SERVER_2019_FULL}\n", base="windows"),
+        good(
+            "requiresCompatibilities: [EC2]\nruntimePlatform: {operatingSystemFamily: WINDOWS_SERVER_2016_FULL}\n",
+            base="windows",
+        ),
+    ],
+)
+def fargate_operating_system(ctx: RuleContext) -> Iterator[Problem]:
+    if ctx.is_fargate and ctx.os_family in _EC2_ONLY_WINDOWS:
+        yield Problem(
+            ("runtimePlatform", "operatingSystemFamily"),
+            f"Fargate does not run {ctx.os_family}; use WINDOWS_SERVER_2019_CORE/FULL or "
+            "WINDOWS_SERVER_2022_CORE/FULL, or run the task on EC2",
+        )
+
+
 @rule(
     "windows-fargate-architecture",
     summary="Windows on Fargate runs on X86_64 only: `runtimePlatform.cpuArchitecture` is `X86_64` or left out",
