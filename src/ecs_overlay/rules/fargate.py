@@ -51,6 +51,12 @@ def _fargate_task_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
                 "Fargate has no host paths: a Fargate bind mount is task storage; remove sourcePath "
                 "(keep `host: {}`), or use an EFS volume for shared data",
             )
+        if _set(volume.get("fsxWindowsFileServerVolumeConfiguration")):
+            yield (
+                (*path, "fsxWindowsFileServerVolumeConfiguration"),
+                "FSx for Windows File Server volumes do not work on Fargate; run the task on Windows EC2 "
+                "instances (`requiresCompatibilities: [EC2]`)",
+            )
         if _set(volume.get("dockerVolumeConfiguration")):
             yield (
                 (*path, "dockerVolumeConfiguration"),
@@ -99,8 +105,9 @@ def _fargate_container_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
 @rule(
     "fargate-unsupported-parameter",
     summary="no parameter Fargate refuses: `ipcMode`, a `pidMode` other than `task`, `placementConstraints`, "
-    "`host.sourcePath` and `dockerVolumeConfiguration` volumes, `privileged`, `disableNetworking`, `dnsServers`, "
-    "`dnsSearchDomains`, `dockerSecurityOptions`, `extraHosts`, GPU `resourceRequirements`, and in "
+    "`host.sourcePath`, `dockerVolumeConfiguration` and FSx for Windows File Server volumes, `privileged`, "
+    "`disableNetworking`, `dnsServers`, `dnsSearchDomains`, `dockerSecurityOptions`, `extraHosts`, GPU "
+    "`resourceRequirements`, and in "
     "`linuxParameters`: `devices`, `sharedMemorySize`, `tmpfs`, `maxSwap`, `swappiness` and added capabilities "
     "other than `SYS_PTRACE`",
     source=FARGATE_DOC,
@@ -111,9 +118,10 @@ def _fargate_container_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
     "cn-terraform/terraform-aws-ecs-fargate#2 and cloudposse/terraform-aws-ecs-alb-service-task#174. Older "
     "versions of the Fargate page also listed `pidMode` and `systemControls`; today Fargate (platform 1.4.0) "
     "accepts `pidMode: task` (aws-cdk#30020: only `task` is allowed) and namespaced systemControls, so neither is "
-    "refused here. `links` and `hostname` are refused by the awsvpc network mode that Fargate requires and are "
-    "reported by the networking rules. Only values that ask for something are reported (`privileged: false`, "
-    "`dnsServers: []` are left alone)",
+    "refused here. FSx for Windows File Server 'doesn't support AWS Fargate' (wfsx-volumes considerations; "
+    "containers-roadmap#1654 is still open). `links` and `hostname` are refused by the awsvpc network mode that "
+    "Fargate requires and are reported by the networking rules. Only values that ask for something are "
+    "reported (`privileged: false`, `dnsServers: []` are left alone)",
     examples=[
         bad("ipcMode: host\n", path="ipcMode"),
         bad("pidMode: host\n", path="pidMode"),
@@ -126,6 +134,13 @@ def _fargate_container_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
         bad(
             "volumes: {cache: {dockerVolumeConfiguration: {scope: task, driver: local}}}\n",
             path="volumes[cache].dockerVolumeConfiguration",
+        ),
+        bad(
+            "volumes: {share: {fsxWindowsFileServerVolumeConfiguration: {fileSystemId: fs-0123456789abcdef0, "
+            "rootDirectory: share, authorizationConfig: {credentialsParameter: "
+            "'arn:aws:secretsmanager:eu-west-1:111111111111:secret:fsx-AbCdEf', domain: corp.example.com}}}}\n",
+            base="windows",
+            path="volumes[share].fsxWindowsFileServerVolumeConfiguration",
         ),
         bad("containerDefinitions: {web: {privileged: true}}\n", path="containerDefinitions[web].privileged"),
         bad("containerDefinitions: {web: {dnsServers: [10.0.0.2]}}\n", path="containerDefinitions[web].dnsServers"),

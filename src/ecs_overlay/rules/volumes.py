@@ -134,3 +134,60 @@ def docker_volume_autoprovision(ctx: RuleContext) -> Iterator[Problem]:
                 (*path, "autoprovision"),
                 "autoprovision applies only to `scope: shared` volumes; remove it, or set `scope: shared`",
             )
+
+
+VOLUME_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Volume.html"
+_VOLUME_KINDS = ("dockerVolumeConfiguration", "efsVolumeConfiguration", "fsxWindowsFileServerVolumeConfiguration")
+
+
+def _volume_kinds(volume: dict[str, Any]) -> list[str]:
+    """The kinds of storage a volume asks for. An empty `host: {}` is not counted: it asks for nothing
+    beyond ECS's default (task storage), and no ECS error text shows it refused beside another kind."""
+    kinds = [kind for kind in _VOLUME_KINDS if volume.get(kind)]
+    if volume.get("configuredAtLaunch") is True:
+        kinds.append("configuredAtLaunch")
+    host = volume.get("host")
+    if isinstance(host, dict) and host.get("sourcePath"):
+        kinds.append("host.sourcePath")
+    return kinds
+
+
+@rule(
+    "volume-kind",
+    summary="each volume is one kind of storage (a host path, a Docker volume, EFS, FSx for Windows File Server, "
+    "or configured at launch), and at most one volume is `configuredAtLaunch`",
+    source=VOLUME_DOC,
+    note="The API reference: 'Each volume defined in the volume configuration may only specify a name and one of "
+    "either configuredAtLaunch, dockerVolumeConfiguration, efsVolumeConfiguration, "
+    "fsxWindowsFileServerVolumeConfiguration, or host' and 'Each task definition revision may only have one "
+    "volume configured at launch'. Two kinds typically meet when an overlay adds one to a base volume of the "
+    "same name, which the keyed merge combines",
+    examples=[
+        bad(
+            "volumes: {cache: {dockerVolumeConfiguration: {scope: task, driver: local}, "
+            "efsVolumeConfiguration: {fileSystemId: fs-0123456789abcdef0}}}\n",
+            base="ec2",
+            path="volumes[cache]",
+        ),
+        bad("volumes: {a: {configuredAtLaunch: true}, b: {configuredAtLaunch: true}}\n", path="volumes[b]"),
+        good("volumes: {a: {configuredAtLaunch: true}, b: {host: {}}}\n"),
+        good("volumes: {shared: {host: {}, efsVolumeConfiguration: {fileSystemId: fs-0123456789abcdef0}}}\n"),
+    ],
+)
+def volume_kind(ctx: RuleContext) -> Iterator[Problem]:
+    at_launch = 0
+    for volume in ctx.taskdef.get("volumes") or []:
+        if not isinstance(volume, dict):
+            continue
+        path: Path = ("volumes", Item(str(volume.get("name"))))
+        kinds = _volume_kinds(volume)
+        if len(kinds) > 1:
+            yield Problem(
+                path,
+                f"a volume is one kind of storage, this one sets {' and '.join(kinds)}; keep one, or split it "
+                "into two volumes",
+            )
+        if volume.get("configuredAtLaunch") is True:
+            at_launch += 1
+            if at_launch == 2:
+                yield Problem(path, "only one volume per task definition can be configuredAtLaunch")
