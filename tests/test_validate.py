@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_clean_example_passes_offline(run_cli, project: Path) -> None:
     result = run_cli("validate", cwd=project)
@@ -115,3 +117,25 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
     assert broken.returncode == 1
     expected = "environments/prod.yaml:3:5 containerDefinitions[web].memroy: error: unknown field 'memroy'"
     assert f"{expected}; did you mean 'memory'?" in broken.stdout
+
+
+def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_base(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook's full check: `--base snapshots/` renders each environment on its snapshot."""
+    from click.testing import CliRunner
+
+    from ecs_overlay.cli import cli
+
+    snapshots = project / "snapshots"
+    snapshots.mkdir()
+    base = json.loads((project / "base.json").read_text())
+    (snapshots / "stage.json").write_text(json.dumps(base))
+    base["taskDefinition"]["memory"] = "3000"  # prod's snapshot: a size Fargate refuses with cpu 1024
+    (snapshots / "prod.json").write_text(json.dumps(base))
+    (project / "environments" / "prod.yaml").write_text("extends: _common.yaml\ncpu: 1024\n")
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--base", "snapshots/", "--format", "json"], prog_name="ecs-overlay")
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)
+    assert [(f["environment"], f["rule"], f["path"]) for f in findings] == [("prod", "fargate-task-size", "memory")]
