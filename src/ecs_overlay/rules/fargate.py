@@ -122,6 +122,7 @@ def _fargate_container_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
     "containers-roadmap#1654 is still open). `links` and `hostname` are refused by the awsvpc network mode that "
     "Fargate requires and are reported by the networking rules. Only values that ask for something are "
     "reported (`privileged: false`, `dnsServers: []` are left alone)",
+    offline=True,
     examples=[
         bad("ipcMode: host\n", path="ipcMode"),
         bad("pidMode: host\n", path="pidMode"),
@@ -190,6 +191,7 @@ def _windows_on_fargate(ctx: RuleContext) -> bool:
     ecs_error="No Fargate configuration exists for given values.",
     note="The API reference: 'The CPU units cannot be less than 1 vCPU when you use Windows containers on "
     "Fargate'; the 8 and 16 vCPU sizes 'require Linux platform 1.4.0 or later'. fargate-task-size checks Linux tasks",
+    offline=True,
     examples=[
         bad("cpu: 512\nmemory: 1024\n", base="windows", path="cpu"),
         bad("cpu: 1024\nmemory: 1024\n", base="windows", path="memory"),
@@ -203,6 +205,8 @@ def _windows_on_fargate(ctx: RuleContext) -> bool:
 def windows_fargate_size(ctx: RuleContext) -> Iterator[Problem]:
     if not _windows_on_fargate(ctx):
         return
+    if ctx.partial and (ctx.taskdef.get("cpu") is None or ctx.taskdef.get("memory") is None):
+        return  # on layers alone only a pair they set is judged: the base may hold the other half
     cpu, memory = ctx.task_units("cpu"), ctx.task_units("memory")
     for kind, units in (("cpu", cpu), ("memory", memory)):
         if ctx.taskdef.get(kind) is None:
@@ -236,6 +240,7 @@ _EC2_ONLY_WINDOWS = ("WINDOWS_SERVER_2016_FULL", "WINDOWS_SERVER_2004_CORE", "WI
     note="The task definition reference lists the operatingSystemFamily values for Fargate (LINUX, "
     "WINDOWS_SERVER_2019_FULL/CORE, WINDOWS_SERVER_2022_FULL/CORE) and, separately, the longer list for EC2. "
     "Values newer than that page (WINDOWS_SERVER_2025_*) are left alone",
+    offline=True,
     examples=[
         bad(
             "runtimePlatform: {operatingSystemFamily: WINDOWS_SERVER_2016_FULL}\n",
@@ -264,6 +269,7 @@ def fargate_operating_system(ctx: RuleContext) -> Iterator[Problem]:
     source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-task-os",
     note="The Fargate page: 'When you run Windows containers on AWS Fargate, you must have the X86_64 CPU "
     "architecture'",
+    offline=True,
     examples=[
         bad("runtimePlatform: {cpuArchitecture: ARM64}\n", base="windows", path="runtimePlatform.cpuArchitecture"),
         good("runtimePlatform: {cpuArchitecture: null}\n", base="windows"),
@@ -317,6 +323,7 @@ def _windows_unsupported(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
     "error text was found for them, so they are warnings: they cannot take effect on a Windows task. "
     "Parameters Fargate refuses for every OS (`privileged`, `ipcMode`, …) are reported by "
     "fargate-unsupported-parameter",
+    offline=True,
     examples=[
         bad("ephemeralStorage: {sizeInGiB: 30}\n", base="windows", path="ephemeralStorage"),
         bad(

@@ -33,6 +33,7 @@ def _authorization(config: dict[str, Any]) -> dict[str, Any]:
     source=EFS_DOC,
     ecs_error='When using an EFS access point, the root directory must either be set to "/" or be omitted',
     note="ECS's text as quoted in aws/aws-cdk#10683 (Create TaskDefinition)",
+    offline=True,
     examples=[
         bad(
             "volumes: {shared: {efsVolumeConfiguration: {fileSystemId: fs-0123456789abcdef0, rootDirectory: /data, "
@@ -67,6 +68,7 @@ def efs_access_point_root(ctx: RuleContext) -> Iterator[Problem]:
     note="The task definition reference: 'If an access point is used, transit encryption must be enabled in the "
     "EFSVolumeConfiguration' and 'Transit encryption must be enabled if Amazon EFS IAM authorization is used'; "
     "transitEncryption defaults to DISABLED",
+    offline=True,
     examples=[
         bad(
             "volumes: {shared: {efsVolumeConfiguration: {fileSystemId: fs-0123456789abcdef0, "
@@ -90,8 +92,8 @@ def efs_access_point_root(ctx: RuleContext) -> Iterator[Problem]:
 )
 def efs_transit_encryption(ctx: RuleContext) -> Iterator[Problem]:
     for path, config in _volumes(ctx, "efsVolumeConfiguration"):
-        if config.get("transitEncryption") == "ENABLED":
-            continue
+        if config.get("transitEncryption") == "ENABLED" or ctx.partial and "transitEncryption" not in config:
+            continue  # on layers alone an unset transitEncryption may come from the base
         authorization = _authorization(config)
         needs = [
             reason
@@ -115,6 +117,7 @@ def efs_transit_encryption(ctx: RuleContext) -> Iterator[Problem]:
     "`shared` volumes)",
     source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DockerVolumeConfiguration.html",
     note="The API reference: 'If the scope is task then this parameter must either be omitted or set to false'",
+    offline=True,
     examples=[
         bad(
             "volumes: {cache: {dockerVolumeConfiguration: {scope: task, autoprovision: true, driver: local}}}\n",
@@ -162,6 +165,7 @@ def _volume_kinds(volume: dict[str, Any]) -> list[str]:
     "fsxWindowsFileServerVolumeConfiguration, or host' and 'Each task definition revision may only have one "
     "volume configured at launch'. Two kinds typically meet when an overlay adds one to a base volume of the "
     "same name, which the keyed merge combines",
+    offline=True,
     examples=[
         bad(
             "volumes: {cache: {dockerVolumeConfiguration: {scope: task, driver: local}, "
