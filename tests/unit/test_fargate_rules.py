@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ecs_overlay.render import check_layers
+from ecs_overlay.rules.roles import is_private_ecr
 
 from .helpers import base_task, overlay, rendered
 
@@ -67,3 +70,19 @@ def test_windows_sizes_on_layers_alone_need_both_halves() -> None:
     assert _layers_alone(windows + "cpu: 512\n") == set()
     assert ("windows-fargate-size", "cpu", "error") in _layers_alone(windows + "cpu: 512\nmemory: 1024\n")
     assert _layers_alone(windows + "cpu: 1 vCPU\nmemory: 2 GB\n") == set()
+
+
+@pytest.mark.parametrize(
+    ("image", "private"),
+    [
+        ("111111111111.dkr.ecr.eu-west-1.amazonaws.com/shop:1", True),
+        ("111111111111.dkr.ecr-fips.us-east-1.amazonaws.com/shop@sha256:" + "a" * 64, True),
+        ("111111111111.dkr.ecr.cn-north-1.amazonaws.com.cn/shop:1", True),
+        ("111111111111.dkr-ecr.eu-west-1.on.aws/shop:1", True),
+        ("public.ecr.aws/nginx/nginx:1.27", False),
+        ("nginx:1.27", False),
+        ("ghcr.io/acme/shop:1", False),
+    ],
+)
+def test_private_ecr_images_are_told_from_others(image: str, private: bool) -> None:
+    assert is_private_ecr(image) is private

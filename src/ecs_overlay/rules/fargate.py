@@ -82,7 +82,8 @@ def _fargate_container_fields(ctx: RuleContext) -> Iterator[tuple[Path, str]]:
             if isinstance(requirement, dict) and requirement.get("type") == "GPU":
                 yield (
                     (*path, "resourceRequirements", Item("GPU")),
-                    f"Fargate has no GPUs; remove the GPU resourceRequirement {_ON_EC2} (a GPU instance)",
+                    "Fargate has no GPUs; remove the GPU resourceRequirement, or run the task on EC2 GPU instances "
+                    "(`requiresCompatibilities: [EC2]`)",
                 )
         linux = container.get("linuxParameters")
         if not isinstance(linux, dict) or ctx.is_windows:

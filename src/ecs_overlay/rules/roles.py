@@ -15,8 +15,11 @@ _SET_ROLE = (
     "set `executionRoleArn:` to a task execution role (e.g. the role name `ecsTaskExecutionRole`, with the "
     "managed policy AmazonECSTaskExecutionRolePolicy)"
 )
-# Private ECR (not public.ecr.aws): <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>
-_PRIVATE_ECR = re.compile(r"^\d{12}\.dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+# Private ECR (not public.ecr.aws): <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>,
+# or the dual-stack <account>.dkr-ecr.<region>.on.aws/<repository>
+_PRIVATE_ECR = re.compile(
+    r"^\d{12}\.(dkr\.ecr(-fips)?\.[a-z0-9-]+\.amazonaws\.com(\.cn)?|dkr-ecr\.[a-z0-9-]+\.on\.aws)/"
+)
 
 
 def is_private_ecr(image: object) -> bool:
