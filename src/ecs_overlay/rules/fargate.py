@@ -10,7 +10,7 @@ from ..findings import WARNING
 from ..keyed import Item, Path
 from .context import RuleContext
 from .registry import Problem, bad, good, rule
-from .task import FARGATE_SIZES, TASK_SIZE_DOC, describe_sizes
+from .task import FARGATE_SIZES, TASK_SIZE_DOC, fargate_size_problems
 
 FARGATE_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html"
 WINDOWS_DOC = (
@@ -204,29 +204,8 @@ def _windows_on_fargate(ctx: RuleContext) -> bool:
     ],
 )
 def windows_fargate_size(ctx: RuleContext) -> Iterator[Problem]:
-    if not _windows_on_fargate(ctx):
-        return
-    if ctx.partial and (ctx.taskdef.get("cpu") is None or ctx.taskdef.get("memory") is None):
-        return  # on layers alone only a pair they set is judged: the base may hold the other half
-    cpu, memory = ctx.task_units("cpu"), ctx.task_units("memory")
-    for kind, units in (("cpu", cpu), ("memory", memory)):
-        if ctx.taskdef.get(kind) is None:
-            yield Problem((kind,), f"Windows tasks on Fargate need a task-level {kind}; set `{kind}:`")
-        elif units is None:
-            yield Problem((kind,), f"{json.dumps(ctx.taskdef[kind])} is not a {kind} size ECS understands")
-    if cpu is None or memory is None:
-        return
-    if cpu not in WINDOWS_FARGATE_SIZES:
-        yield Problem(
-            ("cpu",),
-            f"Windows on Fargate takes cpu {', '.join(map(str, WINDOWS_FARGATE_SIZES))} (1, 2 or 4 vCPU), not {cpu}",
-        )
-    elif memory not in WINDOWS_FARGATE_SIZES[cpu]:
-        yield Problem(
-            ("memory",),
-            f"Fargate cpu {cpu} is not compatible with memory {memory}; with cpu {cpu} memory must be "
-            f"{describe_sizes(WINDOWS_FARGATE_SIZES[cpu])} (MiB)",
-        )
+    if ctx.is_windows:
+        yield from fargate_size_problems(ctx, WINDOWS_FARGATE_SIZES, "Windows on Fargate")
 
 
 # Windows versions ECS runs on EC2 only (the task definition reference lists them for EC2, not for Fargate).
