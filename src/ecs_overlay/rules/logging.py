@@ -367,16 +367,18 @@ def firelens_unused(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule(
     "firelens-configuration",
-    summary="`firelensConfiguration.options`: `config-file-type` `file` or `s3` (only `file` on Fargate), set "
-    "together with `config-file-value`, which is not the path FireLens writes its own configuration to",
+    summary="`firelensConfiguration.options`: `config-file-type` `file` or `s3`, set together with "
+    "`config-file-value`, which is not the path FireLens writes its own configuration to",
+    note="The guide says Fargate reads only `file` configurations, but AWS's own FireLens sample "
+    "(aws-samples/amazon-ecs-firelens-examples, splitting-log-streams/fluentd) uses `s3` on Fargate: not checked.",
     source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/firelens-taskdef.html",
     offline=True,
     examples=[
         bad(
             "containerDefinitions:\n"
             "  web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}\n"
-            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: s3, "
-            "config-file-value: 'arn:aws:s3:::shop-config/fluent-bit.conf'}}}\n",
+            "  envoy: {firelensConfiguration: {type: fluentbit, options: {config-file-type: https, "
+            "config-file-value: 'https://example.com/fluent-bit.conf'}}}\n",
             path="containerDefinitions[envoy].firelensConfiguration.options.config-file-type",
         ),
         bad(
@@ -410,11 +412,6 @@ def firelens_configuration(ctx: RuleContext) -> Iterator[Problem]:
         kind, value = options.get("config-file-type"), options.get("config-file-value")
         if kind is not None and kind not in ("file", "s3"):
             yield Problem((*where, "config-file-type"), f'config-file-type {json.dumps(kind)} must be "file" or "s3"')
-        elif kind == "s3" and ctx.is_fargate:
-            yield Problem(
-                (*where, "config-file-type"),
-                'Fargate reads FireLens configuration only from a file in the image or a volume: use "file"',
-            )
         if (kind is None) != (value is None):
             missing = "config-file-value" if value is None else "config-file-type"
             yield Problem(where, f"a custom FireLens configuration needs both config-file-type and {missing}")
