@@ -20,6 +20,7 @@ REGISTER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Re
 # Host ports the ECS agent reserves unless told otherwise: SSH, Docker, and the agent's own.
 RESERVED_HOST_PORTS = (22, 2375, 2376, 51678, 51679, 51680)
 # Container fields ECS refuses with awsvpc: the task's network interface owns the host name and DNS.
+# hostname first: on Fargate the others are reported by fargate-unsupported-parameter.
 AWSVPC_UNSUPPORTED = ("hostname", "dnsServers", "dnsSearchDomains", "extraHosts")
 
 
@@ -158,18 +159,24 @@ def links_network_mode(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule(
     "awsvpc-unsupported-parameter",
-    summary="no container `hostname`, `dnsServers`, `dnsSearchDomains` or `extraHosts` with `awsvpc`",
+    summary="no container `hostname` with `awsvpc`, nor (on EC2; fargate-unsupported-parameter reports them on "
+    "Fargate) `dnsServers`, `dnsSearchDomains` or `extraHosts`",
     source=CONTAINER_DOC,
     ecs_error="hostname is not supported on container when networkMode=awsvpc.",
     note="ECS's words for the others: 'DNS servers are not supported on container when networkMode=awsvpc', "
-    "'Extra hosts are not supported on container when networkMode=awsvpc'.",
+    "'Extra hosts are not supported on container when networkMode=awsvpc' (marqo-ai/marqo#230).",
     offline=True,
     examples=[
         bad("containerDefinitions: {web: {hostname: web.local}}\n", path="containerDefinitions[web].hostname"),
-        bad("containerDefinitions: {web: {dnsServers: [10.0.0.2]}}\n", path="containerDefinitions[web].dnsServers"),
         bad(
-            "containerDefinitions: {web: {extraHosts: {db.internal: 10.0.0.5}}}\n",
-            path="containerDefinitions[web].extraHosts",
+            "networkMode: awsvpc\ncontainerDefinitions: {web: {dnsServers: [10.0.0.2]}}\n",
+            base="ec2",
+            path="containerDefinitions[web].dnsServers",
+        ),
+        bad(
+            "networkMode: awsvpc\ncontainerDefinitions: {worker: {extraHosts: {db.internal: 10.0.0.5}}}\n",
+            base="ec2",
+            path="containerDefinitions[worker].extraHosts",
         ),
         good("containerDefinitions: {web: {hostname: web.local, extraHosts: {db.internal: 10.0.0.5}}}\n", base="ec2"),
     ],
@@ -177,8 +184,9 @@ def links_network_mode(ctx: RuleContext) -> Iterator[Problem]:
 def awsvpc_unsupported_parameter(ctx: RuleContext) -> Iterator[Problem]:
     if ctx.network_mode != "awsvpc":
         return
+    fields = AWSVPC_UNSUPPORTED[:1] if ctx.is_fargate else AWSVPC_UNSUPPORTED
     for path, container in ctx.containers():
-        for field_name in AWSVPC_UNSUPPORTED:
+        for field_name in fields:
             if container.get(field_name):
                 yield Problem(
                     (*path, field_name),
