@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, UsageError
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
@@ -89,7 +89,7 @@ def fetch_base(
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise InvalidInputError(
+                raise OutputError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
@@ -209,8 +209,12 @@ def build_checks(
     if check_appspec_path is not None:
         try:
             text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        except FileNotFoundError:
+            raise OutputError(f"--check-appspec {check_appspec_path}: no such file") from None
+        except UnicodeDecodeError:
+            raise InvalidInputError(f"--check-appspec {check_appspec_path}: not UTF-8 text") from None
+        except OSError as error:
+            raise OutputError(f"--check-appspec {check_appspec_path}: cannot read it: {error.strerror}") from None
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)
