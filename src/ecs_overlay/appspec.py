@@ -163,11 +163,18 @@ def _check_target(resources: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[
         yield "appspec-structure", where, "LoadBalancerInfo must be a mapping with ContainerName and ContainerPort"
         return
     name, port = info["ContainerName"], _port_number(info["ContainerPort"])
+    if not isinstance(name, str):
+        yield (
+            "appspec-structure",
+            f"{where}.ContainerName",
+            "ContainerName must be the name of a container, such as web",
+        )
+        return
     if port is None:
         yield "appspec-structure", f"{where}.ContainerPort", "ContainerPort must be a port number, such as 8080"
         return
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
-    problem = _missing_target(containers, str(name), port)
+    problem = _missing_target(containers, name, port)
     if problem:
         yield "appspec-target", where, problem
 

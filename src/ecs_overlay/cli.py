@@ -19,7 +19,8 @@ import click
 
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
-from .images import ImageRequest
+from .images import ImageRequest, container_images, placeholders
+from .keyed import Item, format_path
 from .output import Artifact, check_outputs, to_json, write_all, write_stdout
 from .overlay import list_environments
 from .render import RenderOptions
@@ -270,6 +271,7 @@ def render(
     name, rendered, appspec_text = _render_checked(
         env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
     )
+    _print_placeholders(rendered.result.taskdef)
     artifacts = [Artifact("--output", output, to_json(rendered.result.taskdef))]
     if appspec_path is not None and appspec_text is not None:
         artifacts.append(Artifact("--appspec", appspec_path, appspec_text))
@@ -299,6 +301,13 @@ def register(
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
     from .aws import Ecs, request_problems
 
+    found = placeholders(rendered.result.taskdef)
+    if found:
+        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
+        raise InvalidInputError(
+            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
+            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
+        )
     problems = request_problems(rendered.result.taskdef)
     if problems:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
@@ -542,7 +551,29 @@ def _render_checked(
     require_clean(rendered)
     appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
     _print_warnings(rendered.result.findings)
+    _print_images(rendered.result.taskdef, images)
     return name, rendered, appspec_text
+
+
+def _print_images(taskdef: dict[str, Any], images: list[ImageRequest]) -> None:
+    """Which images a run without --image kept, so that a forgotten --image shows in the build log."""
+    if not images:
+        kept = ", ".join(f"{name} {image}" for name, image in container_images(taskdef)) or "none"
+        click.echo(f"kept images (no --image given): {kept}", err=True)
+
+
+def _print_placeholders(taskdef: dict[str, Any]) -> None:
+    """Render may write placeholders (CodeDeploy's ECS action fills them in); it says so."""
+    for name, image in placeholders(taskdef):
+        click.echo(
+            f"{_image_path(name)}: note: {image} is a placeholder; CodeDeploy's ECS blue/green action replaces it "
+            "with the image of an input artifact (imageDetail.json). ECS cannot register or run it as it is",
+            err=True,
+        )
+
+
+def _image_path(container: str) -> str:
+    return format_path(("containerDefinitions", Item(container), "image"))
 
 
 def _shown(path: str) -> str:

@@ -68,36 +68,37 @@ def check_outputs(outputs: Sequence[tuple[str, str]]) -> list[Target]:
 def write_all(artifacts: Sequence[Artifact]) -> None:
     """Write every artifact, or none; ``-`` is standard output.
 
-    All targets are checked first (``check_outputs``); each file is then written to a temporary
-    file beside its real target, streams (standard output, a FIFO, /dev/null) are written in
-    place, and only then are the files renamed into place, with SIGTERM and SIGINT held back
-    for the milliseconds that takes. A failure or an interruption before the renames leaves every
-    existing file as it was and no temporary file behind.
+    All targets are checked first (``check_outputs``). Streams (standard output, a FIFO, /dev/null)
+    cannot be taken back, so they are written first, in place. Then each file is written to a
+    temporary file beside its real target and, once all are written, renamed into place, with
+    SIGTERM and SIGINT held back for the milliseconds that takes: a failure leaves every existing
+    file as it was, an interruption lands after the last rename, and no temporary file is left.
     """
     targets = check_outputs([(artifact.option, artifact.path) for artifact in artifacts])
-    staged: list[tuple[Target, Path]] = []
-    current = targets[0] if targets else None
-    outcome = "nothing was written"
-    try:
-        for target, artifact in zip(targets, artifacts, strict=True):
-            if target.real is not None:
-                current = target
-                staged.append((target, _stage(target.real, artifact.text)))
-        for target, artifact in zip(targets, artifacts, strict=True):
-            if target.real is None:
-                current, outcome = target, "no output file was changed"
+    for target, artifact in zip(targets, artifacts, strict=True):
+        if target.real is None:
+            try:
                 _write_stream(target.path, artifact.text)
-        with _signals_held():  # a signal now is acted on once every file is in place
+            except OSError as error:
+                raise OutputError(f"cannot write {target.path} ({target.option}): {_reason(error)}") from None
+    files = [(target, artifact) for target, artifact in zip(targets, artifacts, strict=True) if target.real]
+    outcome = "no output file was changed" if len(files) < len(targets) else "nothing was written"
+    staged: list[tuple[Target, Path]] = []
+    current = ""
+    with _signals_held():  # a signal now is acted on once every file is complete, or cleaned up
+        try:
+            for target, artifact in files:
+                current = f"{target.path} ({target.option})"
+                staged.append((target, _stage(target.real, artifact.text)))  # type: ignore[arg-type]
             for target, temporary in staged:
-                current = target
-                os.replace(temporary, target.real)  # type: ignore[arg-type]  # staged only with a real path
-    except OSError as error:
-        _discard(staged)
-        where = f"{current.option} {current.path}" if current else "the output"
-        raise OutputError(f"cannot write {where}: {_reason(error)}; {outcome}") from None
-    except BaseException:
-        _discard(staged)
-        raise
+                current = f"{target.path} ({target.option})"
+                os.replace(temporary, target.real)  # type: ignore[arg-type]
+        except OSError as error:
+            _discard(staged)
+            raise OutputError(f"cannot write {current}: {_reason(error)}; {outcome}") from None
+        except BaseException:
+            _discard(staged)
+            raise
 
 
 def write_stdout(text: str) -> None:
@@ -123,20 +124,22 @@ def _target(option: str, path: str) -> Target:
     except FileNotFoundError:
         return _new_file_target(option, path)
     except OSError as error:
-        raise OutputError(f"cannot write {option} {path}: {_reason(error)}; nothing was written") from None
+        raise OutputError(f"cannot write {path} ({option}): {_reason(error)}; nothing was written") from None
     if stat.S_ISDIR(info.st_mode):
-        raise OutputError(f"cannot write {option} {path}: it is a directory; give a file path; nothing was written")
+        raise OutputError(f"cannot write {path} ({option}): it is a directory; give a file path; nothing was written")
     identity = ("file", info.st_dev, info.st_ino)
     if not stat.S_ISREG(info.st_mode):
         # Not a regular file (a device, a FIFO, /dev/stdout): written in place, never replaced.
         return Target(option, path, None, identity)
     # The real file is replaced, so a symlink stays a link and its target gets the new content.
-    return Target(option, path, Path(os.path.realpath(path)), identity)
+    return Target(option, path, _writable_beside(Path(os.path.realpath(path)), option, path), identity)
 
 
 def _stdout_target(option: str) -> Target:
     if sys.stdout is None:
-        raise OutputError(f"cannot write {option} -: standard output is closed; give a file path; nothing was written")
+        raise OutputError(
+            f"cannot write - ({option}): standard output is closed; give a file path; nothing was written"
+        )
     identity: tuple[Any, ...] = ("stdout",)
     with contextlib.suppress(OSError, ValueError, AttributeError):  # not a real descriptor when captured
         info = os.fstat(sys.stdout.fileno())
@@ -148,10 +151,19 @@ def _new_file_target(option: str, path: str) -> Target:
     real = Path(os.path.realpath(path))  # a new file, or the missing target of a symlink
     if not real.parent.is_dir():
         raise OutputError(
-            f"cannot write {option} {path}: the directory {Path(path).parent} does not exist; "
+            f"cannot write {path} ({option}): the directory {Path(path).parent} does not exist; "
             "create it first; nothing was written"
         )
-    return Target(option, path, real, ("new", str(real)))
+    return Target(option, path, _writable_beside(real, option, path), ("new", str(real)))
+
+
+def _writable_beside(real: Path, option: str, path: str) -> Path:
+    """The temporary file goes beside the real target, so its directory must take new files."""
+    if not os.access(real.parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {path} ({option}): the directory {real.parent} is not writable; nothing was written"
+        )
+    return real
 
 
 def _same_place(first: Target, second: Target) -> str:

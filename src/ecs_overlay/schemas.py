@@ -199,5 +199,25 @@ def child(schema: dict[str, Any] | None, step: str | int, root: dict[str, Any]) 
     return resolve(extra, root) if isinstance(extra, dict) else None
 
 
+def whole_numbers(name: str, document: Any) -> Any:
+    """``document`` with every float that has no fraction turned into an int where the schema wants an
+    integer: ``512.0`` → ``512``. YAML and JSON write them alike, but botocore refuses a float there;
+    ``512.5`` is left as it is for the schema to refuse."""
+    root = load(name)
+    return _whole_numbers(document, root, root)
+
+
+def _whole_numbers(value: Any, schema: dict[str, Any] | None, root: dict[str, Any]) -> Any:
+    if schema is None:
+        return value
+    if isinstance(value, float) and value.is_integer() and resolve(schema, root).get("type") == "integer":
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item, child(schema, key, root), root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item, child(schema, index, root), root) for index, item in enumerate(value)]
+    return value
+
+
 def expects_string(schema: dict[str, Any] | None) -> bool:
     return schema is not None and schema.get("type") == "string"
