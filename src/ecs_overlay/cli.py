@@ -79,7 +79,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
-                2 usage, 3 AWS or I/O failure, 4 differences or drift found.
+                2 usage, 3 AWS or I/O failure, 4 differences or drift found,
+                130 / 143 interrupted by SIGINT / SIGTERM.
     """
 
 
