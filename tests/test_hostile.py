@@ -348,6 +348,25 @@ def test_closed_standard_streams_are_clean_io_errors(project: Path, command: str
     assert _snapshot_of(project) == before
 
 
+def test_a_file_output_that_is_also_standard_output_is_a_usage_error(project: Path) -> None:
+    """`--appspec -` while the shell sends standard output into the file -o names: one file, two writers."""
+    process = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f"'{installed_command()}' render --env prod --base base.json -o out.json --appspec - >>out.json",
+        ],
+        cwd=project,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 2, process.stderr
+    assert "--output out.json and --appspec - would both write to standard output" in process.stderr
+    assert (project / "out.json").read_bytes() == b""
+
+
 # --- Input files of every command.
 
 

@@ -150,8 +150,9 @@ def _stdout_target(option: str) -> Target:
 def _new_file_target(option: str, path: str) -> Target:
     real = Path(os.path.realpath(path))  # a new file, or the missing target of a symlink
     if not real.parent.is_dir():
+        directory = real.parent if Path(path).is_symlink() else Path(path).parent  # where the link points
         raise OutputError(
-            f"cannot write {path} ({option}): the directory {Path(path).parent} does not exist; "
+            f"cannot write {path} ({option}): the directory {directory} does not exist; "
             "create it first; nothing was written"
         )
     return Target(option, path, _writable_beside(real, option, path), ("new", str(real)))

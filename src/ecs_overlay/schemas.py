@@ -143,7 +143,7 @@ def message(error: ValidationError) -> str:
 
     Values under ``environment`` and ``secrets`` are never echoed: they may be credentials.
     """
-    shown = repr(error.instance)
+    shown = _yaml_spelling(error.instance) if isinstance(error.instance, float) else repr(error.instance)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     if any(step in _SECRET_HOLDERS for step in error.absolute_path):
         shown = "the value"
@@ -171,6 +171,15 @@ def message(error: ValidationError) -> str:
         return f"{shown} has characters ECS does not allow here"
     text = error.message
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _yaml_spelling(number: float) -> str:
+    """``.nan``, ``.inf``, ``-.inf`` as YAML writes them (Python would say nan, inf)."""
+    if number != number:
+        return ".nan"
+    if number in (float("inf"), float("-inf")):
+        return ".inf" if number > 0 else "-.inf"
+    return repr(number)
 
 
 def describe_only_fields() -> frozenset[str]:
