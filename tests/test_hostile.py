@@ -323,6 +323,18 @@ def test_output_into_a_broken_pipe_is_a_one_line_io_error(project: Path, args: t
     assert _snapshot_of(project) == before
 
 
+def _in_a_shell(project: Path, command: str) -> subprocess.CompletedProcess[str]:
+    """``ecs-overlay COMMAND`` through bash, for redirections such as ``>&-`` that only a shell sets up."""
+    return subprocess.run(
+        ["bash", "-c", f"'{installed_command()}' {command}"],
+        cwd=project,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("command", "message"),
     [
@@ -334,14 +346,7 @@ def test_output_into_a_broken_pipe_is_a_one_line_io_error(project: Path, args: t
 )
 def test_closed_standard_streams_are_clean_io_errors(project: Path, command: str, message: str) -> None:
     before = _artifacts(project)
-    process = subprocess.run(
-        ["bash", "-c", f"'{installed_command()}' {command}"],
-        cwd=project,
-        env=clean_environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    process = _in_a_shell(project, command)
     assert process.returncode == 3, process.stderr
     assert process.stderr.startswith(message), process.stderr
     assert len(process.stderr.splitlines()) == 1 and "Traceback" not in process.stderr
@@ -350,18 +355,7 @@ def test_closed_standard_streams_are_clean_io_errors(project: Path, command: str
 
 def test_a_file_output_that_is_also_standard_output_is_a_usage_error(project: Path) -> None:
     """`--appspec -` while the shell sends standard output into the file -o names: one file, two writers."""
-    process = subprocess.run(
-        [
-            "bash",
-            "-c",
-            f"'{installed_command()}' render --env prod --base base.json -o out.json --appspec - >>out.json",
-        ],
-        cwd=project,
-        env=clean_environ(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    process = _in_a_shell(project, "render --env prod --base base.json -o out.json --appspec - >>out.json")
     assert process.returncode == 2, process.stderr
     assert "--output out.json and --appspec - would both write to standard output" in process.stderr
     assert (project / "out.json").read_bytes() == b""

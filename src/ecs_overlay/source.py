@@ -39,30 +39,32 @@ MAX_DEPTH = 64  # a task definition nests about 8 deep; far deeper is not one, a
 
 
 def read_base_file(name: str, option: str = "--base") -> dict[str, Any]:
-    """A base from a file, or from standard input when ``name`` is ``-``.
+    """A base from a file, or from standard input when ``name`` is ``-``; ``option`` names it in messages."""
+    return parse_base(read_input(name, option), "standard input" if name == "-" else name)
 
-    A file that cannot be read is an I/O failure (exit 3); one that is not a task definition is
-    invalid input (exit 1). ``option`` names the option in messages (``--base``, ``--snapshot``).
+
+def read_input(name: str, option: str) -> str:
+    """The text of an input file (``-``: standard input), as the option ``option`` names it.
+
+    A file that cannot be read is an I/O failure (exit 3); one that is not UTF-8 is invalid input (exit 1).
     """
     label = "standard input" if name == "-" else name
     try:
         if name == "-":
             if sys.stdin is None:
-                raise OutputError(f"{option} -: standard input is closed; pipe the task definition in, or give a file")
-            text = sys.stdin.read()
-        else:
-            text = Path(name).read_text(encoding="utf-8")
+                raise OutputError(f"{option} -: standard input is closed; pipe the file in, or give its path")
+            return sys.stdin.read()
+        return Path(name).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise OutputError(f"{option} {name}: no such file") from None
     except IsADirectoryError:
-        raise OutputError(f"{option} {label}: is a directory; give the JSON file") from None
+        raise OutputError(f"{option} {label}: is a directory; give a file") from None
     except UnicodeDecodeError:
         raise InvalidInputError(f"{option} {label}: not UTF-8 text") from None
     except OSError as error:
         raise OutputError(f"{option} {label}: cannot read it: {error.strerror or error}") from None
     except ValueError:  # standard input closed under us
         raise OutputError(f"{option} {label}: cannot read it: it is closed") from None
-    return parse_base(text, label)
 
 
 class _NotFinite(ValueError):

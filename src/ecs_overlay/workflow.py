@@ -16,7 +16,7 @@ from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
-from .source import read_base_file, registerable
+from .source import read_base_file, read_input, registerable
 
 
 class BaseOptions(NamedTuple):
@@ -207,14 +207,7 @@ def build_checks(
         else:
             document = appspec.to_yaml(built)
     if check_appspec_path is not None:
-        try:
-            text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise OutputError(f"--check-appspec {check_appspec_path}: no such file") from None
-        except UnicodeDecodeError:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: not UTF-8 text") from None
-        except OSError as error:
-            raise OutputError(f"--check-appspec {check_appspec_path}: cannot read it: {error.strerror}") from None
+        text = read_input(check_appspec_path, "--check-appspec")
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)
