@@ -351,12 +351,8 @@ def validate(
     if output_format == "json":
         write_stdout(json.dumps([{"environment": name, **f.to_json()} for name, f in results], indent=2) + "\n")
     else:
-        write_stdout(
-            "".join(
-                f"{finding.to_text()} (environment {name})\n" if finding.file is None else f"{finding.to_text()}\n"
-                for name, finding in results
-            )
-        )
+        lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in results]
+        write_stdout("".join(f"{line}\n" for line in lines))
     errors = sum(1 for _, finding in results if finding.is_error)
     warnings = len(results) - errors
     scope = "overlay files" if not base.given else "rendered task definitions"
