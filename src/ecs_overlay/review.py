@@ -84,7 +84,7 @@ def drift_environment(name: str, directory: Path, base_options: BaseOptions, sna
     result = _checked(name, render_on(live, layers))
     report = DriftReport(name, label, drift(live.taskdef, result.taskdef, result.provenance))
     if snapshot is not None:
-        saved = registerable(read_base_file(snapshot), schemas.describe_only_fields())
+        saved = registerable(read_base_file(snapshot, "--snapshot"), schemas.describe_only_fields())
         report.snapshot_changes = compare(saved, live.taskdef)
     return report
 

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, UsageError
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
-from .source import Base, read_base, read_base_file
+from .source import Base, read_base, read_base_file, read_input
 
 
 class BaseOptions(NamedTuple):
@@ -87,7 +87,7 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise InvalidInputError(
+                raise OutputError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
@@ -213,10 +213,7 @@ def build_checks(
         else:
             document = appspec.to_yaml(built)
     if check_appspec_path is not None:
-        try:
-            text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        text = read_input(check_appspec_path, "--check-appspec")
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)
