@@ -1,32 +1,29 @@
-"""Load overlay files: YAML with line marks, values kept as written, ``${VAR}``, ``extends``.
+"""Overlay text to ``Overlay``: YAML with line marks, values kept as written, ``${VAR}``, ``extends``.
 
 An overlay is turned into the same keyed form that the merge works on (see keyed.py), and every
 leaf it sets is recorded with its file:line:column so that findings and ``explain`` can point at it.
+Pure: the files themselves are read by environments.py.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 from jsonschema import ValidationError
 
 from . import schemas
-from .errors import InvalidInputError, OutputError, UsageError
+from .errors import InvalidInputError
 from .findings import ERROR, Finding, has_errors
 from .keyed import TASK_KEYED_LISTS, Item, KeyedList, KeyedListSpec, Path, format_path, keyed_path
 from .provenance import OVERLAY, Origin
 from .variables import Problem, interpolate
 
-MAX_FILE_BYTES = 1024 * 1024
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
 MAX_NODES = 100_000
-ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
 
 # libyaml's parser when PyYAML has it (10x faster); both give the same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -514,108 +511,3 @@ def _located(
     if node is None:
         return Finding(rule, message, readable, file=file)
     return _finding_at(file, node, rule, message, readable)
-
-
-# ---------------------------------------------------------------------------------------------
-# Files (the edge): environments, size limits, encodings, extends
-
-
-def list_environments(directory: FsPath) -> list[str]:
-    """Environment names: overlay files in ``directory`` not starting with ``_`` (shared layers)."""
-    if not directory.is_dir():
-        return []
-    return sorted(
-        entry.stem
-        for entry in directory.iterdir()
-        if entry.suffix in ENVIRONMENT_SUFFIXES and not entry.name.startswith("_") and entry.is_file()
-    )
-
-
-def environment_file(directory: FsPath, name: str) -> FsPath:
-    """The overlay of environment ``name``; a usage error listing the choices when there is none."""
-    available = list_environments(directory)
-    if name in available:
-        for suffix in ENVIRONMENT_SUFFIXES:
-            candidate = directory / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-    listed = ", ".join(available) if available else f"none: no *.yaml files in {directory}/"
-    raise UsageError(f"unknown environment '{name}'; available environments: {listed}")
-
-
-def read_text(path: FsPath) -> str:
-    """An overlay file as text, refusing huge or non-UTF-8 files with a clear error."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InvalidInputError(
-                f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit for an overlay; "
-                "split it into shared layers with `extends`"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError as error:
-        raise InvalidInputError(f"{path}: no such file") from error
-    except OSError as error:
-        raise OutputError(f"{path}: cannot read it: {error.strerror}") from error
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InvalidInputError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8"
-        ) from error
-
-
-class FileSource:
-    """Reads overlay files from the working tree; ``GitSource`` reads them as they were at a commit."""
-
-    def read(self, path: FsPath) -> str:
-        return read_text(path)
-
-    def exists(self, path: FsPath) -> bool:
-        return path.is_file()
-
-
-def load_layers(
-    path: FsPath, environ: Mapping[str, str] | None = None, source: FileSource | None = None
-) -> list[Overlay]:
-    """The environment file and its ``extends`` layers, shared layers first, each file once."""
-    env = os.environ if environ is None else environ
-    files = source or FileSource()
-    layers: list[Overlay] = []
-    loaded: set[FsPath] = set()
-
-    def visit(file: FsPath, chain: Sequence[FsPath], display: str) -> None:
-        resolved = file.resolve()
-        if resolved in chain:
-            cycle = " -> ".join(str(p) for p in [*chain[chain.index(resolved) :], resolved])
-            raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
-        if resolved in loaded:
-            return
-        overlay = parse_overlay(files.read(file), display, env)
-        for target, origin in overlay.extends:
-            target_path = file.parent / target
-            if not files.exists(target_path):
-                overlay.findings.append(
-                    Finding.at(
-                        origin,
-                        "extends-missing",
-                        f"extends target '{target}' does not exist ({target_path})",
-                        "extends",
-                    )
-                )
-                continue
-            visit(target_path, [*chain, resolved], _display(target_path))
-        loaded.add(resolved)
-        layers.append(overlay)
-
-    visit(path, [], _display(path))
-    return layers
-
-
-def _display(path: FsPath) -> str:
-    """Paths in messages are relative to the working directory when they can be."""
-    try:
-        return str(path.resolve().relative_to(FsPath.cwd()))
-    except ValueError:
-        return str(path)

@@ -8,7 +8,8 @@ import pytest
 
 from ecs_overlay.errors import InvalidInputError
 from ecs_overlay.keyed import Item
-from ecs_overlay.overlay import load_layers, parse_overlay
+from ecs_overlay.environments import load_layers
+from ecs_overlay.overlay import parse_overlay
 
 from .helpers import base_task, env_of, overlay, rendered
 
