@@ -16,7 +16,7 @@ from .errors import InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay
-from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
+from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
 from .source import read_base_file, registerable
 
 
@@ -146,7 +146,7 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = [finding for layer in environments.load(name) for finding in layer.findings]
+            findings = check_layers(environments.load(name))
         else:
             findings = render_environment(name, environments, base_options, images, options).result.findings
         for finding in findings:
