@@ -123,7 +123,7 @@ def load_layers(
     def visit(file: Path, chain: Sequence[Path]) -> None:
         resolved = file.resolve()
         if resolved in chain:
-            cycle = " -> ".join(str(p) for p in [*chain[chain.index(resolved) :], resolved])
+            cycle = " -> ".join(files.label(shown(p, p)) for p in [*chain[chain.index(resolved) :], resolved])
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return

@@ -24,6 +24,8 @@ from .variables import Problem, interpolate
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
 MAX_NODES = 100_000
+# Real overlays nest a dozen levels; far deeper is refused before anything recurses that deep.
+MAX_DEPTH = 100
 
 # libyaml's parser when PyYAML has it (10x faster); both give the same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -98,6 +100,7 @@ class _Reader:
         self.origins: list[tuple[Path, Origin]] = []
         self.items: list[tuple[Path, Origin]] = []
         self.variable_problems: list[tuple[tuple[str | int, ...], yaml.Node, Problem]] = []
+        self.too_deep: tuple[tuple[str | int, ...], yaml.Node] | None = None
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
         self.constructor = yaml.SafeLoader("")
@@ -146,13 +149,22 @@ class _Reader:
             line, column = self._position(node, problem.offset)
             readable = format_path(keyed_path(path, plain))
             self.findings.append(Finding(problem.rule, problem.message, readable, ERROR, self.file, line, column))
-        self.findings.extend(_schema_findings(plain, self.marks, self.file))
+        if self.too_deep is not None:
+            path, node = self.too_deep
+            message = f"nested more than {MAX_DEPTH} levels deep; an overlay never needs that, so flatten it"
+            readable = format_path(keyed_path(path[:4], plain))
+            self.findings.append(_finding_at(self.file, node, "overlay-structure", message, readable))
+        else:  # the schema would only repeat it, value by nested value
+            self.findings.extend(_schema_findings(plain, self.marks, self.file))
         return plain
 
     # -- plain data, for schema validation ---------------------------------------------------
 
     def plain(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         self._count(node)
+        if len(path) > MAX_DEPTH:
+            self.too_deep = self.too_deep or (path, node)
+            return None
         if node.tag not in _PLAIN_TAGS:
             # Only data: a tag such as !!python/object is refused, never constructed.
             self.findings.append(
@@ -488,6 +500,8 @@ def _explain_error(
             )
         return findings
     message = schemas.message(error)
+    if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
+        message += "; ${…} is replaced only in text values, so write the value itself"
     keyed = keyed_path(path, plain)
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"

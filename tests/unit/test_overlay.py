@@ -382,6 +382,17 @@ def test_variables_where_they_are_not_replaced_are_errors(text: str, words: str)
 def test_a_variable_in_a_number_field_is_a_type_error_not_a_silent_string() -> None:
     [finding] = overlay("containerDefinitions:\n  web:\n    memory: ${MEMORY}\n", environ={"MEMORY": "512"}).findings
     assert finding.path == "containerDefinitions[web].memory" and finding.line == 3
+    assert "${…} is replaced only in text values" in finding.message
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_nesting_far_deeper_than_any_overlay_is_a_finding_not_a_recursion_error(opening: str) -> None:
+    depth = 990  # libyaml itself stops at 1000
+    closing = "]" if opening == "[" else "}"
+    text = f"containerDefinitions: {{web: {{dockerLabels: {opening * depth}{closing * depth}}}}}\n"
+    [finding] = overlay(text).findings
+    assert finding.rule == "overlay-structure" and "nested more than 100 levels" in finding.message
+    assert finding.path.startswith("containerDefinitions[web].dockerLabels")
 
 
 # -- cost: linear in the number of items, measured in executed lines, never in seconds ------------
