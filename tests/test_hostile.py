@@ -13,6 +13,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecs_overlay import environments as environments_module
 from ecs_overlay.cli import cli
 from ecs_overlay.errors import EcsOverlayError
 from ecs_overlay.overlay import parse_overlay
@@ -214,7 +215,9 @@ def test_an_environment_with_a_yaml_and_a_yml_file_is_an_error_naming_both(
     assert checked.stdout.count("has two files") == 1
 
 
-def test_environment_discovery_lists_the_directory_once_per_run(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_environment_discovery_lists_the_directory_and_reads_each_file_once_per_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     environments = project / "environments"
     for index in range(12):
         (environments / f"env{index:02d}.yaml").write_text("extends: _common.yaml\n", encoding="utf-8")
@@ -225,11 +228,19 @@ def test_environment_discovery_lists_the_directory_once_per_run(project: Path, m
         listings.append(str(path))
         return real_scandir(path)
 
+    parsed: list[str] = []
+
+    def counting_parse(text: str, file: str, environ: Any) -> Any:
+        parsed.append(file)
+        return parse_overlay(text, file, environ)
+
     monkeypatch.setattr(os, "scandir", counting_scandir)
+    monkeypatch.setattr(environments_module, "parse_overlay", counting_parse)
     result = invoke(project, monkeypatch, "validate", "--base", "base.json")
     assert result.exit_code == 0, result.output
     assert "checked 14 environments" in result.stderr
     assert listings == ["environments"]
+    assert sorted(parsed) == sorted({*parsed}) and len(parsed) == 15  # each file once, _common.yaml included
     listings.clear()
     assert invoke(project, monkeypatch, "diff", "--all", "--base", "base.json").exit_code == 0
     assert listings == ["environments"]

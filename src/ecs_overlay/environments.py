@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding
@@ -38,6 +39,7 @@ class Environments:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._files: dict[str, list[Path]] | None = None
+        self._parsed: dict[Path, _Parsed] = {}  # a shared layer is read once, not once per environment
 
     def _listing(self) -> dict[str, list[Path]]:
         if self._files is None:
@@ -68,7 +70,7 @@ class Environments:
             raise InvalidInputError(self._ambiguous(name, found))
         return found[0]
 
-    def load(self, name: str, environ: Mapping[str, str] | None = None) -> list[Overlay]:
+    def load(self, name: str) -> list[Overlay]:
         """The environment's layers, shared layers first; two files for one environment become a
         finding of that environment, so ``validate`` reports it and goes on with the others."""
         found = self._listing().get(name)
@@ -76,7 +78,7 @@ class Environments:
             ambiguous = Overlay(shown_path(found[0]))
             ambiguous.findings.append(self._ambiguity(name, found))
             return [ambiguous]
-        return load_layers(self.file(name), environ)
+        return load_layers(self.file(name), parsed=self._parsed)
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
         return Finding("environment-file", self._ambiguous(name, found), file=shown_path(found[0]))
@@ -110,15 +112,41 @@ def read_text(path: Path) -> str:
         ) from error
 
 
+class _Parsed(NamedTuple):
+    """One file read: its overlay, and the ``extends`` targets that exist (a missing one is a finding)."""
+
+    overlay: Overlay
+    targets: list[Path]
+
+
 def load_layers(
-    path: Path, environ: Mapping[str, str] | None = None, source: FileSource | None = None
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    source: FileSource | None = None,
+    parsed: dict[Path, _Parsed] | None = None,
 ) -> list[Overlay]:
-    """The environment file and its ``extends`` layers, shared layers first, each file once."""
+    """The environment file and its ``extends`` layers, shared layers first, each file once.
+
+    ``parsed`` keeps files already read during this run (overlays are never changed once parsed).
+    """
     env = os.environ if environ is None else environ
     files = source or FileSource()
     shown = _shown_from(Path.cwd())
+    known: dict[Path, _Parsed] = {} if parsed is None else parsed
     layers: list[Overlay] = []
     loaded: set[Path] = set()
+
+    def read(file: Path, resolved: Path) -> _Parsed:
+        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
+        targets = []
+        for target, origin in overlay.extends:
+            target_path = file.parent / target
+            if files.exists(target_path):
+                targets.append(target_path)
+            else:
+                message = f"extends target '{target}' does not exist ({target_path})"
+                overlay.findings.append(Finding.at(origin, "extends-missing", message, "extends"))
+        return _Parsed(overlay, targets)
 
     def visit(file: Path, chain: Sequence[Path]) -> None:
         resolved = file.resolve()
@@ -127,19 +155,10 @@ def load_layers(
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return
-        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
-        for target, origin in overlay.extends:
-            target_path = file.parent / target
-            if not files.exists(target_path):
-                overlay.findings.append(
-                    Finding.at(
-                        origin,
-                        "extends-missing",
-                        f"extends target '{target}' does not exist ({target_path})",
-                        "extends",
-                    )
-                )
-                continue
+        if resolved not in known:
+            known[resolved] = read(file, resolved)
+        overlay, targets = known[resolved]
+        for target_path in targets:
             visit(target_path, [*chain, resolved])
         loaded.add(resolved)
         layers.append(overlay)
