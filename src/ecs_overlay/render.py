@@ -23,6 +23,7 @@ class RenderOptions(NamedTuple):
     """Settings of a run that are not part of any input."""
 
     max_size: int = DEFAULT_MAX_SIZE
+    base_from_api: bool = False  # the base came from the ECS API, not from a file: see schema_findings
 
 
 DEFAULT_OPTIONS = RenderOptions()
@@ -59,7 +60,7 @@ def render(
     taskdef: dict[str, Any] = from_keyed(merged)
     _normalise_task_size(taskdef)
     _set_images(taskdef, images, provenance)
-    findings.extend(schema_findings(taskdef, provenance))
+    findings.extend(schema_findings(taskdef, provenance, options.base_from_api))
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
         findings.extend(check(RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))))

@@ -12,9 +12,9 @@ from .environments import Environments, load_layers
 from .findings import has_errors
 from .images import ImageRequest
 from .overlay import Overlay
-from .render import RenderResult, render
+from .render import RenderResult
 from .source import read_base_file, registerable
-from .workflow import BaseOptions, fetch_base, problems
+from .workflow import BaseOptions, fetch_base, problems, render_on
 
 
 @dataclass
@@ -55,18 +55,18 @@ def diff_environment(
     layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
-        old = _checked(name, render(base, layers, images))
-        new = _checked(to_environment, render(base, _layers(to_environment, environments), images))
+        old = _checked(name, render_on(base, layers, images))
+        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), images))
         return EnvironmentDiff(to_environment, compare(old.taskdef, new.taskdef, new.provenance), name, to_environment)
-    new = _checked(name, render(base, layers, images))
+    new = _checked(name, render_on(base, layers, images))
     if against is None:
-        return EnvironmentDiff(name, compare(base, new.taskdef, new.provenance), base_label, "rendered")
+        return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
     from .gitsource import GitSource
 
     source = GitSource(against, environments.directory)
     path = environments.file(name)
     old_layers = load_layers(path, source=source) if source.exists(path) else []
-    old = _checked(name, render(base, old_layers, images), against)
+    old = _checked(name, render_on(base, old_layers, images), against)
     return EnvironmentDiff(name, compare(old.taskdef, new.taskdef, new.provenance), against, "working tree")
 
 
@@ -84,11 +84,11 @@ def drift_environment(
     """Managed values the live task definition no longer matches; with a snapshot, every change since."""
     layers = _layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
-    result = _checked(name, render(live, layers))
-    report = DriftReport(name, label, drift(live, result.taskdef, result.provenance))
+    result = _checked(name, render_on(live, layers))
+    report = DriftReport(name, label, drift(live.taskdef, result.taskdef, result.provenance))
     if snapshot is not None:
         saved = registerable(read_base_file(snapshot), schemas.describe_only_fields())
-        report.snapshot_changes = compare(saved, live)
+        report.snapshot_changes = compare(saved, live.taskdef)
     return report
 
 
@@ -97,4 +97,5 @@ def snapshot_base(
 ) -> tuple[dict[str, Any], str]:
     """The live base, stripped exactly as render starts from it."""
     layers = environments.load(name) if name else []
-    return fetch_base(base_options, layers, name)
+    base, label = fetch_base(base_options, layers, name)
+    return base.taskdef, label
