@@ -25,7 +25,7 @@ AWSVPC_UNSUPPORTED = ("hostname", "dnsServers", "dnsSearchDomains", "extraHosts"
 
 
 def _mapping_path(path: Path, mapping: dict[str, Any], index: int) -> Path:
-    """The port mapping's path, keyed ``8080/tcp`` as overlays write it (by position when it has no containerPort)."""
+    """The port mapping's path, keyed ``8080/tcp`` or ``9000-9100/udp`` as overlays write it (else by position)."""
     key = CONTAINER_KEYED_LISTS["portMappings"].item_key(mapping)
     return (*path, "portMappings", Item(key) if key is not None else index)
 
@@ -39,7 +39,7 @@ def port_mappings(ctx: RuleContext) -> Iterator[tuple[Path, dict[str, Any], Path
 
 
 def _web_ports(*mappings: dict[str, Any], base: ExampleBase = "fargate", **task: Any) -> dict[str, Any]:
-    """An example base whose first container gets extra port mappings (ones an overlay cannot key, such as ranges)."""
+    """An example base whose first container gets more port mappings (a duplicate, which overlays cannot write)."""
     taskdef = {**example_base(base), **task}
     taskdef["containerDefinitions"][0]["portMappings"] += list(mappings)
     return taskdef
@@ -276,18 +276,16 @@ def reserved_host_port(ctx: RuleContext) -> Iterator[Problem]:
     offline=True,
     examples=[
         bad(
-            taskdef=_web_ports({"containerPortRange": "9100-9000"}),
-            path="containerDefinitions[web].portMappings[1].containerPortRange",
+            "containerDefinitions: {web: {portMappings: {9100-9000: {}}}}\n",
+            path="containerDefinitions[web].portMappings[9100-9000/tcp].containerPortRange",
         ),
-        bad(taskdef=_web_ports({"containerPortRange": "9000-9100", "hostPort": 8000})),
-        bad(taskdef=_web_ports({"containerPortRange": "9000-9100"}, base="ec2", networkMode="host")),
-        good(taskdef=_web_ports({"containerPortRange": "9000-9100"})),
-        good(
-            taskdef=_web_ports(
-                {"containerPortRange": "9000-9100"}, {"containerPortRange": "9000-9100", "protocol": "udp"}
-            )
+        bad(
+            "containerDefinitions: {web: {portMappings: {9000-9100: {hostPort: 9000}}}}\n",
+            path="containerDefinitions[web].portMappings[9000-9100/tcp].hostPort",
         ),
-        good(taskdef=_web_ports({"containerPortRange": "9000-9100"}, base="ec2")),
+        bad("networkMode: host\ncontainerDefinitions: {web: {portMappings: {9000-9100: {}}}}\n", base="ec2"),
+        good("containerDefinitions: {web: {portMappings: {9000-9100: {}, 9000-9100/udp: {}}}}\n"),
+        good("containerDefinitions: {web: {portMappings: {9000-9100: {}}}}\n", base="ec2"),
     ],
 )
 def container_port_range(ctx: RuleContext) -> Iterator[Problem]:
@@ -336,12 +334,14 @@ def port_span(mapping: dict[str, Any]) -> tuple[int, int] | None:
             path="containerDefinitions[web].portMappings[8080/tcp]",
         ),
         bad(
-            taskdef=_web_ports({"containerPortRange": "8000-8100"}, {"containerPortRange": "8050-8200"}),
-            path="containerDefinitions[web].portMappings[2]",
+            "containerDefinitions: {web: {portMappings: {9000-9100: {}, 9050-9200: {}}}}\n",
+            path="containerDefinitions[web].portMappings[9050-9200/tcp]",
         ),
-        bad(taskdef=_web_ports({"containerPortRange": "8000-8100"})),
-        good(taskdef=_web_ports({"containerPort": 8080, "protocol": "udp"})),
-        good(taskdef=_web_ports({"containerPortRange": "8000-8079"}, {"containerPortRange": "8081-8100"})),
+        bad(
+            "containerDefinitions: {web: {portMappings: {8000-8100: {}}}}\n",
+            path="containerDefinitions[web].portMappings[8000-8100/tcp]",
+        ),
+        good("containerDefinitions: {web: {portMappings: {8080/udp: {}, 8000-8079: {}, 8081-8100: {}}}}\n"),
     ],
 )
 def duplicate_port_mapping(ctx: RuleContext) -> Iterator[Problem]:
