@@ -89,8 +89,8 @@ def run_in_process(
     """Run the command in this process with click's CliRunner, in ``cwd`` with ``clean_environ(env)``
     as the whole environment; everything is restored afterwards.
 
-    An exception the command does not turn into an exit code is raised here, traceback and all: a
-    foreseeable fault must never escape as one, so the test fails.
+    An exception the command does not turn into an exit code is raised here, traceback and all, and a
+    printed traceback fails too: a foreseeable fault must never reach a user as one.
     """
     from click.testing import CliRunner
 
@@ -106,6 +106,7 @@ def run_in_process(
             patch.chdir(cwd)
         result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="ecs-overlay", catch_exceptions=False)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stdout + result.stderr
     return Run(result.exit_code, result.stdout, result.stderr)
 
 

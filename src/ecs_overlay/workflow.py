@@ -5,18 +5,19 @@ Commands call these and render; none of them re-implements a stage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, UsageError
+from .environments import Environments
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
-from .overlay import Overlay, environment_file, list_environments, load_layers
+from .overlay import Overlay
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
-from .source import read_base_file, registerable
+from .source import Base, read_base, read_base_file, read_input
 
 
 class BaseOptions(NamedTuple):
@@ -60,22 +61,16 @@ class Rendered:
     base: dict[str, Any] = field(default_factory=dict)
 
 
-def environment_name(name: str | None, directory: Path) -> str:
+def environment_name(name: str | None, environments: Environments) -> str:
     """The environment to render; a usage error listing the choices when none was given."""
     if name:
         return name
-    available = list_environments(directory)
-    listed = ", ".join(available) if available else f"none found in {directory}/"
+    available = environments.names()
+    listed = ", ".join(available) if available else f"none found in {environments.directory}/"
     raise UsageError(f"no environment given; pass --env NAME or set DEPLOY_ENV. Available environments: {listed}")
 
 
-def load_environment(name: str, directory: Path, environ: Mapping[str, str] | None = None) -> list[Overlay]:
-    return load_layers(environment_file(directory, name), environ)
-
-
-def fetch_base(
-    options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None
-) -> tuple[dict[str, Any], str]:
+def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
     """The register-able base and a label saying where it came from.
 
     ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
@@ -89,11 +84,11 @@ def fetch_base(
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise InvalidInputError(
+                raise OutputError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
-        return registerable(read_base_file(path), schemas.describe_only_fields()), path
+        return read_base(read_base_file(path), schemas.describe_only_fields()), path
     from .aws import Ecs  # only live runs pay for importing boto3
 
     ecs = Ecs(options.region, options.timeout)
@@ -104,7 +99,7 @@ def fetch_base(
         reference = options.family or _overlay_family(layers)
         label = reference
     document = ecs.describe_task_definition(reference)
-    return registerable(document, ecs.describe_only_fields()), label
+    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
 
 
 def _overlay_family(layers: Sequence[Overlay]) -> str:
@@ -120,23 +115,31 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
 
 def render_environment(
     name: str,
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
 ) -> Rendered:
-    layers = load_environment(name, directory)
+    layers = environments.load(name)
     findings = [finding for layer in layers for finding in layer.findings]
     if any(finding.is_error for finding in findings):
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
     base, label = fetch_base(base_options, layers, name)
-    return Rendered(name, layers, render(base, layers, images, options), label, base)
+    return Rendered(name, layers, render_on(base, layers, images, options), label, base.taskdef)
+
+
+def render_on(
+    base: Base, layers: Sequence[Overlay], images: Sequence[ImageRequest] = (), options: RenderOptions = DEFAULT_OPTIONS
+) -> RenderResult:
+    """Render on a base as it was read: the notes about reading it come first among the findings."""
+    result = render(base.taskdef, layers, images, options._replace(base_from_api=base.from_api))
+    return replace(result, findings=[*base.notes(), *result.findings])
 
 
 def validate_environments(
     names: Sequence[str],
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions | None,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
@@ -149,9 +152,9 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = check_layers(load_environment(name, directory))
+            findings = check_layers(environments.load(name))
         else:
-            findings = render_environment(name, directory, base_options, images, options).result.findings
+            findings = render_environment(name, environments, base_options, images, options).result.findings
         for finding in findings:
             if finding.file is None or finding not in seen:
                 seen.add(finding)
@@ -207,10 +210,7 @@ def build_checks(
         else:
             document = appspec.to_yaml(built)
     if check_appspec_path is not None:
-        try:
-            text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        text = read_input(check_appspec_path, "--check-appspec")
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)

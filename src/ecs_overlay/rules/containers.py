@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from ..keyed import Item
+from ..schemas import closest
 from .context import RuleContext
 from .registry import Problem, bad, good, rule
 
@@ -16,7 +17,7 @@ CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_C
 
 @rule(
     "container-memory",
-    summary="without task memory (EC2) every container has `memory` or `memoryReservation`; `memory` > "
+    summary="without task memory (EC2) every container has `memory` or `memoryReservation`; `memory` ≥ "
     "`memoryReservation`; no container's `memory` above the task's; the reservations (memoryReservation, "
     "else memory) together within the task's memory",
     source=CONTAINER_DOC,
@@ -27,13 +28,17 @@ CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_C
         bad("containerDefinitions: {web: {memoryReservation: 600}}\n", path="memory"),
         bad("containerDefinitions: {web: {memory: null}}\n", base="ec2", path="containerDefinitions[web]"),
         bad(
-            "containerDefinitions: {web: {memoryReservation: 256}}\n",
+            "containerDefinitions: {web: {memory: 256, memoryReservation: 300}}\n",
             base="ec2",
             path="containerDefinitions[web].memory",
         ),
         good("containerDefinitions: {web: {memory: 512}}\n"),
         good("containerDefinitions: {web: {memory: null, memoryReservation: 128}}\n", base="ec2"),
+        good("containerDefinitions: {web: {memory: 256, memoryReservation: 256}}\n", base="ec2"),
     ],
+    note="The API reference says memory must be greater than memoryReservation; ECS accepts them equal and "
+    "refuses only less (\"'memory' must be greater than or equal to 'memoryReservation'\", as corrected in "
+    "awsdocs/amazon-ecs-developer-guide#242): equal is accepted here too.",
 )
 def container_memory(ctx: RuleContext) -> Iterator[Problem]:
     task_memory = ctx.task_units("memory")
@@ -42,10 +47,8 @@ def container_memory(ctx: RuleContext) -> Iterator[Problem]:
         memory, reservation = container.get("memory"), container.get("memoryReservation")
         if task_memory is None and not ctx.is_fargate and memory is None and reservation is None:
             yield Problem(path, "without a task-level memory every container needs memory or memoryReservation")
-        if isinstance(memory, int) and isinstance(reservation, int) and memory <= reservation:
-            yield Problem(
-                (*path, "memory"), f"memory ({memory}) must be greater than memoryReservation ({reservation})"
-            )
+        if isinstance(memory, int) and isinstance(reservation, int) and memory < reservation:
+            yield Problem((*path, "memory"), f"memory ({memory}) must be at least memoryReservation ({reservation})")
         if task_memory is not None and isinstance(memory, int) and memory > task_memory:
             yield Problem((*path, "memory"), f"container memory {memory} MiB is more than the task's {task_memory} MiB")
         share = reservation if isinstance(reservation, int) else memory
@@ -133,28 +136,21 @@ def essential_container(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def container_references(ctx: RuleContext) -> Iterator[Problem]:
-    names = {container.get("name") for _, container in ctx.containers()}
+    names = sorted(ctx.container_names())
+    references = [(where, "dependsOn", target) for _, where, target, _ in ctx.dependencies()]
     for path, container in ctx.containers():
-        for dependency in container.get("dependsOn") or []:
-            target = dependency.get("containerName")
-            if target not in names:
-                yield Problem(
-                    (*path, "dependsOn", Item(str(target))),
-                    f"dependsOn names {json.dumps(target)}, which is not a container of this task",
-                )
-        for source in container.get("volumesFrom") or []:
-            target = source.get("sourceContainer")
-            if target not in names:
-                yield Problem(
-                    (*path, "volumesFrom"),
-                    f"volumesFrom names {json.dumps(target)}, which is not a container of this task",
-                )
-        for link in container.get("links") or []:
-            target = str(link).split(":", 1)[0]
-            if target not in names:
-                yield Problem(
-                    (*path, "links"), f"links names {json.dumps(target)}, which is not a container of this task"
-                )
+        references += [
+            ((*path, "volumesFrom"), "volumesFrom", item.get("sourceContainer"))
+            for item in container.get("volumesFrom") or []
+        ]
+        references += [((*path, "links"), "links", str(link).split(":", 1)[0]) for link in container.get("links") or []]
+    for where, field_name, target in references:
+        if target not in names:
+            guess = closest(str(target), names)
+            hint = f'did you mean "{guess}"?' if guess else f"the containers are {', '.join(names) or 'none'}"
+            yield Problem(
+                where, f"{field_name} names {json.dumps(target)}, which is not a container of this task; {hint}"
+            )
 
 
 @rule(
