@@ -155,9 +155,7 @@ def all_option(func: F) -> F:
 
 
 def show_values_option(func: F) -> F:
-    return click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")(
-        func
-    )
+    return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
 
 
 def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
@@ -399,7 +397,7 @@ def diff(
 
     By default: the base as it stands against what render would write.
     """
-    from .report import changes_json, changes_markdown, changes_text
+    from .report import changes_json, changes_markdown, changes_text, shown_changes
     from .review import diff_environment
 
     if to_env is not None and (against is not None or all_environments):
@@ -407,7 +405,7 @@ def diff(
     sections = []
     for name in _environments(env, all_environments, environments_dir):
         result = diff_environment(name, environments_dir, base, images, against, to_env)
-        changes = result.changes if show_values else [change.masked() for change in result.changes]
+        changes = shown_changes(result.changes, show_values)
         sections.append((result.environment, f"{result.old_label} -> {result.new_label}", changes))
     if output_format == "json":
         click.echo(changes_json(sections), nl=False)
@@ -505,13 +503,13 @@ def explain(
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images)
     require_clean(rendered)
-    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree)
+    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree, show_values)
     if subtree and not entries:
         raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
     if output_format == "json":
-        click.echo(explain_json(entries, show_values), nl=False)
+        click.echo(explain_json(entries), nl=False)
     else:
-        click.echo(explain_lines(entries, show_values), nl=False)
+        click.echo(explain_lines(entries), nl=False)
 
 
 def _render_checked(

@@ -424,8 +424,8 @@ def _explain_error(
                 _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
             )
         return findings
-    message = schemas.message(error)
     keyed = keyed_path(path, plain)
+    message = schemas.message(error, keyed)
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"
     return [_located(message, "overlay-schema", path, plain, marks, file)]

@@ -17,6 +17,9 @@ from typing import Any
 from .findings import ERROR, WARNING, Finding
 from .keyed import Item, Path, format_path
 from .provenance import BASE, Provenance
+from .secrets import CREDENTIAL_WORDS as CREDENTIAL_WORDS  # re-exported: the names live in secrets.py
+from .secrets import looks_like_credential as looks_like_credential
+from .secrets import mask_text, secret_variables, shapes_in
 
 DEFAULT_MAX_SIZE = 64 * 1024
 MAX_CONTAINERS = 10
@@ -32,20 +35,6 @@ FARGATE_SIZES: dict[int, range | tuple[int, ...]] = {
     16384: range(32768, 122880 + 1, 8192),
 }
 
-CREDENTIAL_WORDS = (
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "CREDENTIAL",
-    "AUTH_KEY",
-    "CLIENT_KEY",
-)
-
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+$")
 _SECRETS_MANAGER_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
@@ -53,12 +42,6 @@ _SECRETS_MANAGER_ARN = re.compile(
 )
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]+$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(vcpu|gb|gib|mb|mib)?\s*$", re.IGNORECASE)
-
-
-def looks_like_credential(name: str) -> bool:
-    """Environment variable names that usually hold credentials (DB_PASSWORD, GITHUB_TOKEN, …)."""
-    upper = name.upper()
-    return any(word in upper for word in CREDENTIAL_WORDS)
 
 
 def task_size_units(value: Any, kind: str) -> int | None:
@@ -88,7 +71,8 @@ class RuleContext:
     plaintext_allowed: frozenset[str] = frozenset()
 
     def finding(self, rule: str, path: Path, message: str, severity: str = ERROR) -> Finding:
-        return Finding.at(self.provenance.locate(path), rule, message, format_path(path), severity)
+        # Messages quote values (a cpu, a name); never one shaped like a secret.
+        return Finding.at(self.provenance.locate(path), rule, mask_text(message), format_path(path), severity)
 
     def containers(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         for index, container in enumerate(self.taskdef.get("containerDefinitions") or []):
@@ -345,22 +329,69 @@ def definition_size(ctx: RuleContext) -> Iterator[Finding]:
 
 def plaintext_secrets(ctx: RuleContext) -> Iterator[Finding]:
     """A credential-like environment variable with a literal value belongs in `secrets`."""
+    for path, name, _ in _plaintext_environment(ctx):
+        if not looks_like_credential(name):
+            continue
+        value_path = (*path, "environment", Item(name), "value")
+        inherited = ctx.provenance.origin(value_path).kind == BASE
+        yield ctx.finding(
+            "plaintext-secret",
+            (*path, "environment", Item(name)),
+            f"{name} looks like a credential but is a plain environment variable"
+            + (" (inherited from the live base)" if inherited else "")
+            + "; move it to `secrets` (SSM or Secrets Manager), or list it under `allowPlaintext:` "
+            "if it is not secret",
+            WARNING if inherited else ERROR,
+        )
+
+
+def interpolated_secrets(ctx: RuleContext) -> Iterator[Finding]:
+    """A credential-like ``${VAR}`` in a plain environment value puts the credential into the task
+    definition, in plain text (plaintext-secret already covers credential-like names)."""
+    for path, name, _ in _plaintext_environment(ctx):
+        item_path = (*path, "environment", Item(name))
+        variables = secret_variables((*item_path, "value"), (ctx.provenance,))
+        if looks_like_credential(name) or not variables or set(variables) & ctx.plaintext_allowed:
+            continue
+        used = ", ".join(f"${{{variable}}}" for variable in variables)
+        yield ctx.finding(
+            "interpolated-secret",
+            item_path,
+            f"{name} is built from {used}, so the task definition would hold that credential in plain text, "
+            f"readable by anyone who can describe it; pass it with `secrets` (SSM Parameter Store or Secrets "
+            f"Manager) instead, or list {name} under `allowPlaintext:` if it is not secret",
+            WARNING,
+        )
+
+
+def embedded_secrets(ctx: RuleContext) -> Iterator[Finding]:
+    """A plain environment value that holds a secret by its shape (a URL with a password, an AWS key …)."""
+    for path, name, value in _plaintext_environment(ctx):
+        item_path = (*path, "environment", Item(name))
+        if looks_like_credential(name) or secret_variables((*item_path, "value"), (ctx.provenance,)):
+            continue  # plaintext-secret or interpolated-secret says it already
+        kinds = shapes_in(value)
+        if not kinds:
+            continue
+        inherited = ctx.provenance.origin((*item_path, "value")).kind == BASE
+        yield ctx.finding(
+            "embedded-secret",
+            item_path,
+            f"{name} holds {' and '.join(kinds)} in plain text"
+            + (" (inherited from the live base)" if inherited else "")
+            + "; move the credential to `secrets` (SSM Parameter Store or Secrets Manager), or list "
+            f"{name} under `allowPlaintext:` if it is not secret",
+            WARNING,
+        )
+
+
+def _plaintext_environment(ctx: RuleContext) -> Iterator[tuple[Path, str, str]]:
+    """(container path, name, value) of each non-empty environment value not allowed as plain text."""
     for path, container in ctx.containers():
         for item in container.get("environment") or []:
-            name = str(item.get("name"))
-            if not looks_like_credential(name) or name in ctx.plaintext_allowed or not item.get("value"):
-                continue
-            value_path = (*path, "environment", Item(name), "value")
-            inherited = ctx.provenance.origin(value_path).kind == BASE
-            yield ctx.finding(
-                "plaintext-secret",
-                (*path, "environment", Item(name)),
-                f"{name} looks like a credential but is a plain environment variable"
-                + (" (inherited from the live base)" if inherited else "")
-                + "; move it to `secrets` (SSM or Secrets Manager), or list it under `allowPlaintext:` "
-                "if it is not secret",
-                WARNING if inherited else ERROR,
-            )
+            name, value = str(item.get("name")), item.get("value")
+            if value and name not in ctx.plaintext_allowed:
+                yield path, name, str(value)
 
 
 RULES: tuple[Rule, ...] = (
@@ -376,6 +407,8 @@ RULES: tuple[Rule, ...] = (
     awslogs_options,
     definition_size,
     plaintext_secrets,
+    interpolated_secrets,
+    embedded_secrets,
 )
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
+
+from .keyed import Path as KeyedPath
+from .provenance import Provenance
+from .secrets import reveals
 
 
 @functools.cache
@@ -138,15 +143,15 @@ _TYPE_NAMES = {
 _SECRET_HOLDERS = ("environment", "secrets")
 
 
-def message(error: ValidationError) -> str:
+def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[Provenance] = ()) -> str:
     """A short, readable sentence for one schema error (null, meaning "delete", is not listed).
 
-    Values under ``environment`` and ``secrets`` are never echoed: they may be credentials.
+    ``path`` is the error's keyed path. Values under ``environment`` and ``secrets``, and values that
+    hold a secret (see secrets.py), are never echoed: the message says "the value" instead.
     """
-    shown = repr(error.instance)
+    hidden = any(step in _SECRET_HOLDERS for step in error.absolute_path) or reveals(path, error.instance, provenances)
+    shown = "the value" if hidden else repr(error.instance)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
-    if any(step in _SECRET_HOLDERS for step in error.absolute_path):
-        shown = "the value"
     expected: Any = error.validator_value
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]
@@ -169,7 +174,9 @@ def message(error: ValidationError) -> str:
         return f"{shown} is out of range; ECS allows {bound} {expected}"
     if error.validator == "pattern":
         return f"{shown} has characters ECS does not allow here"
-    text = error.message
+    text = error.message.replace(repr(error.instance), "the value") if hidden else error.message
+    if hidden and reveals(path, text, provenances):  # the value is quoted some other way: say less
+        text = f"the value does not pass the {error.validator} check"
     return text if len(text) <= 160 else text[:157] + "..."
 
 
