@@ -361,3 +361,11 @@ def test_values_built_from_a_credential_variable_are_masked_by_their_origin() ->
 @pytest.mark.parametrize("name", ["db-password", "X_API_KEY", "splunk-token", "GITHUB_TOKEN", "AWS_SECRET_ACCESS_KEY"])
 def test_credential_names(name: str) -> None:
     assert looks_like_credential(name)
+
+
+def test_botocore_request_problems_leave_the_value_out() -> None:
+    from ecs_overlay.aws import request_problems
+
+    taskdef = {"family": "f", "containerDefinitions": [{"name": "w", "image": "i", "environment": [{"value": 7357}]}]}
+    [problem] = request_problems(taskdef)
+    assert "environment[0].value" in problem and "<class 'int'>" in problem and "7357" not in problem

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -127,7 +128,12 @@ def request_problems(taskdef: dict[str, Any]) -> list[str]:
     report = ParamValidator().validate(taskdef, shape)
     if not report.has_errors():
         return []
-    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+    # botocore quotes the offending value ("…, value: hunter2, type: …"); it may be a secret, so leave it out.
+    lines = [_BOTOCORE_VALUE.sub(r", \1", line.strip()) for line in report.generate_report().splitlines()]
+    return [line for line in lines if line]
+
+
+_BOTOCORE_VALUE = re.compile(r", value: .*?, (type: <class|valid min)")
 
 
 def _unparsed(raw: Any, parsed: Any, prefix: str) -> Iterator[str]:
