@@ -42,6 +42,7 @@ VARIABLES = {"DB_PASSWORD": CANARIES["${DB_PASSWORD}"], "REDIS_PASSWORD": CANARI
 
 BASE = {
     "family": "canary-app",
+    "executionRoleArn": "arn:aws:iam::123456789012:role/canary-execution",
     "requiresCompatibilities": ["FARGATE"],
     "networkMode": "awsvpc",
     "cpu": "512",
@@ -264,7 +265,7 @@ def test_validate_warns_about_interpolated_and_embedded_credentials(project: Pat
     assert "${DB_PASSWORD}" in interpolated["message"] and "`secrets`" in interpolated["message"]
     assert ("interpolated-secret", "containerDefinitions[web].environment[CACHE_CONFIG]") in findings
     embedded = findings["embedded-secret", "containerDefinitions[web].environment[S3_UPLOADER_ID]"]
-    assert "an AWS access key ID" in embedded["message"] and "inherited from the live base" in embedded["message"]
+    assert "an AWS access key ID" in embedded["message"] and "(already so in the base)" in embedded["message"]
     assert ("embedded-secret", "containerDefinitions[worker].environment[SIGNING_KEY_PEM]") in findings
     # Names allowed as plain text, and the credential-named ones plaintext-secret reports, are not repeated.
     assert not any(rule in ("interpolated-secret", "embedded-secret") and "TOKEN" in path for rule, path in findings)

@@ -339,7 +339,7 @@ def validate(
         for name, finding in results:
             click.echo(f"{finding.to_text()} (environment {name})" if finding.file is None else finding.to_text())
     errors = sum(1 for _, finding in results if finding.is_error)
-    warnings = len(results) - errors
+    warnings = sum(1 for _, finding in results if finding.is_warning)
     scope = "overlay files" if not base.given else "rendered task definitions"
     click.echo(
         f"checked {counted(len(names), 'environment')} ({', '.join(names)}), "

@@ -11,6 +11,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
+from .findings import short
 from .keyed import Path as KeyedPath
 from .provenance import Provenance
 from .secrets import reveals
@@ -94,6 +95,28 @@ def errors(name: str, instance: Any) -> list[ValidationError]:
     return found
 
 
+def botocore_versions() -> tuple[str, str | None]:
+    """(the botocore version the shipped schema was generated from, the installed one if any).
+
+    Read from package metadata: saying which version checked a field costs no botocore import.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed: str | None = version("botocore")
+    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency of boto3
+        installed = None
+    return str(load("taskdef").get("x-botocore-version", "?")), installed
+
+
+def botocore_does_not_model() -> str:
+    """Which botocore models judged a field unknown, as a sentence's subject: "botocore 1.2.3 (…) does not model"."""
+    shipped, installed = botocore_versions()
+    if installed is None or installed == shipped:
+        return f"botocore {shipped} (the schema's version and the installed one) does not model"
+    return f"neither the schema's botocore {shipped} nor the installed botocore {installed} models"
+
+
 @functools.cache
 def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
     try:
@@ -150,8 +173,7 @@ def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[
     hold a secret (see secrets.py), are never echoed: the message says "the value" instead.
     """
     hidden = any(step in _SECRET_HOLDERS for step in error.absolute_path) or reveals(path, error.instance, provenances)
-    shown = "the value" if hidden else repr(error.instance)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = "the value" if hidden else short(error.instance, 60)
     expected: Any = error.validator_value
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]

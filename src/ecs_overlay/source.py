@@ -6,19 +6,39 @@ import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidInputError, OutputError
+from .findings import INFO, Finding, counted
 
 
-def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict[str, Any]:
+class Base(NamedTuple):
+    """A register-able task definition, and what reading it changed or found out about it."""
+
+    taskdef: dict[str, Any]
+    nulls_dropped: int = 0
+    from_api: bool = False  # fetched from the ECS API (it may carry fields newer than botocore), not a file
+
+    def notes(self) -> list[Finding]:
+        """What the user should know about reading the base: neither errors nor warnings."""
+        if not self.nulls_dropped:
+            return []
+        message = f"dropped {counted(self.nulls_dropped, 'null value')} from the base (null means absent in ECS)"
+        return [Finding("base-null", message, severity=INFO)]
+
+
+def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
     """The register-able task definition inside a describe-task-definition document.
 
     Accepts ``{"taskDefinition": {...}, "tags": [...]}`` as ``aws ecs describe-task-definition``
-    prints it, or a bare task definition. Removes exactly the ``describe_only`` fields; every
-    other field, including ones this tool does not know, is kept in its order. Top-level tags
-    become the task definition's ``tags``; an empty tag list is left out.
+    prints it, or a bare task definition. Every explicit ``null`` goes first: console and SDK
+    dumps carry one for each field not set, and the deploy actions strip them before registering
+    (aws-actions/amazon-ecs-deploy-task-definition's ``cleanNullKeys``). Then exactly
+    the ``describe_only`` fields go; every other field, including ones this tool does not know,
+    is kept in its order. Top-level tags become the task definition's ``tags``; an empty tag list
+    is left out.
     """
+    document, nulls = without_nulls(document)
     if isinstance(document.get("taskDefinition"), dict):
         taskdef = dict(document["taskDefinition"])
         tags = document.get("tags")
@@ -30,7 +50,27 @@ def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict
     result = {key: value for key, value in taskdef.items() if key not in dropped}
     if result.get("tags") == []:
         del result["tags"]
-    return result
+    return Base(result, nulls)
+
+
+def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict[str, Any]:
+    """Just the task definition of :func:`read_base`."""
+    return read_base(document, describe_only).taskdef
+
+
+def without_nulls(value: Any) -> tuple[Any, int]:
+    """``value`` without any ``null`` (a mapping's value or a list's item, at any depth), and how many went."""
+    if not isinstance(value, (dict, list)):
+        return value, 0
+    kept: dict[Any, Any] = {}
+    dropped = 0
+    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+        if item is None:
+            dropped += 1
+            continue
+        kept[key], inner = without_nulls(item)
+        dropped += inner
+    return (kept if isinstance(value, dict) else list(kept.values())), dropped
 
 
 def read_base_file(name: str) -> dict[str, Any]:

@@ -6,7 +6,7 @@ Commands call these and render; none of them re-implements a stage.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -15,8 +15,8 @@ from .errors import InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
-from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
-from .source import read_base_file, registerable
+from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
+from .source import Base, read_base, read_base_file
 
 
 class BaseOptions(NamedTuple):
@@ -73,9 +73,7 @@ def load_environment(name: str, directory: Path, environ: Mapping[str, str] | No
     return load_layers(environment_file(directory, name), environ)
 
 
-def fetch_base(
-    options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None
-) -> tuple[dict[str, Any], str]:
+def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
     """The register-able base and a label saying where it came from.
 
     ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
@@ -93,7 +91,7 @@ def fetch_base(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
-        return registerable(read_base_file(path), schemas.describe_only_fields()), path
+        return read_base(read_base_file(path), schemas.describe_only_fields()), path
     from .aws import Ecs  # only live runs pay for importing boto3
 
     ecs = Ecs(options.region, options.timeout)
@@ -104,7 +102,7 @@ def fetch_base(
         reference = options.family or _overlay_family(layers)
         label = reference
     document = ecs.describe_task_definition(reference)
-    return registerable(document, ecs.describe_only_fields()), label
+    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
 
 
 def _overlay_family(layers: Sequence[Overlay]) -> str:
@@ -131,7 +129,15 @@ def render_environment(
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
     base, label = fetch_base(base_options, layers, name)
-    return Rendered(name, layers, render(base, layers, images, options), label, base)
+    return Rendered(name, layers, render_on(base, layers, images, options), label, base.taskdef)
+
+
+def render_on(
+    base: Base, layers: Sequence[Overlay], images: Sequence[ImageRequest] = (), options: RenderOptions = DEFAULT_OPTIONS
+) -> RenderResult:
+    """Render on a base as it was read: the notes about reading it come first among the findings."""
+    result = render(base.taskdef, layers, images, options._replace(base_from_api=base.from_api))
+    return replace(result, findings=[*base.notes(), *result.findings])
 
 
 def validate_environments(
@@ -149,7 +155,7 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = [finding for layer in load_environment(name, directory) for finding in layer.findings]
+            findings = check_layers(load_environment(name, directory))
         else:
             findings = render_environment(name, directory, base_options, images, options).result.findings
         for finding in findings:
