@@ -106,6 +106,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (broken / "prod.yaml").write_text(
         f"containerDefinitions: {{web: {{workingDirectory: ['postgres://app:{CANARIES['schema error value']}@db']}}}}\n"
     )
+    (broken / "stage.yaml").write_text(
+        f"containerDefinitions: {{web: {{user: {{login: app, password: {CANARIES['schema error value']}}}}}}}\n"
+    )
     snapshot = json.loads(json.dumps(BASE))
     snapshot["containerDefinitions"][0]["environment"][2]["value"] = f"postgres://app:{CANARIES['old URL password']}@x"
     del snapshot["containerDefinitions"][1]
@@ -137,11 +140,14 @@ def leaked(result: Result, *, stdout: bool = True) -> list[str]:
 
 
 OFFLINE_RUNS = [
+    ("validate",),
+    ("validate", "--format", "json"),
     ("validate", "--base", "base.json"),
     ("validate", "--base", "base.json", "--format", "json"),
     ("validate", "--environments-dir", "broken", "--base", "base.json"),
     ("validate", "--environments-dir", "broken", "--base", "base.json", "--format", "json"),
     ("render", "--env", "prod", "--environments-dir", "broken", "--base", "base.json"),
+    ("render", "--env", "stage", "--environments-dir", "broken", "--base", "base.json"),
     *(
         (*command, "--format", output_format)
         for output_format in ("text", "markdown", "json")

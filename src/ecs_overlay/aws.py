@@ -28,6 +28,7 @@ from botocore.exceptions import (
 )
 
 from .errors import AwsError
+from .secrets import mask_text
 
 _ACCESS_DENIED = {
     "AccessDeniedException",
@@ -170,11 +171,13 @@ def _translated(permission: str, subject: str = "") -> Iterator[None]:
     except NoRegionError:
         raise AwsError("no AWS region configured; set AWS_REGION or pass --region") from None
     except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as error:
-        raise AwsError(f"cannot reach AWS: {error}; check the network, AWS_REGION and AWS_ENDPOINT_URL") from None
-    except ClientError as error:
-        raise AwsError(_client_error_message(error, permission, subject)) from None
+        raise AwsError(
+            mask_text(f"cannot reach AWS: {error}; check the network, AWS_REGION and AWS_ENDPOINT_URL")
+        ) from None
+    except ClientError as error:  # AWS's own messages may quote a request value
+        raise AwsError(mask_text(_client_error_message(error, permission, subject))) from None
     except BotoCoreError as error:
-        raise AwsError(f"AWS call failed: {error}") from None
+        raise AwsError(mask_text(f"AWS call failed: {error}")) from None
 
 
 def _client_error_message(error: ClientError, permission: str, subject: str) -> str:

@@ -178,5 +178,15 @@ def mask(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> Any:
 
 
 def reveals(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> bool:
-    """Would printing ``value`` (at ``path``) show a secret?"""
-    return bool(mask(path, value, provenances) != value)
+    """Would printing ``value`` (at ``path``) show a secret? Stricter than :func:`mask`: for a value
+    that is wrong where it stands (an error message), any credential-like key inside it counts too."""
+    return bool(mask(path, value, provenances) != value) or _has_credential_key(value)
+
+
+def _has_credential_key(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(
+            looks_like_credential(str(key)) or (key == "name" and looks_like_credential(str(child)))
+            for key, child in value.items()
+        ) or any(_has_credential_key(child) for child in value.values())
+    return isinstance(value, list) and any(_has_credential_key(item) for item in value)
