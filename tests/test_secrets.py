@@ -225,7 +225,9 @@ def test_show_values_shows_them(project: Path, args: tuple[str, ...], missing: s
 def test_masked_output_keeps_what_is_not_secret(project: Path) -> None:
     result = run("explain", "--env", "prod", "--base", "base.json", "--path", "containerDefinitions[web]")
     lines = dict(line.split(" = ", 1) for line in result.stdout.splitlines())
-    assert lines["containerDefinitions[web].environment[DATABASE_URL]"].startswith('"****"  <- environments/prod.yaml')
+    database_url = lines["containerDefinitions[web].environment[DATABASE_URL]"]
+    assert database_url == '"postgres://app:****@db/app"  <- environments/prod.yaml:7:21 via ${DB_PASSWORD}'
+    assert lines["containerDefinitions[web].environment[CACHE_CONFIG]"].startswith('"host=cache;auth=****"')
     assert lines["containerDefinitions[web].environment[S3_UPLOADER_ID]"] == '"****"  <- base'
     assert lines["containerDefinitions[web].environment[LOG_LEVEL]"].startswith('"warn"')
     stripe = lines["containerDefinitions[web].secrets[STRIPE_API_KEY]"]
@@ -359,6 +361,16 @@ def test_values_built_from_a_credential_variable_are_masked_by_their_origin() ->
     path = ("containerDefinitions", Item("web"), "environment", Item("CONFIG"))
     assert mask(path, "a=plain-looking;b=eu-west-1", (result.provenance,)) == MASK
     assert mask(path, "a=plain-looking;b=eu-west-1") == "a=plain-looking;b=eu-west-1"
+    # One ${VAR} in the text as written: only its part is masked, here and in the other side's value.
+    url = parse_overlay(
+        "containerDefinitions: {web: {environment: {CONFIG: 'postgres://app:${DB_PASSWORD}@db/app'}}}",
+        "prod.yaml",
+        {"DB_PASSWORD": "p@ss/word"},
+    )
+    provenance = render(BASE, [url]).provenance
+    assert mask(path, "postgres://app:p@ss/word@db/app", (provenance,)) == "postgres://app:****@db/app"
+    assert mask(path, "postgres://app:older@db/app", (provenance,)) == "postgres://app:****@db/app"
+    assert mask(path, "mysql://root:older@db/app", (provenance,)) == MASK
     region = parse_overlay(
         "containerDefinitions: {web: {environment: {CONFIG: '${REGION}'}}}", "p.yaml", {"REGION": "x"}
     )

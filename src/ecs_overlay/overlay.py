@@ -333,17 +333,18 @@ class _Reader:
         else:
             value = self._scalar(node)
         variables: tuple[str, ...] = ()
+        template = value
         if isinstance(value, str):
             value, variables = self._interpolate(value)
-        self._leaf(path, node, variables)
+        self._leaf(path, node, variables, template if variables else None)
         return value
 
-    def _leaf(self, path: Path, node: yaml.Node, variables: tuple[str, ...] = ()) -> None:
-        self.origins.append((path, self._origin(node, variables)))
+    def _leaf(self, path: Path, node: yaml.Node, variables: tuple[str, ...] = (), template: str | None = None) -> None:
+        self.origins.append((path, self._origin(node, variables, template)))
 
-    def _origin(self, node: yaml.Node, variables: tuple[str, ...] = ()) -> Origin:
+    def _origin(self, node: yaml.Node, variables: tuple[str, ...] = (), template: str | None = None) -> Origin:
         mark = node.start_mark
-        return Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables)
+        return Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables, template=template)
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from .keyed import Item, Path, spec_for
-from .provenance import Provenance
+from .provenance import Origin, Provenance
 
 MASK = "****"
 
@@ -137,20 +137,47 @@ def _is_reference(path: Path) -> bool:
     return spec is not None and spec.value == "valueFrom"
 
 
-def secret_variables(path: Path, provenances: Iterable[Provenance]) -> list[str]:
-    """Credential-like ``${VARS}`` the value at ``path`` was built from, by any of ``provenances``."""
+def _secret_origins(path: Path, provenances: Iterable[Provenance]) -> Iterator[Origin]:
+    """The origins of the value at ``path`` that interpolated a credential-like ``${VAR}``."""
     candidates = [path]
     spec = spec_for(path[:-1]) if path and isinstance(path[-1], Item) else None
     if spec is not None and spec.value:  # a pair read as one value: its origin is its value field's
         candidates.append((*path, spec.value))
+    for provenance in provenances:
+        for candidate in candidates:
+            origin = provenance.origin(candidate)
+            if any(looks_like_credential(name) for name in origin.variables):
+                yield origin
+
+
+def secret_variables(path: Path, provenances: Iterable[Provenance]) -> list[str]:
+    """Credential-like ``${VARS}`` the value at ``path`` was built from, by any of ``provenances``."""
     found = [
         name
-        for provenance in provenances
-        for candidate in candidates
-        for name in provenance.origin(candidate).variables
+        for origin in _secret_origins(path, provenances)
+        for name in origin.variables
         if looks_like_credential(name)
     ]
     return list(dict.fromkeys(found))
+
+
+_REFERENCE = re.compile(r"\$\$\{|\$\{[^}]*\}")
+
+
+def _masked_by_template(value: Any, origins: Iterable[Origin]) -> Any:
+    """``value`` with the part a credential ``${VAR}`` supplied masked, when the text as written has
+    exactly one ``${…}`` (``postgres://app:${DB_PASSWORD}@db/app`` → ``postgres://app:****@db/app``);
+    otherwise all of it: with two variables, where one ends and the next begins is a guess."""
+    for origin in origins:
+        references = _REFERENCE.findall(origin.template or "")
+        if isinstance(value, str) and origin.template and references and set(references) != {"$${"}:
+            if len(references) != 1:
+                return MASK
+            before, _, after = origin.template.partition(references[0])
+            if value.startswith(before) and value.endswith(after) and len(value) >= len(before) + len(after):
+                return mask_text(before + MASK + after)
+            return MASK
+    return MASK
 
 
 def mask(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> Any:
@@ -172,8 +199,11 @@ def mask(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> Any:
         return masked
     if value is None or value == "" or isinstance(value, bool) or _is_reference(path):
         return value
-    if _names_a_credential(path) or secret_variables(path, provenances):
+    if _names_a_credential(path):
         return MASK
+    origins = list(_secret_origins(path, provenances))
+    if origins:
+        return _masked_by_template(value, origins)
     return mask_text(value) if isinstance(value, str) else value
 
 
