@@ -169,14 +169,14 @@ def _masked_by_template(value: Any, origins: Iterable[Origin]) -> Any:
     exactly one ``${…}`` (``postgres://app:${DB_PASSWORD}@db/app`` → ``postgres://app:****@db/app``);
     otherwise all of it: with two variables, where one ends and the next begins is a guess."""
     for origin in origins:
-        references = _REFERENCE.findall(origin.template or "")
-        if isinstance(value, str) and origin.template and references and set(references) != {"$${"}:
-            if len(references) != 1:
-                return MASK
+        if origin.template is None or not isinstance(value, str):
+            continue
+        references = _REFERENCE.findall(origin.template)
+        if len(references) == 1:
             before, _, after = origin.template.partition(references[0])
             if value.startswith(before) and value.endswith(after) and len(value) >= len(before) + len(after):
                 return mask_text(before + MASK + after)
-            return MASK
+        return MASK
     return MASK
 
 
@@ -184,7 +184,7 @@ def mask(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> Any:
     """``value``, found at the keyed ``path`` of a task definition, with every secret inside it replaced
     by ``****``. ``value`` may be any part of the task definition, from one string to all of it.
 
-    Secret are: values of environment variables (and free-form map entries) with credential-like
+    Secrets are: values of environment variables (and free-form map entries) with credential-like
     names; values built from a credential-like ``${VAR}`` (by any of ``provenances``); and text
     shaped like a secret (:data:`SHAPES`). Names, and ``valueFrom`` references, are shown.
     """
