@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import schemas
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
@@ -57,7 +58,7 @@ def render(
     if has_errors(findings):
         return RenderResult({}, Provenance(), findings)
     merged, provenance = merge_layers(to_keyed(dict(base)), overlays)
-    taskdef: dict[str, Any] = from_keyed(merged)
+    taskdef: dict[str, Any] = schemas.whole_numbers("taskdef", from_keyed(merged))
     _normalise_task_size(taskdef)
     _set_images(taskdef, images, provenance)
     findings.extend(schema_findings(taskdef, provenance, options.base_from_api))

@@ -173,7 +173,12 @@ def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[
     hold a secret (see secrets.py), are never echoed: the message says "the value" instead.
     """
     hidden = any(step in _SECRET_HOLDERS for step in error.absolute_path) or reveals(path, error.instance, provenances)
-    shown = "the value" if hidden else short(error.instance, 60)
+    if hidden:
+        shown = "the value"
+    elif isinstance(error.instance, float):
+        shown = _yaml_spelling(error.instance)
+    else:
+        shown = short(error.instance, 60)
     expected: Any = error.validator_value
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]
@@ -202,6 +207,15 @@ def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _yaml_spelling(number: float) -> str:
+    """``.nan``, ``.inf``, ``-.inf`` as YAML writes them (Python would say nan, inf)."""
+    if number != number:
+        return ".nan"
+    if number in (float("inf"), float("-inf")):
+        return ".inf" if number > 0 else "-.inf"
+    return repr(number)
+
+
 def describe_only_fields() -> frozenset[str]:
     """Fields of DescribeTaskDefinition's output that RegisterTaskDefinition does not accept."""
     return frozenset(load("taskdef")["x-describe-only"])
@@ -226,6 +240,26 @@ def child(schema: dict[str, Any] | None, step: str | int, root: dict[str, Any]) 
         return resolve(schema["properties"][step], root)
     extra = schema.get("additionalProperties")
     return resolve(extra, root) if isinstance(extra, dict) else None
+
+
+def whole_numbers(name: str, document: Any) -> Any:
+    """``document`` with every float that has no fraction turned into an int where the schema wants an
+    integer: ``512.0`` → ``512``. YAML and JSON write them alike, but botocore refuses a float there;
+    ``512.5`` is left as it is for the schema to refuse."""
+    root = load(name)
+    return _whole_numbers(document, root, root)
+
+
+def _whole_numbers(value: Any, schema: dict[str, Any] | None, root: dict[str, Any]) -> Any:
+    if schema is None:
+        return value
+    if isinstance(value, float) and value.is_integer() and resolve(schema, root).get("type") == "integer":
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item, child(schema, key, root), root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item, child(schema, index, root), root) for index, item in enumerate(value)]
+    return value
 
 
 def expects_string(schema: dict[str, Any] | None) -> bool:

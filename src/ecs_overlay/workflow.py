@@ -5,18 +5,19 @@ Commands call these and render; none of them re-implements a stage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, UsageError
+from .environments import Environments
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
-from .overlay import Overlay, environment_file, list_environments, load_layers
+from .overlay import Overlay
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
-from .source import Base, read_base, read_base_file
+from .source import Base, read_base, read_base_file, read_input
 
 
 class BaseOptions(NamedTuple):
@@ -60,17 +61,13 @@ class Rendered:
     base: dict[str, Any] = field(default_factory=dict)
 
 
-def environment_name(name: str | None, directory: Path) -> str:
+def environment_name(name: str | None, environments: Environments) -> str:
     """The environment to render; a usage error listing the choices when none was given."""
     if name:
         return name
-    available = list_environments(directory)
-    listed = ", ".join(available) if available else f"none found in {directory}/"
+    available = environments.names()
+    listed = ", ".join(available) if available else f"none found in {environments.directory}/"
     raise UsageError(f"no environment given; pass --env NAME or set DEPLOY_ENV. Available environments: {listed}")
-
-
-def load_environment(name: str, directory: Path, environ: Mapping[str, str] | None = None) -> list[Overlay]:
-    return load_layers(environment_file(directory, name), environ)
 
 
 def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
@@ -87,7 +84,7 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise InvalidInputError(
+                raise OutputError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
@@ -118,12 +115,12 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
 
 def render_environment(
     name: str,
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
 ) -> Rendered:
-    layers = load_environment(name, directory)
+    layers = environments.load(name)
     findings = [finding for layer in layers for finding in layer.findings]
     if any(finding.is_error for finding in findings):
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
@@ -142,7 +139,7 @@ def render_on(
 
 def validate_environments(
     names: Sequence[str],
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions | None,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
@@ -155,9 +152,9 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = check_layers(load_environment(name, directory))
+            findings = check_layers(environments.load(name))
         else:
-            findings = render_environment(name, directory, base_options, images, options).result.findings
+            findings = render_environment(name, environments, base_options, images, options).result.findings
         for finding in findings:
             if finding.file is None or finding not in seen:
                 seen.add(finding)
@@ -213,10 +210,7 @@ def build_checks(
         else:
             document = appspec.to_yaml(built)
     if check_appspec_path is not None:
-        try:
-            text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        text = read_input(check_appspec_path, "--check-appspec")
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)
