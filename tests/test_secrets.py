@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecs_overlay.cli import cli
 from ecs_overlay.keyed import Item
@@ -388,3 +390,22 @@ def test_botocore_request_problems_leave_the_value_out() -> None:
     taskdef = {"family": "f", "containerDefinitions": [{"name": "w", "image": "i", "environment": [{"value": 7357}]}]}
     [problem] = request_problems(taskdef)
     assert "environment[0].value" in problem and "<class 'int'>" in problem and "7357" not in problem
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80))
+def test_masking_text_twice_changes_nothing_more(text: str) -> None:
+    once = mask_text(text)
+    assert mask_text(once) == once
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    password=st.text(
+        alphabet=st.characters(whitelist_categories=("L", "N"), whitelist_characters="!$%^*()-_+=[]~"), min_size=1
+    ),
+    scheme=st.sampled_from(["postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqps", "https"]),
+)
+def test_a_url_password_never_survives(password: str, scheme: str) -> None:
+    url = f"{scheme}://user:{password}@host.internal:5432/db"
+    assert mask_text(url) == f"{scheme}://user:****@host.internal:5432/db"
