@@ -373,6 +373,12 @@ def test_values_built_from_a_credential_variable_are_masked_by_their_origin() ->
     assert mask(path, "postgres://app:p@ss/word@db/app", (provenance,)) == "postgres://app:****@db/app"
     assert mask(path, "postgres://app:older@db/app", (provenance,)) == "postgres://app:****@db/app"
     assert mask(path, "mysql://root:older@db/app", (provenance,)) == MASK
+    nested = parse_overlay(
+        "containerDefinitions: {web: {environment: {CONFIG: 'k=${A:-${DB_PASSWORD}}'}}}",
+        "p.yaml",
+        {"DB_PASSWORD": "x}"},
+    )
+    assert mask(path, "k=x}", (render(BASE, [nested]).provenance,)) == MASK
     region = parse_overlay(
         "containerDefinitions: {web: {environment: {CONFIG: '${REGION}'}}}", "p.yaml", {"REGION": "x"}
     )

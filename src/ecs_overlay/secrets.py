@@ -161,19 +161,21 @@ def secret_variables(path: Path, provenances: Iterable[Provenance]) -> list[str]
     return list(dict.fromkeys(found))
 
 
-_REFERENCE = re.compile(r"\$\$\{|\$\{[^}]*\}")
+# One plain ``${NAME}``, ``${NAME:-word}``, ``${NAME?word}``, ``${NAME:+word}`` … with nothing nested in it.
+_SIMPLE_REFERENCE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+][^${}]*)?\}")
 
 
 def _masked_by_template(value: Any, origins: Iterable[Origin]) -> Any:
     """``value`` with the part a credential ``${VAR}`` supplied masked, when the text as written has
-    exactly one ``${…}`` (``postgres://app:${DB_PASSWORD}@db/app`` → ``postgres://app:****@db/app``);
+    exactly one simple ``${…}`` (``postgres://app:${DB_PASSWORD}@db/app`` → ``postgres://app:****@db/app``);
     otherwise all of it: with two variables, where one ends and the next begins is a guess."""
     for origin in origins:
-        if origin.template is None or not isinstance(value, str):
+        template = origin.template
+        if template is None or not isinstance(value, str):
             continue
-        references = _REFERENCE.findall(origin.template)
-        if len(references) == 1:
-            before, _, after = origin.template.partition(references[0])
+        reference = _SIMPLE_REFERENCE.search(template)
+        if reference is not None and template.count("${") == 1 and "$${" not in template:
+            before, after = template[: reference.start()], template[reference.end() :]
             if value.startswith(before) and value.endswith(after) and len(value) >= len(before) + len(after):
                 return mask_text(before + MASK + after)
         return MASK
