@@ -38,10 +38,20 @@ def test_server_errors_are_retried_then_exit_3(run_cli, project: Path, fake_ecs:
 
 def test_a_hanging_endpoint_times_out_then_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
     fake_ecs.behaviour = "hang"
-    result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"}, "--aws-timeout", "0.5")
+    result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "5"}, "--aws-timeout", "0.5")
     assert result.returncode == 3
-    assert "cannot reach AWS" in result.stderr and "timeout" in result.stderr.lower()
-    assert len(fake_ecs.requests) == 2
+    # --aws-timeout bounds the call with its retries: five attempts do not make it wait five times as long.
+    assert "cannot reach AWS: DescribeTaskDefinition timed out after 0.5 s" in result.stderr
+    assert fake_ecs.requests
+
+
+def test_a_trickling_response_times_out_as_a_whole(invoke, project: Path, fake_ecs: Any) -> None:
+    """Each byte arrives well within a read timeout; the answer as a whole would take minutes."""
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
+    fake_ecs.behaviour = "trickle"
+    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "1")
+    assert result.returncode == 3
+    assert "DescribeTaskDefinition timed out after 1 s" in result.stderr and "--aws-timeout" in result.stderr
 
 
 def test_a_truncated_response_is_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
@@ -50,6 +60,114 @@ def test_a_truncated_response_is_exit_3(run_cli, project: Path, fake_ecs: Any) -
     result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"})
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("Error: ")
+
+
+def _render_in_process(invoke: Any, project: Path, env: dict[str, str], *args: str, command: str = "render") -> Any:
+    """A failing run in this process: exit 3 (or as asserted by the caller), no traceback, nothing written."""
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    result = invoke(command, "--env", "prod", *args, cwd=project, env=env)  # raises on a traceback
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+    assert "Traceback" not in result.stderr and result.stderr.startswith("Error: ")
+    assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
+    return result
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ({"AWS_PROFILE": "nope"}, "AWS profile 'nope' not found in the AWS config files; set AWS_PROFILE"),
+        ({"AWS_CONFIG_FILE": "{garbage"}, "cannot parse the AWS config file"),
+        ({"AWS_ENDPOINT_URL": "not a url"}, "the AWS endpoint URL is not usable (Invalid endpoint: not a url)"),
+        ({"AWS_ENDPOINT_URL": "http://[::1"}, "set AWS_ENDPOINT_URL"),
+        ({"AWS_MAX_ATTEMPTS": "abc"}, "AWS_MAX_ATTEMPTS='abc' is not a whole number of at least 1"),
+        ({"AWS_MAX_ATTEMPTS": "-1"}, "AWS_MAX_ATTEMPTS='-1' is not a whole number of at least 1"),
+        ({"AWS_RETRY_MODE": "bogus"}, "AWS_RETRY_MODE='bogus' is not a retry mode; use standard"),
+    ],
+)
+def test_aws_configuration_mistakes_are_exit_3(
+    invoke, project: Path, fake_ecs: Any, tmp_path: Path, setting: dict[str, str], fragment: str
+) -> None:
+    if setting.get("AWS_CONFIG_FILE") == "{garbage":
+        (tmp_path / "config").write_text("this is not\n[an ini file\n")
+        setting = {"AWS_CONFIG_FILE": str(tmp_path / "config")}
+    result = _render_in_process(invoke, project, {**fake_ecs.env(), **setting})
+    assert result.returncode == 3
+    assert fragment in result.stderr
+    assert fake_ecs.requests == []
+
+
+def test_a_missing_web_identity_token_file_is_exit_3(invoke, project: Path, fake_ecs: Any, tmp_path: Path) -> None:
+    env = {key: value for key, value in fake_ecs.env().items() if not key.startswith("AWS_SECRET")}
+    del env["AWS_ACCESS_KEY_ID"]
+    env.update(
+        {
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "no-token"),
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/build",
+        }
+    )
+    result = _render_in_process(invoke, project, env)
+    assert result.returncode == 3
+    assert f"cannot read {tmp_path / 'no-token'} named by the AWS configuration" in result.stderr
+    assert "AWS_WEB_IDENTITY_TOKEN_FILE" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"null",
+        b"[]",
+        b'"a string"',
+        b"{}",
+        {"taskDefinition": "x"},
+        {"taskDefinition": {"containerDefinitions": "x"}},
+        {"taskDefinition": {"containerDefinitions": ["x"]}},
+        {"taskDefinition": {"family": "a", "containerDefinitions": []}, "tags": "x"},
+        b"<html>proxy error</html>",
+    ],
+)
+def test_malformed_describe_answers_are_exit_3(invoke, project: Path, fake_ecs: Any, body: Any) -> None:
+    fake_ecs.respond(200, body)
+    result = _render_in_process(invoke, project, fake_ecs.env())
+    assert result.returncode == 3
+    assert "malformed DescribeTaskDefinition response" in result.stderr
+    assert "AWS_ENDPOINT_URL" in result.stderr
+
+
+@pytest.mark.parametrize("services", [["web"], "web", [{"status": "ACTIVE"}], None])
+def test_malformed_describe_services_answers_are_exit_3(invoke, project: Path, fake_ecs: Any, services: Any) -> None:
+    fake_ecs.respond(200, {"services": services, "failures": []}, target="DescribeServices")
+    result = _render_in_process(invoke, project, fake_ecs.env(), "--cluster", "shop", "--service", "web")
+    assert result.returncode == 3
+    assert "DescribeServices response" in result.stderr or "without its task definition" in result.stderr
+    assert fake_ecs.operations() == ["DescribeServices"]
+
+
+def test_ecs_refusing_a_registration_is_passed_through_in_ecs_words(invoke, project: Path, fake_ecs: Any) -> None:
+    refusal = "Fargate requires task definition to have execution role ARN to support log driver awslogs."
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
+    fake_ecs.respond(400, {"__type": "ClientException", "message": refusal}, target="RegisterTaskDefinition")
+    result = _render_in_process(invoke, project, fake_ecs.env(), command="register")
+    assert result.returncode == 1  # the definition is what ECS refuses: invalid input, as the README's table says
+    assert f"ECS refused the task definition: {refusal}" in result.stderr
+    assert "not found" not in result.stderr
+    # register used the client and the description of its own render: one describe, one register.
+    assert fake_ecs.operations() == ["DescribeTaskDefinition", "RegisterTaskDefinition"]
+
+
+def test_a_family_ecs_cannot_describe_is_not_found(invoke, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(400, {"__type": "ClientException", "message": "Unable to describe task definition."})
+    result = _render_in_process(invoke, project, fake_ecs.env(), "--family", "ghost")
+    assert result.returncode == 3
+    assert "task definition 'ghost' not found (Unable to describe task definition.)" in result.stderr
+
+
+def test_another_describe_client_exception_is_passed_through(invoke, project: Path, fake_ecs: Any) -> None:
+    message = "The specified task definition revision is INACTIVE and cannot be used with include TAGS."
+    fake_ecs.respond(400, {"__type": "ClientException", "message": message})
+    result = _render_in_process(invoke, project, fake_ecs.env())
+    assert result.returncode == 3
+    assert f"AWS refused DescribeTaskDefinition (ClientException): {message}" in result.stderr
+    assert "not found" not in result.stderr
 
 
 def _limit_file_size() -> None:

@@ -139,7 +139,8 @@ def base_options(func: F) -> F:
             default=30,
             show_default=True,
             metavar="SECONDS",
-            help="Connect and read timeout of each AWS call (retried, standard mode).",
+            help="Longest wait for one AWS call as a whole, retries included (standard mode, "
+            "AWS_MAX_ATTEMPTS): connecting, sending and reading the whole answer; then exit 3.",
         ),
     ]
     command: Any = wrapper
@@ -294,9 +295,7 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    from .aws import Ecs, request_problems
-
-    problems = request_problems(rendered.result.taskdef)
+    problems = base.ecs().request_problems(rendered.result.taskdef)
     if problems:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
     if dry_run:
@@ -304,7 +303,7 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    click.echo(Ecs(base.region, base.timeout).register(rendered.result.taskdef))
+    click.echo(base.ecs().register(rendered.result.taskdef))
 
 
 @cli.command()
