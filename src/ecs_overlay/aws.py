@@ -8,6 +8,7 @@ refusing a task definition, which is invalid input (exit 1) with ECS's own words
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import threading
@@ -33,6 +34,7 @@ from botocore.exceptions import (
     ProfileNotFound,
     ReadTimeoutError,
 )
+from botocore.loaders import JSONFileLoader, Loader
 
 from .errors import AwsError, InvalidInputError
 
@@ -166,7 +168,11 @@ class Ecs:
 
     def _botocore_session(self) -> Any:
         if self._session is None:
-            self._session = botocore.session.Session()
+            session = botocore.session.Session()
+            with _translated("ecs:DescribeTaskDefinition"):
+                data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore reads it
+            session.register_component("data_loader", _EcsDataLoader(data_path))
+            self._session = session
         return self._session
 
     def _client(self, region_hint: str | None = None) -> Any:
@@ -227,6 +233,33 @@ class Ecs:
             self._unreadable = True
             return
         self._dropped = list(_unparsed(raw, parsed, ""))
+
+
+class _PlainJsonFiles(JSONFileLoader):
+    """botocore's data files decoded into plain dicts (ordered, as every dict is) instead of OrderedDicts:
+    the 1.2 MB endpoints.json every client reads decodes about four times faster."""
+
+    def load_file(self, file_path: str) -> Any:
+        for extension, opener in ((".json", open), (".json.gz", gzip.open)):
+            try:
+                with opener(file_path + extension, "rb") as stream:
+                    return json.loads(stream.read().decode("utf-8"))
+            except FileNotFoundError:
+                continue
+        return None
+
+
+class _EcsDataLoader(Loader):
+    """botocore's data loader for the one service this tool calls: the same search paths (AWS_DATA_PATH,
+    ~/.aws/models, botocore's data), but it does not list the ~400 services of botocore's data directory
+    (about 900 file checks) only to confirm that ECS is one of them."""
+
+    def __init__(self, data_path: str | None) -> None:
+        extra = [os.path.expanduser(path) for path in data_path.split(os.pathsep)] if data_path else []
+        super().__init__(extra_search_paths=extra, file_loader=_PlainJsonFiles())
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return ["ecs"]
 
 
 def _operation_name(operation: Callable[..., Any]) -> str:
