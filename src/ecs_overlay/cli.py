@@ -139,8 +139,8 @@ def base_options(func: F) -> F:
             default=30,
             show_default=True,
             metavar="SECONDS",
-            help="Longest wait for one AWS call as a whole, retries included (standard mode, "
-            "AWS_MAX_ATTEMPTS): connecting, sending and reading the whole answer; then exit 3.",
+            help="The most time one AWS call may take, every retry included (standard mode, "
+            "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
         ),
     ]
     command: Any = wrapper
