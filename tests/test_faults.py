@@ -45,6 +45,39 @@ def test_a_hanging_endpoint_times_out_then_exit_3(run_cli, project: Path, fake_e
     assert fake_ecs.requests
 
 
+def test_a_trickling_response_ends_the_installed_command_at_the_deadline(run_cli, project: Path, fake_ecs: Any) -> None:
+    """The abandoned call's thread does not keep the process alive: the trickle would last minutes."""
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
+    fake_ecs.behaviour = "trickle"
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    result = run_cli("render", "--env", "prod", "--aws-timeout", "1", cwd=project, env=fake_ecs.env(), timeout=20)
+    assert result.returncode == 3 and "timed out after 1 s" in result.stderr and "Traceback" not in result.stderr
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+
+
+def test_ctrl_c_interrupts_a_waiting_aws_call(project: Path, fake_ecs: Any) -> None:
+    fake_ecs.behaviour = "hang"
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    process = subprocess.Popen(
+        [installed_command(), "render", "--env", "prod", "--aws-timeout", "60"],
+        cwd=project,
+        env=clean_environ(fake_ecs.env()),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    for _ in range(400):  # until the call is under way
+        if fake_ecs.requests:
+            break
+        time.sleep(0.05)
+    assert fake_ecs.requests, "the render never called AWS"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)  # long before the 60 s deadline, or the hang's 30 s
+    assert process.returncode not in (0, 3), stderr
+    assert "Traceback" not in stderr
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+
+
 def test_a_trickling_response_times_out_as_a_whole(invoke, project: Path, fake_ecs: Any) -> None:
     """Each byte arrives well within a read timeout; the answer as a whole would take minutes."""
     fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
@@ -72,11 +105,21 @@ def _render_in_process(invoke: Any, project: Path, env: dict[str, str], *args: s
     return result
 
 
+GARBAGE = "<a file that is not INI>"
+
+
+def _with_files(setting: dict[str, str], directory: Path) -> dict[str, str]:
+    """The setting, with GARBAGE replaced by the path of such a file."""
+    garbage = directory / "config"
+    garbage.write_text("this is not\n[an ini file\n")
+    return {key: str(garbage) if value == GARBAGE else value for key, value in setting.items()}
+
+
 @pytest.mark.parametrize(
     ("setting", "fragment"),
     [
         ({"AWS_PROFILE": "nope"}, "AWS profile 'nope' not found in the AWS config files; set AWS_PROFILE"),
-        ({"AWS_CONFIG_FILE": "{garbage"}, "cannot parse the AWS config file"),
+        ({"AWS_CONFIG_FILE": GARBAGE}, "cannot parse the AWS config file"),
         ({"AWS_ENDPOINT_URL": "not a url"}, "the AWS endpoint URL is not usable (Invalid endpoint: not a url)"),
         ({"AWS_ENDPOINT_URL": "http://[::1"}, "set AWS_ENDPOINT_URL"),
         ({"AWS_MAX_ATTEMPTS": "abc"}, "AWS_MAX_ATTEMPTS='abc' is not a whole number of at least 1"),
@@ -87,13 +130,39 @@ def _render_in_process(invoke: Any, project: Path, env: dict[str, str], *args: s
 def test_aws_configuration_mistakes_are_exit_3(
     invoke, project: Path, fake_ecs: Any, tmp_path: Path, setting: dict[str, str], fragment: str
 ) -> None:
-    if setting.get("AWS_CONFIG_FILE") == "{garbage":
-        (tmp_path / "config").write_text("this is not\n[an ini file\n")
-        setting = {"AWS_CONFIG_FILE": str(tmp_path / "config")}
+    setting = _with_files(setting, tmp_path)
     result = _render_in_process(invoke, project, {**fake_ecs.env(), **setting})
     assert result.returncode == 3
     assert fragment in result.stderr
     assert fake_ecs.requests == []
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("UnrecognizedClientException", "The security token included in the request is invalid."),
+        ("ExpiredTokenException", "The security token included in the request is expired"),
+        ("InvalidSignatureException", "The request signature we calculated does not match the signature you provided."),
+    ],
+)
+def test_credentials_aws_refuses_are_not_reported_as_missing_permissions(
+    invoke, project: Path, fake_ecs: Any, code: str, message: str
+) -> None:
+    fake_ecs.respond(400, {"__type": code, "message": message})
+    result = _render_in_process(invoke, project, fake_ecs.env())
+    assert result.returncode == 3
+    assert f"AWS does not accept these credentials ({code}: {message}); refresh them" in result.stderr
+    assert "access denied" not in result.stderr
+
+
+@pytest.mark.parametrize("setting", [{"AWS_PROFILE": "nope"}, {"AWS_CONFIG_FILE": GARBAGE}])
+def test_a_dry_run_on_a_base_file_needs_no_usable_aws_configuration(
+    invoke, project: Path, tmp_path: Path, setting: dict[str, str]
+) -> None:
+    setting = _with_files(setting, tmp_path)
+    result = invoke("register", "--env", "prod", "--base", "base.json", "--dry-run", cwd=project, env=setting)
+    assert result.returncode == 0, result.stderr
+    assert "valid RegisterTaskDefinition request; nothing registered" in result.stderr
 
 
 def test_a_missing_web_identity_token_file_is_exit_3(invoke, project: Path, fake_ecs: Any, tmp_path: Path) -> None:
@@ -118,6 +187,7 @@ def test_a_missing_web_identity_token_file_is_exit_3(invoke, project: Path, fake
         b"[]",
         b'"a string"',
         b"{}",
+        {"taskDefinition": {"family": "checkout-api"}},
         {"taskDefinition": "x"},
         {"taskDefinition": {"containerDefinitions": "x"}},
         {"taskDefinition": {"containerDefinitions": ["x"]}},

@@ -25,6 +25,7 @@ from botocore.exceptions import (
     ConfigParseError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
     EndpointConnectionError,
     InvalidMaxRetryAttemptsError,
     InvalidRetryModeError,
@@ -33,17 +34,23 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
     ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
 )
 from botocore.loaders import JSONFileLoader, Loader
 
 from .errors import AwsError, InvalidInputError
 
-_ACCESS_DENIED = {
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
+_ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+# Credentials AWS does not accept: a permission would not help, fresh credentials would.
+_REFUSED_CREDENTIALS = {
     "UnrecognizedClientException",
     "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
 }
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
@@ -86,7 +93,7 @@ class Ecs:
 
     def _checked_description(self, response: Any) -> dict[str, Any]:
         taskdef = response.get("taskDefinition") if isinstance(response, dict) else None
-        containers = taskdef.get("containerDefinitions", []) if isinstance(taskdef, dict) else None
+        containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
         tags = response.get("tags", []) if isinstance(response, dict) else None
         if (
             self._unreadable
@@ -169,8 +176,10 @@ class Ecs:
     def _botocore_session(self) -> Any:
         if self._session is None:
             session = botocore.session.Session()
-            with _translated("ecs:DescribeTaskDefinition"):
+            try:
                 data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore reads it
+            except (ProfileNotFound, ConfigParseError):
+                data_path = None  # reported by the first AWS call; `register --dry-run --base` needs none
             session.register_component("data_loader", _EcsDataLoader(data_path))
             self._session = session
         return self._session
@@ -341,6 +350,11 @@ def _translated(permission: str, subject: str = "", operation: str = "", timeout
             "no AWS credentials found. Configure them (aws configure, AWS_PROFILE, or the CodeBuild "
             "service role), or render offline with --base FILE"
         ) from None
+    except (SSOError, TokenRetrievalError, CredentialRetrievalError) as error:
+        raise AwsError(
+            f"cannot get AWS credentials: {error}; refresh them (aws sso login, or the profile's "
+            "credential_process or role settings) and run again"
+        ) from None
     except NoRegionError:
         raise AwsError("no AWS region configured; set AWS_REGION or pass --region") from None
     except ProfileNotFound as error:
@@ -401,6 +415,11 @@ def _client_error_message(
     attempts = metadata.get("RetryAttempts", 0)
     if code in _ACCESS_DENIED:
         return f"access denied: the caller needs {permission} ({message or code}); grant it in the IAM policy"
+    if code in _REFUSED_CREDENTIALS:
+        return (
+            f"AWS does not accept these credentials ({code}: {message or 'no message'}); refresh them "
+            "(aws sso login, aws configure, AWS_SESSION_TOKEN, or the CodeBuild service role) and run again"
+        )
     if code in _THROTTLED:
         return (
             f"AWS throttled the request ({code}) and it still failed after {attempts} retries; "
