@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 def test_clean_example_passes_offline(run_cli, project: Path) -> None:
     result = run_cli("validate", cwd=project)
@@ -42,7 +44,13 @@ def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli,
         "extends: _common.yaml\ncpu: 1024\nmemory: 1024\ncontainerDefinitions:\n  web:\n"
         "    environment:\n      DB_PASSWORD: hunter2\n"
     )
-    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0  # the overlay alone is well-formed
+    # The layers alone prove the plaintext credential; the Fargate pair depends on the base's launch type.
+    alone = run_cli("validate", "--env", "prod", "--format", "json", cwd=project)
+    assert alone.returncode == 1
+    assert {(f["rule"], f["line"], f["severity"]) for f in alone.json()} == {
+        ("plaintext-secret", 7, "error"),
+        ("fargate-task-size", 3, "warning"),
+    }
     result = run_cli("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
     assert result.returncode == 1
     findings = result.json()
@@ -109,3 +117,25 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
     assert broken.returncode == 1
     expected = "environments/prod.yaml:3:5 containerDefinitions[web].memroy: error: unknown field 'memroy'"
     assert f"{expected}; did you mean 'memory'?" in broken.stdout
+
+
+def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_base(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pre-commit hook's full check: `--base snapshots/` renders each environment on its snapshot."""
+    from click.testing import CliRunner
+
+    from ecs_overlay.cli import cli
+
+    snapshots = project / "snapshots"
+    snapshots.mkdir()
+    base = json.loads((project / "base.json").read_text())
+    (snapshots / "stage.json").write_text(json.dumps(base))
+    base["taskDefinition"]["memory"] = "3000"  # prod's snapshot: a size Fargate refuses with cpu 1024
+    (snapshots / "prod.json").write_text(json.dumps(base))
+    (project / "environments" / "prod.yaml").write_text("extends: _common.yaml\ncpu: 1024\n")
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--base", "snapshots/", "--format", "json"], prog_name="ecs-overlay")
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)
+    assert [(f["environment"], f["rule"], f["path"]) for f in findings] == [("prod", "fargate-task-size", "memory")]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 from .provenance import Origin
 
-ERROR = "error"
-WARNING = "warning"
+Severity = Literal["error", "warning", "info"]
+ERROR: Final = "error"
+WARNING: Final = "warning"
+INFO: Final = "info"  # said once, counts as neither an error nor a warning
 
 
 class Finding(NamedTuple):

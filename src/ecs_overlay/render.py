@@ -62,9 +62,27 @@ def render(
     findings.extend(schema_findings(taskdef, provenance))
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
-        allowed = frozenset(name for overlay in overlays for name in overlay.allow_plaintext)
-        findings.extend(check(RuleContext(taskdef, provenance, options.max_size, allowed)))
+        findings.extend(check(RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))))
     return RenderResult(taskdef, provenance, findings, merge_appspec(overlays))
+
+
+def check_layers(overlays: Sequence[Overlay]) -> list[Finding]:
+    """What an environment's layers prove wrong on their own, with no base: their authoring findings,
+    then the rules that can judge layers alone (see registry.Rule.offline) on the layers merged."""
+    findings = [finding for overlay in overlays for finding in overlay.findings]
+    if has_errors(findings):
+        return findings
+    merged, provenance = merge_layers({}, overlays)
+    taskdef: dict[str, Any] = from_keyed(merged)
+    _normalise_task_size(taskdef)
+    findings.extend(
+        check(RuleContext(taskdef, provenance, plaintext_allowed=_plaintext_allowed(overlays), partial=True))
+    )
+    return findings
+
+
+def _plaintext_allowed(overlays: Sequence[Overlay]) -> frozenset[str]:
+    return frozenset(name for overlay in overlays for name in overlay.allow_plaintext)
 
 
 def _normalise_task_size(taskdef: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from .errors import InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
-from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
+from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
 from .source import read_base_file, registerable
 
 if TYPE_CHECKING:  # botocore loads only for live runs
@@ -165,7 +165,7 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = [finding for layer in load_environment(name, directory) for finding in layer.findings]
+            findings = check_layers(load_environment(name, directory))
         else:
             findings = render_environment(name, directory, base_options, images, options).result.findings
         for finding in findings:

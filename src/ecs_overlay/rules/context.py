@@ -1,0 +1,83 @@
+"""What every rule reads: the rendered task definition, its origins, the run's settings, and
+small readers for the facts many rules need (launch type, containers, task size)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..keyed import Item, Path
+from ..provenance import Provenance
+
+DEFAULT_MAX_SIZE = 64 * 1024
+
+# ECS reads task sizes as CPU units / MiB, or with a unit: "1 vCPU", ".25 vcpu", "2 GB", "512 MiB".
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(vcpu|cpu|gb|gib|mb|mib)?\s*$", re.IGNORECASE)
+
+
+def task_size_units(value: Any, kind: str) -> int | None:
+    """Task ``cpu``/``memory`` in ECS units: ``"1 vCPU"`` → 1024, ``".5 gb"`` → 512, ``"512"`` → 512."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        return None
+    number, unit = float(match.group(1)), (match.group(2) or "").lower()
+    if kind == "cpu" and unit in ("vcpu", "cpu") or kind == "memory" and unit in ("gb", "gib"):
+        number *= 1024
+    elif unit and not (kind == "memory" and unit in ("mb", "mib")):
+        return None
+    return int(number) if number == int(number) else None
+
+
+@dataclass
+class RuleContext:
+    """The rendered task definition (or, with ``partial``, an environment's layers merged on nothing)."""
+
+    taskdef: dict[str, Any]
+    provenance: Provenance = field(default_factory=Provenance)
+    max_size: int = DEFAULT_MAX_SIZE
+    plaintext_allowed: frozenset[str] = frozenset()
+    partial: bool = False
+
+    def containers(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """(path, container) for each container, the path keyed by name where it has one."""
+        for index, container in enumerate(self.taskdef.get("containerDefinitions") or []):
+            if isinstance(container, dict):
+                name = container.get("name")
+                yield ("containerDefinitions", Item(str(name)) if name else index), container
+
+    def container_names(self) -> set[str]:
+        return {str(c.get("name")) for _, c in self.containers() if c.get("name")}
+
+    @property
+    def compatibilities(self) -> list[str]:
+        return [str(item) for item in self.taskdef.get("requiresCompatibilities") or []]
+
+    @property
+    def is_fargate(self) -> bool:
+        return "FARGATE" in self.compatibilities
+
+    @property
+    def network_mode(self) -> str | None:
+        """The network mode; absent means ``bridge`` on Linux EC2 (ECS's default), unknown when partial."""
+        mode = self.taskdef.get("networkMode")
+        return str(mode) if mode is not None else None
+
+    @property
+    def os_family(self) -> str:
+        """``runtimePlatform.operatingSystemFamily``; absent means Linux."""
+        platform = self.taskdef.get("runtimePlatform") or {}
+        return str(platform.get("operatingSystemFamily") or "LINUX")
+
+    @property
+    def is_windows(self) -> bool:
+        return self.os_family.startswith("WINDOWS")
+
+    def task_units(self, kind: str) -> int | None:
+        value = self.taskdef.get(kind)
+        return None if value is None else task_size_units(value, kind)

@@ -1,0 +1,49 @@
+"""Finding ids raised outside the ECS rules: reading overlays and bases, the schemas, the build checks.
+
+They are declared here so that every id a user can see has one summary and one source, for the
+documentation and for the reports that carry rule metadata.
+"""
+
+from __future__ import annotations
+
+from .registry import declare
+
+API = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
+OVERLAY_LANGUAGE = "README.md#the-overlay-language"
+YAML = "https://yaml.org/spec/1.2.2/"
+APPSPEC = "https://docs.aws.amazon.com/codedeploy/latest/userguide/reference-appspec-file-structure-resources.html#reference-appspec-file-structure-resources-ecs"
+
+_OVERLAY = (
+    ("yaml-syntax", "the overlay is valid YAML", YAML),
+    ("yaml-tag", "no YAML tags (`!!python/…`, `!Ref`): overlays are plain data", OVERLAY_LANGUAGE),
+    ("yaml-merge-key", "no YAML merge keys (`<<`): use `extends`", OVERLAY_LANGUAGE),
+    ("yaml-key", "mapping keys are plain text", OVERLAY_LANGUAGE),
+    ("duplicate-key", "no key written twice in one mapping (YAML would silently keep the last)", YAML),
+    ("overlay-structure", "the top level of an overlay is a mapping of task-definition fields", OVERLAY_LANGUAGE),
+    ("overlay-schema", "overlay values have the types and values RegisterTaskDefinition accepts", API),
+    ("unknown-field", "every field is one RegisterTaskDefinition knows (with a did-you-mean)", API),
+    ("unset-variable", "every `${VAR}` without a default is set in the environment", OVERLAY_LANGUAGE),
+    ("keyed-list-item", "every item of a keyed list (containers, environment, …) has its key", OVERLAY_LANGUAGE),
+    ("duplicate-item", "no keyed-list item written twice", OVERLAY_LANGUAGE),
+    ("extends-missing", "every `extends` target exists", OVERLAY_LANGUAGE),
+)
+_RENDERED = (
+    ("taskdef-schema", "the rendered task definition matches RegisterTaskDefinition's input shape", API),
+    ("unknown-base-field", "the base's fields are ones the API returned or botocore knows", API),
+    ("unmergeable-list", "a base list an overlay merges into has unique keys", OVERLAY_LANGUAGE),
+    ("container-incomplete", "a container an overlay adds is complete (it has an image)", API),
+)
+_BUILD = (
+    (
+        "image-architecture",
+        "the image's CPU architecture matches `runtimePlatform.cpuArchitecture` (`exec format error` otherwise)",
+        "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html",
+    ),
+    ("appspec-structure", "a hand-written appspec has version 0.0 and one AWS::ECS::Service target", APPSPEC),
+    ("appspec-placeholder", "the appspec's TaskDefinition is the `<TASK_DEFINITION>` placeholder", APPSPEC),
+    ("appspec-target", "the appspec's container and port exist in the task definition", APPSPEC),
+)
+
+for _category, _entries in (("overlay", _OVERLAY), ("rendered", _RENDERED), ("build", _BUILD)):
+    for _id, _summary, _source in _entries:
+        declare(_id, summary=_summary, source=_source, category=_category)

@@ -1,0 +1,97 @@
+"""The rules registry: every rule is sourced, documented by generation, and proven by its examples both ways."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from ecs_overlay import parse_overlay, render
+from ecs_overlay.rules import REGISTRY
+from ecs_overlay.rules.docs import README_END, README_START, readme_table, reference
+from ecs_overlay.rules.examples import BASES, example_base
+from ecs_overlay.rules.registry import Example, declare
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "src" / "ecs_overlay"
+ECS_RULES = [entry for entry in REGISTRY.values() if entry.check is not None]
+EXAMPLES = [(entry.id, index, example) for entry in ECS_RULES for index, example in enumerate(entry.examples)]
+
+
+def _render(example: Example):  # type: ignore[no-untyped-def]
+    base = dict(example.taskdef) if example.taskdef is not None else example_base(example.base)
+    layers = [parse_overlay(example.overlay, "example.yaml", {})] if example.overlay else []
+    return render(base, layers)
+
+
+@pytest.mark.parametrize("name", sorted(BASES))
+def test_the_example_bases_are_valid(name: str) -> None:
+    result = render(example_base(name), [])
+    assert result.findings == []
+
+
+@pytest.mark.parametrize(("rule_id", "index", "example"), EXAMPLES, ids=[f"{r}-{i}" for r, i, _ in EXAMPLES])
+def test_rule_example(rule_id: str, index: int, example: Example) -> None:
+    result = _render(example)
+    mine = [finding for finding in result.findings if finding.rule == rule_id]
+    if example.flagged:
+        assert mine, f"{rule_id} should flag example {index}; findings: {result.findings}"
+        if example.path is not None:
+            assert example.path in [finding.path for finding in mine], mine
+    else:
+        assert not mine, mine
+        assert result.ok, f"the valid neighbour {index} of {rule_id} has errors: {result.findings}"
+
+
+@pytest.mark.parametrize("entry", ECS_RULES, ids=[entry.id for entry in ECS_RULES])
+def test_every_rule_is_sourced_and_proven_both_ways(entry) -> None:  # type: ignore[no-untyped-def]
+    assert entry.source.startswith("https://docs.aws.amazon.com/") or entry.ecs_error, entry.id
+    assert any(example.flagged for example in entry.examples), f"{entry.id} has no flagged example"
+    assert any(not example.flagged for example in entry.examples), f"{entry.id} has no valid neighbour"
+    assert entry.summary and not entry.summary.endswith(".")
+
+
+def test_an_id_cannot_be_declared_twice() -> None:
+    with pytest.raises(ValueError, match="declared twice"):
+        declare("yaml-syntax", summary="again", source="https://example.com", category="overlay")
+
+
+def _finding_ids_in_source() -> set[str]:
+    """Rule ids passed to Finding(…), Finding.at(…), Problem-less helpers and (id, path, message) tuples."""
+    pattern = re.compile(r"^[a-z]+(-[a-z]+)+$")
+    found: set[str] = set()
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            candidates: list[ast.expr] = []
+            if isinstance(node, ast.Call):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                if name in ("Finding", "at", "_finding_at", "_located"):
+                    candidates = list(node.args)
+            elif isinstance(node, ast.Tuple) and len(node.elts) == 3:
+                candidates = node.elts[:1]
+            found.update(
+                arg.value
+                for arg in candidates
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and pattern.match(arg.value)
+            )
+    return found
+
+
+def test_every_finding_id_in_the_source_is_registered() -> None:
+    ids = _finding_ids_in_source()
+    assert len(ids) > 10  # the scan finds them at all
+    assert ids - set(REGISTRY) == set()
+
+
+def test_the_readme_table_is_generated_from_the_registry() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index(README_START), readme.index(README_END) + len(README_END)
+    assert readme[start:end] == readme_table(), "run scripts/generate_rule_docs.py"
+    for entry in ECS_RULES:
+        assert f"| `{entry.id}` |" in readme
+
+
+def test_the_rules_reference_is_generated_from_the_registry() -> None:
+    assert (REPO / "docs" / "rules.md").read_text(encoding="utf-8") == reference(), "run scripts/generate_rule_docs.py"
