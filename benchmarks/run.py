@@ -298,7 +298,7 @@ def validate_many(rounds: int, revision: str, environments: int = 100) -> list[t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=9, help="rounds per comparison (median reported)")
+    parser.add_argument("--rounds", type=int, default=11, help="rounds per comparison (median reported)")
     parser.add_argument("--only", choices=["commands", "validate"], help="run one part")
     parser.add_argument(
         "--previous", default=PREVIOUS_RELEASE, metavar="REVISION", help="the previous release to compare validate with"
