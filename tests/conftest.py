@@ -59,6 +59,11 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def without_static_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: botocore must find credentials elsewhere."""
+    return {key: value for key, value in env.items() if key not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+
+
 @pytest.fixture
 def run_cli() -> Any:
     """Run the installed command as a user would; returns a Run."""

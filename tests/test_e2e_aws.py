@@ -13,7 +13,7 @@ import pytest
 from ecs_overlay import schemas
 from ecs_overlay.source import registerable
 
-from .conftest import EXAMPLE_BASE
+from .conftest import EXAMPLE_BASE, without_static_credentials
 
 APP_REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
 
@@ -257,3 +257,25 @@ def test_each_run_reads_the_aws_settings_of_its_own_environment(
     elsewhere = invoke("render", "--env", "prod", "-o", "-", cwd=project, env={**aws_env, "AWS_REGION": "us-east-1"})
     assert elsewhere.returncode == 3
     assert "task definition 'checkout-api' not found" in elsewhere.stderr
+
+
+def test_a_profile_that_assumes_a_role_gets_its_credentials_from_sts(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Credentials that need another service's model (STS here; SSO likewise) load it through the same session."""
+    register(ecs, example_taskdef())
+    (tmp_path / "config").write_text(
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n"
+    )
+    (tmp_path / "credentials").write_text("[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    env = without_static_credentials(aws_env)
+    env.update(
+        {
+            "AWS_PROFILE": "deploy",
+            "AWS_CONFIG_FILE": str(tmp_path / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        }
+    )
+    result = invoke("render", "--env", "prod", "-o", "-", cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["family"] == "checkout-api"

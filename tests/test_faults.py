@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import EXAMPLE_BASE, clean_environ, installed_command
+from .conftest import EXAMPLE_BASE, clean_environ, installed_command, without_static_credentials
 
 PREVIOUS = b'{"family": "previous-artifact"}\n'
 
@@ -120,11 +120,14 @@ def _with_files(setting: dict[str, str], directory: Path) -> dict[str, str]:
     [
         ({"AWS_PROFILE": "nope"}, "AWS profile 'nope' not found in the AWS config files; set AWS_PROFILE"),
         ({"AWS_CONFIG_FILE": GARBAGE}, "cannot parse the AWS config file"),
-        ({"AWS_ENDPOINT_URL": "not a url"}, "the AWS endpoint URL is not usable (Invalid endpoint: not a url)"),
-        ({"AWS_ENDPOINT_URL": "http://[::1"}, "set AWS_ENDPOINT_URL"),
+        ({"AWS_ENDPOINT_URL": "not a url"}, 'AWS_ENDPOINT_URL="not a url" is not a URL; set it to one such as https'),
+        ({"AWS_ENDPOINT_URL": "http://[::1"}, 'AWS_ENDPOINT_URL="http://[::1" is not a URL'),
+        ({"AWS_ENDPOINT_URL_ECS": "ecs here"}, 'AWS_ENDPOINT_URL_ECS="ecs here" is not a URL'),
         ({"AWS_MAX_ATTEMPTS": "abc"}, "AWS_MAX_ATTEMPTS='abc' is not a whole number of at least 1"),
         ({"AWS_MAX_ATTEMPTS": "-1"}, "AWS_MAX_ATTEMPTS='-1' is not a whole number of at least 1"),
         ({"AWS_RETRY_MODE": "bogus"}, "AWS_RETRY_MODE='bogus' is not a retry mode; use standard"),
+        ({"AWS_REGION": "eu west 1"}, '"eu west 1" is not an AWS region name; set AWS_REGION (or --region)'),
+        ({"AWS_DEFAULTS_MODE": "bogus"}, "invalid defaults mode: bogus"),
     ],
 )
 def test_aws_configuration_mistakes_are_exit_3(
@@ -165,9 +168,16 @@ def test_a_dry_run_on_a_base_file_needs_no_usable_aws_configuration(
     assert "valid RegisterTaskDefinition request; nothing registered" in result.stderr
 
 
+def test_a_configuration_value_botocore_reads_while_finding_credentials(invoke, project: Path, fake_ecs: Any) -> None:
+    """botocore raises a bare ValueError for it, mid-call: a configuration fault, not a malformed answer."""
+    env = {**without_static_credentials(fake_ecs.env()), "AWS_METADATA_SERVICE_TIMEOUT": "abc"}
+    result = _render_in_process(invoke, project, env)
+    assert result.returncode == 3
+    assert "botocore cannot use the AWS configuration" in result.stderr and "malformed" not in result.stderr
+
+
 def test_a_missing_web_identity_token_file_is_exit_3(invoke, project: Path, fake_ecs: Any, tmp_path: Path) -> None:
-    env = {key: value for key, value in fake_ecs.env().items() if not key.startswith("AWS_SECRET")}
-    del env["AWS_ACCESS_KEY_ID"]
+    env = without_static_credentials(fake_ecs.env())
     env.update(
         {
             "AWS_WEB_IDENTITY_TOKEN_FILE": str(tmp_path / "no-token"),

@@ -26,8 +26,10 @@ from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
     CredentialRetrievalError,
+    DataNotFoundError,
     EndpointConnectionError,
     InvalidMaxRetryAttemptsError,
+    InvalidRegionError,
     InvalidRetryModeError,
     NoCredentialsError,
     NoRegionError,
@@ -53,6 +55,8 @@ _REFUSED_CREDENTIALS = {
     "ExpiredTokenException",
 }
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+# What botocore raises, unwrapped, for a body of the wrong shape or a configuration value it cannot use.
+_PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
 
 
@@ -74,6 +78,7 @@ class Ecs:
         self._readonly: list[str] | None = None
         self._dropped: list[str] = []
         self._unreadable = False
+        self._parsing = False  # botocore is parsing an answer: a plain exception now means a malformed body
 
     def describe_task_definition(self, reference: str) -> dict[str, Any]:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
@@ -180,7 +185,7 @@ class Ecs:
                 data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore reads it
             except (ProfileNotFound, ConfigParseError):
                 data_path = None  # reported by the first AWS call; `register --dry-run --base` needs none
-            session.register_component("data_loader", _EcsDataLoader(data_path))
+            session.register_component("data_loader", _DataLoader(data_path))
             self._session = session
         return self._session
 
@@ -198,12 +203,16 @@ class Ecs:
                 config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
                 try:
                     client = session.create_client("ecs", region_name=region, config=config)
-                except ValueError as error:  # botocore's words for an endpoint it cannot use
+                except InvalidRegionError:
                     raise AwsError(
-                        f"the AWS endpoint URL is not usable ({error}); set AWS_ENDPOINT_URL (or endpoint_url in "
-                        "the AWS config file) to a URL such as https://ecs.eu-west-1.amazonaws.com, or unset it"
+                        f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region) to one "
+                        "such as eu-west-1"
                     ) from None
+                except ValueError as error:  # botocore raises bare ValueErrors for several settings
+                    raise AwsError(_unusable_configuration(error)) from None
                 client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
+                client.meta.events.register("before-send.ecs", self._sending)
+                client.meta.events.register("before-parse.ecs", self._parsing_answer)
                 self._clients[region] = client
         return self._clients[region]
 
@@ -230,10 +239,20 @@ class Ecs:
         if not finished.wait(self._timeout):
             raise AwsError(_timed_out(self._timeout, name))
         result = outcome[0]
+        if isinstance(result, _PLAIN_FAULTS) and self._parsing:
+            raise AwsError(
+                f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"
+            )
         if isinstance(result, Exception):
             with _translated(permission, subject, name, self._timeout):
                 raise result
         return result
+
+    def _sending(self, **_: Any) -> None:
+        self._parsing = False
+
+    def _parsing_answer(self, **_: Any) -> None:
+        self._parsing = True
 
     def _check_dropped(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         try:
@@ -258,17 +277,35 @@ class _PlainJsonFiles(JSONFileLoader):
         return None
 
 
-class _EcsDataLoader(Loader):
-    """botocore's data loader for the one service this tool calls: the same search paths (AWS_DATA_PATH,
-    ~/.aws/models, botocore's data), but it does not list the ~400 services of botocore's data directory
-    (about 900 file checks) only to confirm that ECS is one of them."""
+class _DataLoader(Loader):
+    """botocore's data loader with the same search paths (AWS_DATA_PATH, ~/.aws/models, botocore's data),
+    except that loading a model does not list the ~400 services of botocore's data directory (about 900
+    file checks) only to confirm that the one asked for is among them."""
 
     def __init__(self, data_path: str | None) -> None:
         extra = [os.path.expanduser(path) for path in data_path.split(os.pathsep)] if data_path else []
         super().__init__(extra_search_paths=extra, file_loader=_PlainJsonFiles())
 
-    def list_available_services(self, type_name: str) -> list[str]:
-        return ["ecs"]
+    def list_available_services(self, type_name: str) -> _ServiceNames:  # type: ignore[override]
+        return _ServiceNames(self, type_name)
+
+
+class _ServiceNames:
+    """The services botocore knows, asked one name at a time (ECS, and STS or SSO for credentials):
+    ``name in services`` looks in that service's directory alone; iterating lists them all, as botocore does."""
+
+    def __init__(self, loader: _DataLoader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            return isinstance(name, str) and bool(self._loader.list_api_versions(name, self._type_name))
+        except DataNotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(Loader.list_available_services(self._loader, self._type_name))
 
 
 def _operation_name(operation: Callable[..., Any]) -> str:
@@ -298,6 +335,27 @@ def _running_task_definition(response: Any, cluster: str, service: str) -> str:
             return arn
     raise AwsError(
         f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service (and the region)"
+    )
+
+
+def _unusable_configuration(error: Exception) -> str:
+    """What to say when botocore cannot use a setting: the endpoint URL by name when it is the one."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    for name in ("AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL"):
+        url = os.environ.get(name)
+        try:
+            valid = not url or is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+        except ValueError:  # urllib's own complaint, e.g. about an unclosed [
+            valid = False
+        if not valid:
+            return (
+                f"{name}={json.dumps(url)} is not a URL; set it to one such as https://ecs.eu-west-1.amazonaws.com, "
+                "or unset it"
+            )
+    return (
+        f"botocore cannot use the AWS configuration ({error}); check the AWS_* environment variables and "
+        "the AWS config files"
     )
 
 
@@ -381,18 +439,16 @@ def _translated(permission: str, subject: str = "", operation: str = "", timeout
     except ClientError as error:
         _raise_client_error(error, permission, subject, operation)
     except BotoCoreError as error:
-        raise AwsError(f"AWS call failed: {error}") from None
+        raise AwsError(
+            f"AWS call failed: {error}; check the AWS_* environment variables and the AWS config files"
+        ) from None
     except OSError as error:  # a file the AWS configuration names: a web-identity token, a CA bundle
         raise AwsError(
             f"cannot read {error.filename or 'a file'} named by the AWS configuration ({error.strerror}); "
             "check AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CA_BUNDLE and the AWS config files"
         ) from None
-    except (ValueError, TypeError, AttributeError, KeyError, IndexError):
-        # botocore's parser meeting a body of the wrong shape (null, or a string where an object belongs)
-        raise AwsError(
-            f"AWS sent a malformed {operation or 'AWS'} response (botocore cannot parse it); "
-            "check AWS_ENDPOINT_URL and run again"
-        ) from None
+    except _PLAIN_FAULTS as error:  # e.g. AWS_METADATA_SERVICE_TIMEOUT=abc, read while finding credentials
+        raise AwsError(_unusable_configuration(error)) from None
 
 
 def _raise_client_error(error: ClientError, permission: str, subject: str, operation: str) -> None:
