@@ -168,6 +168,14 @@ def test_a_dry_run_on_a_base_file_needs_no_usable_aws_configuration(
     assert "valid RegisterTaskDefinition request; nothing registered" in result.stderr
 
 
+def test_a_malformed_credentials_file_is_named(invoke, project: Path, fake_ecs: Any, tmp_path: Path) -> None:
+    setting = _with_files({"AWS_SHARED_CREDENTIALS_FILE": GARBAGE}, tmp_path)
+    result = _render_in_process(invoke, project, {**without_static_credentials(fake_ecs.env()), **setting})
+    assert result.returncode == 3
+    assert f"cannot parse the AWS config file {tmp_path / 'config'}; fix its INI syntax" in result.stderr
+    assert "point AWS_SHARED_CREDENTIALS_FILE at a valid one" in result.stderr
+
+
 def test_a_configuration_value_botocore_reads_while_finding_credentials(invoke, project: Path, fake_ecs: Any) -> None:
     """botocore raises a bare ValueError for it, mid-call: a configuration fault, not a malformed answer."""
     env = {**without_static_credentials(fake_ecs.env()), "AWS_METADATA_SERVICE_TIMEOUT": "abc"}

@@ -410,7 +410,7 @@ def _translated(permission: str, subject: str = "", operation: str = "", timeout
         ) from None
     except (SSOError, TokenRetrievalError, CredentialRetrievalError) as error:
         raise AwsError(
-            f"cannot get AWS credentials: {error}; refresh them (aws sso login, or the profile's "
+            f"cannot get AWS credentials: {str(error).rstrip('.')}; refresh them (aws sso login, or the profile's "
             "credential_process or role settings) and run again"
         ) from None
     except NoRegionError:
@@ -421,9 +421,11 @@ def _translated(permission: str, subject: str = "", operation: str = "", timeout
             "one that `aws configure list-profiles` lists, or unset it"
         ) from None
     except ConfigParseError as error:
+        path = str(error.kwargs.get("path"))
+        credentials = os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+        variable = "AWS_SHARED_CREDENTIALS_FILE" if path == credentials else "AWS_CONFIG_FILE"
         raise AwsError(
-            f"cannot parse the AWS config file {error.kwargs.get('path')}; fix its INI syntax, or point "
-            "AWS_CONFIG_FILE at a valid one"
+            f"cannot parse the AWS config file {path}; fix its INI syntax, or point {variable} at a valid one"
         ) from None
     except InvalidMaxRetryAttemptsError:
         raise AwsError(_max_attempts_message()) from None
@@ -440,7 +442,7 @@ def _translated(permission: str, subject: str = "", operation: str = "", timeout
         _raise_client_error(error, permission, subject, operation)
     except BotoCoreError as error:
         raise AwsError(
-            f"AWS call failed: {error}; check the AWS_* environment variables and the AWS config files"
+            f"AWS call failed: {str(error).rstrip('.')}; check the AWS_* environment variables and the AWS config files"
         ) from None
     except OSError as error:  # a file the AWS configuration names: a web-identity token, a CA bundle
         raise AwsError(
