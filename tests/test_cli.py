@@ -78,7 +78,7 @@ def _existing_artifact(project: Path) -> tuple[Path, bytes]:
     ("args", "overlay", "exit_code", "message"),
     [
         (["--env", "prod", "--base", "base.json"], "memroy: 1\n", 1, "did you mean 'memory'"),
-        (["--env", "prod", "--base", "missing.json"], None, 1, "--base missing.json: no such file"),
+        (["--env", "prod", "--base", "missing.json"], None, 3, "--base missing.json: no such file"),
         (["--env", "prod", "--base", "base.json", "--image", "nope=x:1"], None, 2, "no container named 'nope'"),
         (
             ["--env", "prod", "--base", "base.json", "--image", "ghcr.io/other/thing:1"],

@@ -100,7 +100,7 @@ def _render_in_process(invoke: Any, project: Path, env: dict[str, str], *args: s
     (project / "taskdef.json").write_bytes(PREVIOUS)
     result = invoke(command, "--env", "prod", *args, cwd=project, env=env)  # raises on a traceback
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
-    assert "Traceback" not in result.stderr and result.stderr.startswith("Error: ")
+    assert "Traceback" not in result.stderr and result.stderr.splitlines()[-1].startswith("Error: ")
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
     return result
 

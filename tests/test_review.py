@@ -108,7 +108,7 @@ def test_base_directory_takes_one_snapshot_per_environment(run_cli, project: Pat
     assert missing.returncode == 2
     (project / "environments" / "qa.yaml").write_text("")
     missing = run_cli("diff", "--env", "qa", "--base", "snapshots", cwd=project)
-    assert missing.returncode == 1 and "no qa.json; write it with `ecs-overlay snapshot --env qa" in missing.stderr
+    assert missing.returncode == 3 and "no qa.json; write it with `ecs-overlay snapshot --env qa" in missing.stderr
 
 
 def test_explain_path_limits_the_output(run_cli, project: Path) -> None:

@@ -21,7 +21,7 @@ def test_findings_of_every_environment_are_reported_together(run_cli, project: P
     result = run_cli("validate", cwd=project)
     assert result.returncode == 1
     assert "environments/prod.yaml:4:5 containerDefinitions[web].memroy: error: unknown field 'memroy'" in result.stdout
-    assert "environments/stage.yaml:2:1 networkMode: error: 'tunnel' is not one of" in result.stdout
+    assert 'environments/stage.yaml:2:1 networkMode: error: "tunnel" is not one of' in result.stdout
     assert "2 errors, 0 warnings" in result.stderr
 
 
@@ -139,3 +139,62 @@ def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_b
     assert result.exit_code == 1, result.output
     findings = json.loads(result.stdout)
     assert [(f["environment"], f["rule"], f["path"]) for f in findings] == [("prod", "fargate-task-size", "memory")]
+
+
+def _with_nulls(project: Path) -> Path:
+    """The example base as a console dump has it: explicit nulls for the fields it does not set."""
+    document = json.loads((project / "base.json").read_text())
+    document["taskDefinition"]["pidMode"] = None
+    document["taskDefinition"]["containerDefinitions"][0]["user"] = None
+    document["taskDefinition"]["containerDefinitions"][0]["healthCheck"] = None
+    path = project / "nulls.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_nulls_in_a_base_are_dropped_with_one_note_per_environment(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ecs_overlay.cli import cli
+
+    base = _with_nulls(project)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--base", str(base)])
+    assert result.exit_code == 0, result.output
+    note = "info: dropped 3 null values from the base (null means absent in ECS) [base-null]"
+    assert result.stdout.count(note) == 2
+    assert f"{note} (environment prod)" in result.stdout and f"{note} (environment stage)" in result.stdout
+    assert "None" not in result.output
+    assert "0 errors, 0 warnings" in result.stderr
+
+    rendered = CliRunner().invoke(cli, ["render", "--env", "prod", "--base", str(base), "-o", "out.json"])
+    assert rendered.exit_code == 0, rendered.output
+    assert rendered.stderr.count(note) == 1
+    written = json.loads((project / "out.json").read_text())
+    assert "pidMode" not in written and "user" not in written["containerDefinitions"][0]
+
+
+def test_a_field_botocore_does_not_model_in_a_file_base_is_refused(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from ecs_overlay.cli import cli
+
+    document = json.loads((project / "base.json").read_text())
+    document["taskDefinition"]["containerDefinitions"][0]["environment"].append(
+        {"name": "DB_HOST", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/db-host"}
+    )
+    (project / "base.json").write_text(json.dumps(document))
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["validate", "--env", "prod", "--base", "base.json"])
+    assert result.exit_code == 1
+    assert (
+        "containerDefinitions[web].environment[DB_HOST].valueFrom: error: the base has a field 'valueFrom' that "
+        in result.stdout
+    )
+    assert "does not model, so RegisterTaskDefinition would refuse it" in result.stdout
+    assert "did you mean 'value'?" in result.stdout
+    assert "1 error, 0 warnings" in result.stderr

@@ -103,6 +103,8 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
     """Problems of a hand-written appspec (YAML or JSON) against the rendered task definition."""
     try:
         document = yaml.safe_load(text)
+    except RecursionError:
+        return [Finding("appspec-structure", "nested too deeply to be an appspec", file=label)]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [
@@ -117,40 +119,87 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
     return [Finding(rule, message, path, file=label) for rule, path, message in _check(document, taskdef)]
 
 
+_TARGET = "Resources[0].TargetService"
+
+
 def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """Each problem as (rule, path, message); a value of the wrong shape is a finding, never a crash."""
     if not isinstance(document, dict):
         yield "appspec-structure", "", "an appspec is a mapping with version and Resources"
         return
     if str(document.get("version")) not in ("0.0", "0"):
         yield "appspec-structure", "version", "version must be 0.0"
-    resources = document.get("Resources")
+    yield from _check_target(document.get("Resources"), taskdef)
+    yield from _check_hooks(document.get("Hooks"))
+
+
+def _check_target(resources: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
-        yield "appspec-structure", "Resources", "Resources must list exactly one TargetService"
+        yield "appspec-structure", "Resources", "Resources must be a list of exactly one `- TargetService:` mapping"
         return
-    service = resources[0].get("TargetService") or {}
+    service = resources[0].get("TargetService")
+    if not isinstance(service, dict):
+        yield "appspec-structure", _TARGET, "TargetService must be a mapping with Type and Properties"
+        return
     if service.get("Type") != "AWS::ECS::Service":
-        yield "appspec-structure", "Resources[0].TargetService.Type", "Type must be AWS::ECS::Service"
-    properties = service.get("Properties") or {}
+        yield "appspec-structure", f"{_TARGET}.Type", "Type must be AWS::ECS::Service"
+    properties = service.get("Properties")
+    if not isinstance(properties, dict):
+        yield (
+            "appspec-structure",
+            f"{_TARGET}.Properties",
+            "Properties must be a mapping with TaskDefinition and LoadBalancerInfo",
+        )
+        return
     if properties.get("TaskDefinition") != PLACEHOLDER:
         yield (
             "appspec-placeholder",
-            "Resources[0].TargetService.Properties.TaskDefinition",
+            f"{_TARGET}.Properties.TaskDefinition",
             f"TaskDefinition must be the placeholder {PLACEHOLDER} (CodeDeploy fills in the new revision)",
         )
-    info = properties.get("LoadBalancerInfo") or {}
-    name, port = info.get("ContainerName"), info.get("ContainerPort")
-    if name is None or port is None:
+    info = properties.get("LoadBalancerInfo")
+    where = f"{_TARGET}.Properties.LoadBalancerInfo"
+    if not isinstance(info, dict) or info.get("ContainerName") is None or info.get("ContainerPort") is None:
+        yield "appspec-structure", where, "LoadBalancerInfo must be a mapping with ContainerName and ContainerPort"
+        return
+    name, port = info["ContainerName"], _port_number(info["ContainerPort"])
+    if not isinstance(name, str):
         yield (
             "appspec-structure",
-            "Resources[0].TargetService.Properties.LoadBalancerInfo",
-            "LoadBalancerInfo needs ContainerName and ContainerPort",
+            f"{where}.ContainerName",
+            "ContainerName must be the name of a container, such as web",
         )
         return
+    if port is None:
+        yield "appspec-structure", f"{where}.ContainerPort", "ContainerPort must be a port number, such as 8080"
+        return
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
-    problem = _missing_target(containers, str(name), port)
+    problem = _missing_target(containers, name, port)
     if problem:
-        yield "appspec-target", "Resources[0].TargetService.Properties.LoadBalancerInfo", problem
-    for hook in document.get("Hooks") or []:
-        for event in hook if isinstance(hook, dict) else []:
+        yield "appspec-target", where, problem
+
+
+def _port_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _check_hooks(hooks: Any) -> Iterator[tuple[str, str, str]]:
+    if hooks is None:
+        return
+    shape = "Hooks must be a list of `- EventName: LambdaFunctionName` items"
+    if not isinstance(hooks, list):
+        yield "appspec-structure", "Hooks", shape
+        return
+    for index, hook in enumerate(hooks):
+        if not isinstance(hook, dict):
+            yield "appspec-structure", f"Hooks[{index}]", shape
+            continue
+        for event in hook:
             if event not in HOOK_EVENTS:
-                yield "appspec-structure", f"Hooks.{event}", f"unknown hook {event!r}; known: {', '.join(HOOK_EVENTS)}"
+                yield "appspec-structure", f"Hooks.{event}", f"unknown hook '{event}'; known: {', '.join(HOOK_EVENTS)}"

@@ -5,6 +5,7 @@ The only module that imports click.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -18,8 +19,9 @@ import click
 
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
-from .images import ImageRequest
-from .output import to_json, write_all
+from .images import ImageRequest, container_images, placeholders
+from .keyed import Item, format_path
+from .output import Artifact, check_outputs, to_json, write_all, write_stdout
 from .overlay import list_environments
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
@@ -77,7 +79,8 @@ def cli() -> None:
 
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
-                2 usage, 3 AWS or I/O failure, 4 differences or drift found.
+                2 usage, 3 AWS or I/O failure, 4 differences or drift found,
+                130 / 143 interrupted by SIGINT / SIGTERM.
     """
 
 
@@ -265,15 +268,18 @@ def render(
     check_appspec_path: str | None,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
+    outputs = [("--output", output)] + ([("--appspec", appspec_path)] if appspec_path is not None else [])
+    check_outputs(outputs)  # a wrong path is found before any work, and found again just before writing
     name, rendered, appspec_text = _render_checked(
         env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
     )
-    files = [(output, to_json(rendered.result.taskdef))]
+    _print_placeholders(rendered.result.taskdef)
+    artifacts = [Artifact("--output", output, to_json(rendered.result.taskdef))]
     if appspec_path is not None and appspec_text is not None:
-        files.append((appspec_path, appspec_text))
-    write_all(files)  # both artifacts, or neither
+        artifacts.append(Artifact("--appspec", appspec_path, appspec_text))
+    write_all(artifacts)  # every artifact, or none
     containers = rendered.result.taskdef.get("containerDefinitions", [])
-    written = " and ".join(_shown(path) for path, _ in files)
+    written = " and ".join(_shown(artifact.path) for artifact in artifacts)
     click.echo(
         f"wrote {written}: environment {name}, base {rendered.base_label}, {counted(len(containers), 'container')}",
         err=True,
@@ -295,6 +301,13 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
+    found = placeholders(rendered.result.taskdef)
+    if found:
+        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
+        raise InvalidInputError(
+            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
+            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
+        )
     problems = base.ecs().request_problems(rendered.result.taskdef)
     if problems:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
@@ -303,7 +316,7 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    click.echo(base.ecs().register(rendered.result.taskdef))
+    write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
 @cli.command()
@@ -335,12 +348,12 @@ def validate(
     names = list(envs) or _environments(None, True, environments_dir)
     results = validate_environments(names, environments_dir, base if base.given else None, images, options)
     if output_format == "json":
-        click.echo(json.dumps([{"environment": name, **finding.to_json()} for name, finding in results], indent=2))
+        write_stdout(json.dumps([{"environment": name, **f.to_json()} for name, f in results], indent=2) + "\n")
     else:
-        for name, finding in results:
-            click.echo(f"{finding.to_text()} (environment {name})" if finding.file is None else finding.to_text())
+        lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in results]
+        write_stdout("".join(f"{line}\n" for line in lines))
     errors = sum(1 for _, finding in results if finding.is_error)
-    warnings = len(results) - errors
+    warnings = sum(1 for _, finding in results if finding.is_warning)
     scope = "overlay files" if not base.given else "rendered task definitions"
     click.echo(
         f"checked {counted(len(names), 'environment')} ({', '.join(names)}), "
@@ -409,11 +422,12 @@ def diff(
         changes = result.changes if show_values else [change.masked() for change in result.changes]
         sections.append((result.environment, f"{result.old_label} -> {result.new_label}", changes))
     if output_format == "json":
-        click.echo(changes_json(sections), nl=False)
+        write_stdout(changes_json(sections))
     elif output_format == "markdown":
-        click.echo(changes_markdown(sections), nl=False)
+        write_stdout(changes_markdown(sections))
     else:
-        click.echo(changes_text(sections, colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ), nl=False)
+        colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        write_stdout(changes_text(sections, colour=colour))
     _exit_with_differences(exit_code and any(changes for _, _, changes in sections))
 
 
@@ -448,10 +462,13 @@ def drift(
                 r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
             }
         }
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        write_stdout(to_json(document))
     else:
-        for r in reports:
-            click.echo(drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values), nl=False)
+        write_stdout(
+            "".join(
+                drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
+            )
+        )
     _exit_with_differences(any(r.drifts or r.snapshot_changes for r in reports))
 
 
@@ -476,8 +493,9 @@ def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
     from .review import snapshot_base
 
+    check_outputs([("--output", output)])
     taskdef, label = snapshot_base(env, environments_dir, base)
-    write_all([(output, to_json(taskdef))])
+    write_all([Artifact("--output", output, to_json(taskdef))])
     click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
 
 
@@ -508,9 +526,9 @@ def explain(
     if subtree and not entries:
         raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
     if output_format == "json":
-        click.echo(explain_json(entries, show_values), nl=False)
+        write_stdout(explain_json(entries, show_values))
     else:
-        click.echo(explain_lines(entries, show_values), nl=False)
+        write_stdout(explain_lines(entries, show_values))
 
 
 def _render_checked(
@@ -529,7 +547,29 @@ def _render_checked(
     require_clean(rendered)
     appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
     _print_warnings(rendered.result.findings)
+    _print_images(rendered.result.taskdef, images)
     return name, rendered, appspec_text
+
+
+def _print_images(taskdef: dict[str, Any], images: list[ImageRequest]) -> None:
+    """Which images a run without --image kept, so that a forgotten --image shows in the build log."""
+    if not images:
+        kept = ", ".join(f"{name} {image}" for name, image in container_images(taskdef)) or "none"
+        click.echo(f"kept images (no --image given): {kept}", err=True)
+
+
+def _print_placeholders(taskdef: dict[str, Any]) -> None:
+    """Render may write placeholders (CodeDeploy's ECS action fills them in); it says so."""
+    for name, image in placeholders(taskdef):
+        click.echo(
+            f"{_image_path(name)}: note: {image} is a placeholder; CodeDeploy's ECS blue/green action replaces it "
+            "with the image of an input artifact (imageDetail.json). ECS cannot register or run it as it is",
+            err=True,
+        )
+
+
+def _image_path(container: str) -> str:
+    return format_path(("containerDefinitions", Item(container), "image"))
 
 
 def _shown(path: str) -> str:
@@ -542,14 +582,45 @@ def _print_warnings(findings: list[Finding]) -> None:
             click.echo(finding.to_text(), err=True)
 
 
+class _Interrupted(SystemExit):
+    """SIGINT or SIGTERM (a cancelled CodeBuild job): unwinds like an exception, so temporary files are removed."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(128 + signum)  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+        self.signal_name = signal.Signals(signum).name
+
+
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise _Interrupted(signum)
+
+
 def main() -> None:
-    # SIGTERM (a cancelled CodeBuild job) unwinds like an exception, so temporary files are removed.
-    signal.signal(signal.SIGTERM, _terminated)
-    cli(prog_name="ecs-overlay")
+    for held in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(held, _interrupted)
+    try:
+        cli(prog_name="ecs-overlay")
+    except _Interrupted as stop:
+        _say(f"Error: interrupted by {stop.signal_name}")
+        raise SystemExit(stop.code) from None
+    finally:
+        _release_stdout()
 
 
-def _terminated(signum: int, _frame: Any) -> None:
-    raise SystemExit(128 + signum)
+def _say(message: str) -> None:
+    """A line on stderr, if anyone is still listening."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        print(message, file=sys.stderr, flush=True)
+
+
+def _release_stdout() -> None:
+    """A reader that went away is reported once (exit 3), not again by Python's own flush at exit."""
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 if __name__ == "__main__":  # pragma: no cover

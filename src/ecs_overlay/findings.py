@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final, Literal, NamedTuple
 
 from .provenance import Origin
@@ -34,6 +35,10 @@ class Finding(NamedTuple):
     def is_error(self) -> bool:
         return self.severity == ERROR
 
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == WARNING
+
     def location(self) -> str:
         if self.file is None:
             return ""
@@ -48,6 +53,12 @@ class Finding(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         return self._asdict()
+
+
+def short(value: Any, limit: int = 100) -> str:
+    """``value`` as JSON (``null``, ``true``, ``{"a": 1}``), cut to ``limit`` characters: how messages show values."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def counted(count: int, noun: str) -> str:

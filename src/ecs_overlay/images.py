@@ -5,10 +5,30 @@ Sidecars from other repositories are never touched; that is the whole point over
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from .errors import UsageError
+
+# Docker's image reference grammar, as distribution/reference defines it (regexp.go; reference.go's Parse adds
+# the 255-character name limit and the lowercase rule; go-digest checks the digest's length by algorithm):
+# https://github.com/distribution/reference/blob/main/regexp.go
+# https://github.com/distribution/reference/blob/main/reference.go
+# https://github.com/opencontainers/go-digest/blob/master/algorithm.go
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+_NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+_REFERENCE = re.compile(rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?", re.ASCII)
+_DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_NAME_MAX = 255
+_EXAMPLE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:3f9c2e1"
+# CodePipeline's CodeDeployToECS action replaces a placeholder such as <IMAGE1_NAME> with the image of an
+# input artifact: https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-ECSbluegreen.html
+_PLACEHOLDER = re.compile(r"<[^<>]+>")
 
 
 class ImageRequest(NamedTuple):
@@ -22,15 +42,71 @@ class ImageRequest(NamedTuple):
         # An image reference never contains "=", so the first one separates NAME from URI.
         name, sep, uri = text.partition("=")
         if sep:
-            if not name or not uri:
-                raise UsageError(f"--image {text!r}: write NAME=URI or just URI")
-            return cls(uri.strip(), name.strip())
+            if not name.strip() or not uri.strip():
+                raise UsageError(f"--image {text}: write NAME=URI or just URI")
+            return cls(_checked_reference(uri.strip(), text), name.strip())
         if not text.strip():
             raise UsageError("--image needs a value: NAME=URI or URI")
-        return cls(text.strip())
+        return cls(_checked_reference(text.strip(), text))
 
     def option_text(self) -> str:
         return f"--image {self.container}={self.uri}" if self.container else f"--image {self.uri}"
+
+
+def is_placeholder(image: str) -> bool:
+    """``<IMAGE1_NAME>``: text for CodeDeploy's ECS action to replace, not an image ECS could pull."""
+    return _PLACEHOLDER.fullmatch(image) is not None
+
+
+def reference_problem(image: str) -> str | None:
+    """Why Docker would refuse ``image`` as a reference, or None when it is well formed."""
+    if any(character.isspace() for character in image):
+        return "it contains whitespace"
+    if image.startswith((":", "@", "/")):
+        return "the repository name is empty"
+    if image.endswith(":") or ":@" in image:
+        return "the tag after ':' is empty; give a tag or leave out the ':'"
+    if image.endswith("@"):
+        return "the digest after '@' is empty"
+    match = _REFERENCE.fullmatch(image) if len(image) <= 4 * _NAME_MAX else None
+    if match is None:
+        if _REFERENCE.fullmatch(image.lower()) is not None:
+            return "repository names must be lowercase"
+        if "@" in image and _REFERENCE.fullmatch(image.rsplit("@", 1)[0]) is not None:
+            return "the digest after '@' must be an algorithm and hex digits, such as sha256:<64 hex digits>"
+        return "it is not an image reference ([REGISTRY/]REPOSITORY[:TAG][@DIGEST])"
+    if len(match["name"]) > _NAME_MAX:
+        return f"the repository name is longer than {_NAME_MAX} characters"
+    digest = match["digest"]
+    if digest is not None:
+        algorithm, _, encoded = digest.partition(":")
+        length = _DIGEST_LENGTHS.get(algorithm)
+        if length is None:
+            return f"the digest algorithm {algorithm} is not one of {', '.join(_DIGEST_LENGTHS)}"
+        if len(encoded) != length or encoded != encoded.lower():
+            return f"a {algorithm} digest is {length} lowercase hex digits"
+    return None
+
+
+def _checked_reference(uri: str, text: str) -> str:
+    problem = None if is_placeholder(uri) else reference_problem(uri)
+    if problem:
+        raise UsageError(f"--image {text}: not a valid image: {problem}. Write it as Docker does, such as {_EXAMPLE}")
+    return uri
+
+
+def placeholders(taskdef: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(container, image)`` of every container whose image is a placeholder."""
+    return [(name, image) for name, image in container_images(taskdef) if is_placeholder(image)]
+
+
+def container_images(taskdef: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(container, image)`` of every container, in order."""
+    return [
+        (str(c.get("name")), str(c.get("image", "")))
+        for c in taskdef.get("containerDefinitions") or []
+        if isinstance(c, dict)
+    ]
 
 
 def repository(image: str) -> str:

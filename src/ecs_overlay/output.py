@@ -1,4 +1,4 @@
-"""Stable JSON and atomic writes: a failed run never leaves a partial or changed artifact."""
+"""Stable JSON and all-or-nothing writes: a failed run never leaves a partial or changed artifact."""
 
 from __future__ import annotations
 
@@ -11,63 +11,188 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from .errors import OutputError
+from .errors import InvalidInputError, OutputError, UsageError
+
+STDOUT = "-"
 
 
 def to_json(document: Any) -> str:
-    """2-space indent, keys in the order they came, non-ASCII kept, trailing newline."""
-    return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    """2-space indent, keys in the order they came, non-ASCII kept, trailing newline.
 
-
-def write_all(files: Sequence[tuple[str, str]]) -> None:
-    """Write each (path, text); ``-`` is standard output.
-
-    Every file is first written to a temporary file beside its target; only when all of them
-    are written are they renamed into place. SIGTERM and SIGINT are held back meanwhile (it takes
-    milliseconds), so a failure leaves every existing file as it was, an interruption lands after
-    the last rename, and no temporary file is ever left behind.
+    NaN and Infinity are not JSON: refused here as a last line of defence, whatever let them in.
     """
-    staged: list[tuple[str, Path]] = []
-    streams = [(target, text) for target, text in files if target == "-" or _is_stream(Path(target))]
-    stream_targets = {target for target, _ in streams}
+    try:
+        return json.dumps(document, indent=2, ensure_ascii=False, default=str, allow_nan=False) + "\n"
+    except ValueError:
+        raise InvalidInputError(
+            "the result holds a number that is not finite (NaN or Infinity), which JSON cannot express; "
+            "give a finite number"
+        ) from None
+
+
+class Artifact(NamedTuple):
+    """One output of a run: the option that named it (for messages), where it goes, what it holds."""
+
+    option: str
+    path: str
+    text: str
+
+
+class Target(NamedTuple):
+    """Where an output really goes, decided before anything is written."""
+
+    option: str
+    path: str  # as the user wrote it
+    real: Path | None  # the regular file to replace, symlinks followed; None for a stream
+    identity: tuple[Any, ...]  # equal for two names of one file
+
+
+def check_outputs(outputs: Sequence[tuple[str, str]]) -> list[Target]:
+    """Every ``(option, path)`` resolved and checked; nothing is written.
+
+    Two outputs naming one file (in any spelling: ``./x``, a symlink, a hard link) or two sharing
+    standard output are a usage error; a target that cannot be written is an I/O error.
+    """
+    targets = [_target(option, path) for option, path in outputs]
+    discarded = _target("", os.devnull).identity  # /dev/null may take any number of outputs
+    for index, target in enumerate(targets):
+        for earlier in targets[:index]:
+            both_stdout = target.path == STDOUT and earlier.path == STDOUT
+            if both_stdout or (target.identity == earlier.identity and target.identity != discarded):
+                raise UsageError(_same_place(earlier, target))
+    return targets
+
+
+def write_all(artifacts: Sequence[Artifact]) -> None:
+    """Write every artifact, or none; ``-`` is standard output.
+
+    All targets are checked first (``check_outputs``). Streams (standard output, a FIFO, /dev/null)
+    cannot be taken back, so they are written first, in place. Then each file is written to a
+    temporary file beside its real target and, once all are written, renamed into place, with
+    SIGTERM and SIGINT held back for the milliseconds that takes: a failure leaves every existing
+    file as it was, an interruption lands after the last rename, and no temporary file is left.
+    """
+    targets = check_outputs([(artifact.option, artifact.path) for artifact in artifacts])
+    for target, artifact in zip(targets, artifacts, strict=True):
+        if target.real is None:
+            try:
+                _write_stream(target.path, artifact.text)
+            except OSError as error:
+                raise OutputError(f"cannot write {target.path} ({target.option}): {_reason(error)}") from None
+    files = [(target, artifact) for target, artifact in zip(targets, artifacts, strict=True) if target.real]
+    outcome = "no output file was changed" if len(files) < len(targets) else "nothing was written"
+    staged: list[tuple[Target, Path]] = []
     current = ""
-    with _signals_held():  # a SIGTERM now is acted on once every file is complete, or cleaned up
+    with _signals_held():  # a signal now is acted on once every file is complete, or cleaned up
         try:
-            for target, text in files:
-                if target in stream_targets:
-                    continue
-                current = target
-                staged.append((target, _stage(Path(target), text)))
+            for target, artifact in files:
+                current = f"{target.path} ({target.option})"
+                staged.append((target, _stage(target.real, artifact.text)))  # type: ignore[arg-type]
             for target, temporary in staged:
-                current = target
-                os.replace(temporary, target)
+                current = f"{target.path} ({target.option})"
+                os.replace(temporary, target.real)  # type: ignore[arg-type]
         except OSError as error:
             _discard(staged)
-            raise OutputError(f"cannot write {current}: {error.strerror}; nothing was written") from None
+            raise OutputError(f"cannot write {current}: {_reason(error)}; {outcome}") from None
         except BaseException:
             _discard(staged)
             raise
+
+
+def write_stdout(text: str) -> None:
+    """Standard output, or an I/O error (exit 3) when it is closed or nobody reads it any more."""
+    stream = sys.stdout
+    if stream is None:
+        raise OutputError("cannot write standard output: it is closed; run the command with an open stdout")
     try:
-        for target, text in streams:
-            current = target
-            _write_stream(target, text)
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError) as error:
+        reason = _reason(error) if isinstance(error, OSError) else "it is closed"
+        raise OutputError(f"cannot write standard output: {reason}") from None
+
+
+def _target(option: str, path: str) -> Target:
+    if path == STDOUT:
+        return _stdout_target(option)
+    if not path.strip():
+        raise UsageError(f"{option} needs a file path (or - for standard output)")
+    try:
+        info = os.stat(path)  # through symlinks
+    except FileNotFoundError:
+        return _new_file_target(option, path)
     except OSError as error:
-        raise OutputError(f"cannot write {current}: {error.strerror}") from None
+        raise OutputError(f"cannot write {path} ({option}): {_reason(error)}; nothing was written") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputError(f"cannot write {path} ({option}): it is a directory; give a file path; nothing was written")
+    identity = ("file", info.st_dev, info.st_ino)
+    if not stat.S_ISREG(info.st_mode):
+        # Not a regular file (a device, a FIFO, /dev/stdout): written in place, never replaced.
+        return Target(option, path, None, identity)
+    # The real file is replaced, so a symlink stays a link and its target gets the new content.
+    return Target(option, path, _writable_beside(Path(os.path.realpath(path)), option, path), identity)
+
+
+def _stdout_target(option: str) -> Target:
+    if sys.stdout is None:
+        raise OutputError(
+            f"cannot write - ({option}): standard output is closed; give a file path; nothing was written"
+        )
+    identity: tuple[Any, ...] = ("stdout",)
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # not a real descriptor when captured
+        info = os.fstat(sys.stdout.fileno())
+        identity = ("file", info.st_dev, info.st_ino)
+    return Target(option, STDOUT, None, identity)
+
+
+def _new_file_target(option: str, path: str) -> Target:
+    real = Path(os.path.realpath(path))  # a new file, or the missing target of a symlink
+    if not real.parent.is_dir():
+        directory = real.parent if Path(path).is_symlink() else Path(path).parent  # where the link points
+        raise OutputError(
+            f"cannot write {path} ({option}): the directory {directory} does not exist; "
+            "create it first; nothing was written"
+        )
+    return Target(option, path, _writable_beside(real, option, path), ("new", str(real)))
+
+
+def _writable_beside(real: Path, option: str, path: str) -> Path:
+    """The temporary file goes beside the real target, so its directory must take new files."""
+    if not os.access(real.parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot write {path} ({option}): the directory {real.parent} is not writable; nothing was written"
+        )
+    return real
+
+
+def _same_place(first: Target, second: Target) -> str:
+    if STDOUT in (first.path, second.path):
+        return (
+            f"{first.option} {first.path} and {second.option} {second.path} would both write to standard output; "
+            "give each output its own file"
+        )
+    return (
+        f"{first.option} {first.path} and {second.option} {second.path} are the same file; "
+        "give each output its own file"
+    )
+
+
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
 def _write_stream(target: str, text: str) -> None:
     """Standard output, /dev/null, a FIFO: written in place, never renamed over."""
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    if target == STDOUT:
+        write_stdout(text)
         return
     with open(target, "w", encoding="utf-8") as handle:
         handle.write(text)
 
 
-def _discard(staged: Sequence[tuple[str, Path]]) -> None:
+def _discard(staged: Sequence[tuple[Target, Path]]) -> None:
     for _, temporary in staged:
         with contextlib.suppress(OSError):
             temporary.unlink()
@@ -75,21 +200,13 @@ def _discard(staged: Sequence[tuple[str, Path]]) -> None:
 
 @contextlib.contextmanager
 def _signals_held() -> Iterator[None]:
-    """Hold SIGTERM and SIGINT while artifacts are written: both are written, or neither."""
+    """Hold SIGTERM and SIGINT while artifacts are renamed into place: all of them, or none."""
     held = {signal.SIGTERM, signal.SIGINT}
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def _is_stream(path: Path) -> bool:
-    """An existing target that is not a regular file (a device, a FIFO) must not be replaced."""
-    try:
-        return not stat.S_ISREG(path.stat().st_mode)
-    except FileNotFoundError:
-        return False
 
 
 def _stage(target: Path, text: str) -> Path:

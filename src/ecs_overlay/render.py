@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from . import schemas
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
@@ -23,6 +24,7 @@ class RenderOptions(NamedTuple):
     """Settings of a run that are not part of any input."""
 
     max_size: int = DEFAULT_MAX_SIZE
+    base_from_api: bool = False  # the base came from the ECS API, not from a file: see schema_findings
 
 
 DEFAULT_OPTIONS = RenderOptions()
@@ -56,10 +58,10 @@ def render(
     if has_errors(findings):
         return RenderResult({}, Provenance(), findings)
     merged, provenance = merge_layers(to_keyed(dict(base)), overlays)
-    taskdef: dict[str, Any] = from_keyed(merged)
+    taskdef: dict[str, Any] = schemas.whole_numbers("taskdef", from_keyed(merged))
     _normalise_task_size(taskdef)
     _set_images(taskdef, images, provenance)
-    findings.extend(schema_findings(taskdef, provenance))
+    findings.extend(schema_findings(taskdef, provenance, options.base_from_api))
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
         findings.extend(check(RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))))

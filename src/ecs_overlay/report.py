@@ -7,17 +7,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves, masked_value
-from .findings import counted
+from .findings import counted, short
 from .keyed import Path, format_path
 from .provenance import Origin, Provenance
 
 _SYMBOLS = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
 _COLOURS = {ADDED: "32", REMOVED: "31", CHANGED: "33"}
-
-
-def short(value: Any, limit: int = 100) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def origin_json(origin: Origin | None) -> dict[str, Any] | None:

@@ -10,6 +10,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
+from .findings import short
+
 
 @functools.cache
 def load(name: str) -> dict[str, Any]:
@@ -89,6 +91,28 @@ def errors(name: str, instance: Any) -> list[ValidationError]:
     return found
 
 
+def botocore_versions() -> tuple[str, str | None]:
+    """(the botocore version the shipped schema was generated from, the installed one if any).
+
+    Read from package metadata: saying which version checked a field costs no botocore import.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed: str | None = version("botocore")
+    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency of boto3
+        installed = None
+    return str(load("taskdef").get("x-botocore-version", "?")), installed
+
+
+def botocore_does_not_model() -> str:
+    """Which botocore models judged a field unknown, as a sentence's subject: "botocore 1.2.3 (…) does not model"."""
+    shipped, installed = botocore_versions()
+    if installed is None or installed == shipped:
+        return f"botocore {shipped} (the schema's version and the installed one) does not model"
+    return f"neither the schema's botocore {shipped} nor the installed botocore {installed} models"
+
+
 @functools.cache
 def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
     try:
@@ -143,8 +167,7 @@ def message(error: ValidationError) -> str:
 
     Values under ``environment`` and ``secrets`` are never echoed: they may be credentials.
     """
-    shown = repr(error.instance)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = _yaml_spelling(error.instance) if isinstance(error.instance, float) else short(error.instance, 60)
     if any(step in _SECRET_HOLDERS for step in error.absolute_path):
         shown = "the value"
     expected: Any = error.validator_value
@@ -173,6 +196,15 @@ def message(error: ValidationError) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _yaml_spelling(number: float) -> str:
+    """``.nan``, ``.inf``, ``-.inf`` as YAML writes them (Python would say nan, inf)."""
+    if number != number:
+        return ".nan"
+    if number in (float("inf"), float("-inf")):
+        return ".inf" if number > 0 else "-.inf"
+    return repr(number)
+
+
 def describe_only_fields() -> frozenset[str]:
     """Fields of DescribeTaskDefinition's output that RegisterTaskDefinition does not accept."""
     return frozenset(load("taskdef")["x-describe-only"])
@@ -197,6 +229,26 @@ def child(schema: dict[str, Any] | None, step: str | int, root: dict[str, Any]) 
         return resolve(schema["properties"][step], root)
     extra = schema.get("additionalProperties")
     return resolve(extra, root) if isinstance(extra, dict) else None
+
+
+def whole_numbers(name: str, document: Any) -> Any:
+    """``document`` with every float that has no fraction turned into an int where the schema wants an
+    integer: ``512.0`` → ``512``. YAML and JSON write them alike, but botocore refuses a float there;
+    ``512.5`` is left as it is for the schema to refuse."""
+    root = load(name)
+    return _whole_numbers(document, root, root)
+
+
+def _whole_numbers(value: Any, schema: dict[str, Any] | None, root: dict[str, Any]) -> Any:
+    if schema is None:
+        return value
+    if isinstance(value, float) and value.is_integer() and resolve(schema, root).get("type") == "integer":
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item, child(schema, key, root), root) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item, child(schema, index, root), root) for index, item in enumerate(value)]
+    return value
 
 
 def expects_string(schema: dict[str, Any] | None) -> bool:

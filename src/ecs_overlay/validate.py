@@ -12,21 +12,27 @@ from .keyed import Path, format_path, keyed_path
 from .provenance import BASE, Provenance
 
 
-def schema_findings(taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
-    """Every schema violation at once, each at its readable path and, from an overlay, its file:line."""
+def schema_findings(taskdef: dict[str, Any], provenance: Provenance, base_from_api: bool = False) -> list[Finding]:
+    """Every schema violation at once, each at its readable path and, from an overlay, its file:line.
+
+    ``base_from_api``: the base came from the ECS API, so a field of it that botocore does not
+    model is newer than botocore, not a mistake; from a file it is a mistake ECS would refuse.
+    """
     findings: list[Finding] = []
     for error in schemas.errors("taskdef", taskdef):
         for leaf in schemas.leaf_errors(error):
-            findings.extend(_explain(leaf, taskdef, provenance))
+            findings.extend(_explain(leaf, taskdef, provenance, base_from_api))
     findings.extend(_incomplete_containers(taskdef, provenance))
     return findings
 
 
-def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
+def _explain(
+    error: ValidationError, taskdef: dict[str, Any], provenance: Provenance, base_from_api: bool
+) -> list[Finding]:
     path = keyed_path(tuple(error.absolute_path), taskdef)
     if error.validator == "additionalProperties":
         unknown, allowed = schemas.unknown_fields(error)
-        return [_unknown_field(extra, allowed, path, provenance) for extra in unknown]
+        return [_unknown_field(extra, allowed, path, provenance, base_from_api) for extra in unknown]
     if error.validator == "required" and isinstance(error.instance, dict):
         # Point at whatever removed the field (an overlay's `null`), not at its parent.
         required: Any = error.validator_value
@@ -43,20 +49,31 @@ def _explain(error: ValidationError, taskdef: dict[str, Any], provenance: Proven
     return [Finding.at(provenance.locate(path), "taskdef-schema", schemas.message(error), format_path(path))]
 
 
-def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance) -> Finding:
+def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance, base_from_api: bool) -> Finding:
     path = (*parent, name)
     origin = provenance.origin(path)
-    if origin.kind == BASE:
-        # The live API knows a field this schema does not: carry it through, never drop it.
-        version = schemas.load("taskdef").get("x-botocore-version", "?")
+    if origin.kind == BASE and base_from_api:
+        # The ECS API returned a field botocore does not model yet: carry it through, never drop it.
         return Finding(
             "unknown-base-field",
-            f"'{name}' is not in the schema ecs-overlay was generated with (botocore {version}); "
-            "it is passed through unchanged. Regenerate the schema with a newer botocore to check it",
+            f"the live task definition has a field '{name}' that {schemas.botocore_does_not_model()}; it is passed "
+            "through unchanged and unchecked. Upgrade botocore (pip install --upgrade botocore) to check it",
             format_path(path),
             severity=WARNING,
         )
     suggestion = schemas.closest(name, allowed)
+    if origin.kind == BASE:
+        instead = (
+            f"did you mean '{suggestion}'? Otherwise remove it from the base"
+            if suggestion
+            else "remove it from the base or correct its name"
+        )
+        return Finding(
+            "unknown-field",
+            f"the base has a field '{name}' that {schemas.botocore_does_not_model()}, so RegisterTaskDefinition "
+            f"would refuse it; {instead}",
+            format_path(path),
+        )
     hint = f"; did you mean '{suggestion}'?" if suggestion else ""
     return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
 

@@ -6,17 +6,17 @@ Commands call these and render; none of them re-implements a stage.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import schemas
-from .errors import InvalidInputError, UsageError
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay, environment_file, list_environments, load_layers
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
-from .source import read_base_file, registerable
+from .source import Base, read_base, read_base_file, read_input
 
 if TYPE_CHECKING:  # botocore loads only for live runs
     from .aws import Ecs
@@ -91,9 +91,7 @@ def load_environment(name: str, directory: Path, environ: Mapping[str, str] | No
     return load_layers(environment_file(directory, name), environ)
 
 
-def fetch_base(
-    options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None
-) -> tuple[dict[str, Any], str]:
+def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
     """The register-able base and a label saying where it came from.
 
     ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
@@ -107,11 +105,11 @@ def fetch_base(
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise InvalidInputError(
+                raise OutputError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
-        return registerable(read_base_file(path), schemas.describe_only_fields()), path
+        return read_base(read_base_file(path), schemas.describe_only_fields()), path
     ecs = options.ecs()
     if options.cluster is not None and options.service is not None:
         reference = ecs.service_task_definition(options.cluster, options.service)
@@ -120,7 +118,7 @@ def fetch_base(
         reference = options.family or _overlay_family(layers)
         label = reference
     document = ecs.describe_task_definition(reference)
-    return registerable(document, ecs.describe_only_fields()), label
+    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
 
 
 def _overlay_family(layers: Sequence[Overlay]) -> str:
@@ -147,7 +145,15 @@ def render_environment(
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
     base, label = fetch_base(base_options, layers, name)
-    return Rendered(name, layers, render(base, layers, images, options), label, base)
+    return Rendered(name, layers, render_on(base, layers, images, options), label, base.taskdef)
+
+
+def render_on(
+    base: Base, layers: Sequence[Overlay], images: Sequence[ImageRequest] = (), options: RenderOptions = DEFAULT_OPTIONS
+) -> RenderResult:
+    """Render on a base as it was read: the notes about reading it come first among the findings."""
+    result = render(base.taskdef, layers, images, options._replace(base_from_api=base.from_api))
+    return replace(result, findings=[*base.notes(), *result.findings])
 
 
 def validate_environments(
@@ -223,10 +229,7 @@ def build_checks(
         else:
             document = appspec.to_yaml(built)
     if check_appspec_path is not None:
-        try:
-            text = Path(check_appspec_path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise InvalidInputError(f"--check-appspec {check_appspec_path}: cannot read it ({error})") from None
+        text = read_input(check_appspec_path, "--check-appspec")
         findings.extend(appspec.check(text, check_appspec_path, taskdef))
     if findings:
         raise problems(rendered.environment, findings)

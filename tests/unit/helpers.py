@@ -19,6 +19,7 @@ def base_task(**fields: Any) -> dict[str, Any]:
     """A small valid Fargate task definition with an app and a sidecar."""
     task: dict[str, Any] = {
         "family": "shop",
+        "executionRoleArn": "arn:aws:iam::111111111111:role/shop-execution",
         "containerDefinitions": [
             {
                 "name": "web",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecs_overlay.errors import UsageError
-from ecs_overlay.images import ImageRequest, repository
+from ecs_overlay.images import ImageRequest, is_placeholder, reference_problem, repository
 from ecs_overlay.keyed import Item
 
 from .helpers import base_task, container, rendered
@@ -81,3 +81,54 @@ def test_malformed_image_options_are_usage_errors(text: str) -> None:
 def test_placeholder_images_are_written_as_given() -> None:
     result = rendered(base_task(), "", images=("web=<IMAGE1_NAME>",))
     assert container(result, "web")["image"] == "<IMAGE1_NAME>"
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "nginx",
+        "nginx:1.27-alpine",
+        "docker.io/library/nginx:1.25",
+        "localhost:5000/app:2",
+        "Registry.Example.com:443/team/app:V1",  # the registry part may have capitals; the path may not
+        "[::1]:5000/app:1",
+        "a__b/c---d/e.f_g:v1.0_rc",
+        f"{APP}@sha256:{'0123456789abcdef' * 4}",
+        f"{APP}:1@sha384:{'a' * 96}",
+        f"{APP}@sha512:{'b' * 128}",
+        "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4",
+    ],
+)
+def test_references_docker_accepts_are_accepted(image: str) -> None:
+    assert reference_problem(image) is None
+    assert ImageRequest.parse(image).uri == image
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        (":abc", "repository name is empty"),
+        ("@sha256:" + "a" * 64, "repository name is empty"),
+        ("repo:", "tag after ':' is empty"),
+        ("repo:@sha256:" + "a" * 64, "tag after ':' is empty"),
+        ("repo@", "digest after '@' is empty"),
+        ("repo@sha256:xyz", "digest after '@' must be"),
+        ("repo@sha256:" + "a" * 63, "a sha256 digest is 64 lowercase hex digits"),
+        ("repo@md5:" + "a" * 32, "md5 is not one of sha256, sha384, sha512"),
+        ("re po", "whitespace"),
+        ("Repo:1", "must be lowercase"),
+        ("repo:-1", "not an image reference"),
+        ("repo:" + "t" * 129, "not an image reference"),
+        ("a" * 256, "longer than 255"),
+        ("a//b", "not an image reference"),
+    ],
+)
+def test_references_docker_refuses_are_refused(image: str, problem: str) -> None:
+    assert problem in (reference_problem(image) or "")
+    with pytest.raises(UsageError, match="not a valid image"):
+        ImageRequest.parse(f"web={image}")
+
+
+def test_placeholders_are_not_references_but_are_allowed() -> None:
+    assert is_placeholder("<IMAGE1_NAME>") and not is_placeholder("repo:<x>")
+    assert ImageRequest.parse("web=<IMAGE1_NAME>") == ImageRequest("<IMAGE1_NAME>", "web")

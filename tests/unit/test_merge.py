@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from ecs_overlay import render
+from ecs_overlay import render, schemas
+from ecs_overlay.render import RenderOptions
 
 from .helpers import base_task, container, env_of, overlay, rendered
 
@@ -294,9 +295,26 @@ def test_merging_into_a_base_list_with_repeated_keys_is_an_error() -> None:
         rendered(base, "containerDefinitions: {web: {environment: {A: x}}}")
 
 
-def test_unknown_base_fields_are_carried_through_with_a_warning() -> None:
+def test_a_field_the_api_returned_but_botocore_does_not_model_is_carried_through_with_a_warning() -> None:
     base = base_task(futureField={"enabled": True})
-    result = rendered(base, "cpu: 512\nmemory: 1024")
+    layers = [overlay("cpu: 512\nmemory: 1024")]
+    result = render(base, layers, options=RenderOptions(base_from_api=True))
     assert result.ok
     assert result.taskdef["futureField"] == {"enabled": True}
-    assert [f.rule for f in result.findings] == ["unknown-base-field"]
+    assert [(f.rule, f.severity, f.path) for f in result.findings] == [("unknown-base-field", "warning", "futureField")]
+    assert "passed through unchanged" in result.findings[0].message
+
+
+def test_a_field_botocore_does_not_model_in_a_file_base_is_an_error_naming_what_was_meant() -> None:
+    base = base_task()
+    base["containerDefinitions"][0]["environment"].append({"name": "DB_HOST", "valueFrom": "arn:aws:ssm:x"})
+    result = rendered(base, "")
+    assert not result.ok
+    [finding] = result.findings
+    assert (finding.rule, finding.severity) == ("unknown-field", "error")
+    assert finding.path == "containerDefinitions[web].environment[DB_HOST].valueFrom"
+    assert "did you mean 'value'?" in finding.message
+    assert "RegisterTaskDefinition would refuse it" in finding.message
+    shipped, installed = schemas.botocore_versions()
+    assert f"botocore {shipped}" in finding.message and f"{installed}" in finding.message
+    assert "newer botocore" not in finding.message

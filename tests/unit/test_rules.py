@@ -92,11 +92,19 @@ def test_ec2_without_task_memory_needs_container_memory() -> None:
     assert findings_of(task) == [("container-memory", "containerDefinitions[envoy]")]
 
 
-def test_memory_must_exceed_memory_reservation() -> None:
+def test_memory_must_be_at_least_memory_reservation() -> None:
+    task = ec2_task()
+    for container in task["containerDefinitions"]:
+        container.update(memory=256, memoryReservation=300)
+    assert ("container-memory", "containerDefinitions[web].memory") in findings_of(task)
+
+
+def test_memory_equal_to_memory_reservation_is_accepted() -> None:
+    """ECS: "'memory' must be greater than or equal to 'memoryReservation'" (equal is fine)."""
     task = ec2_task()
     for container in task["containerDefinitions"]:
         container.update(memory=256, memoryReservation=256)
-    assert ("container-memory", "containerDefinitions[web].memory") in findings_of(task)
+    assert [finding for finding in findings_of(task) if finding[0] == "container-memory"] == []
 
 
 def test_container_memory_fits_in_the_task() -> None:

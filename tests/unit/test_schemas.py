@@ -74,3 +74,14 @@ def test_java_patterns_become_anchored_python_regexes() -> None:
 def test_example_overlays_point_editors_at_the_schema() -> None:
     for path in sorted(Path(EXAMPLE_ENVIRONMENTS).glob("*.yaml")):
         assert path.read_text().startswith("# yaml-language-server: $schema=../schema/overlay.schema.json\n"), path
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(True, "true should be text"), ({"a": None}, '{"a": null} should be text'), ([1, False], "[1, false] should")],
+)
+def test_schema_messages_show_values_as_json_not_python(value: object, shown: str) -> None:
+    taskdef = {"family": "f", "containerDefinitions": [{"name": "web", "image": value}]}
+    [error] = schemas.errors("taskdef", taskdef)
+    assert schemas.message(error).startswith(shown)
+    assert not any(word in schemas.message(error) for word in ("True", "False", "None", "'a'"))

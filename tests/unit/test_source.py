@@ -9,7 +9,7 @@ import pytest
 
 from ecs_overlay import schemas
 from ecs_overlay.errors import InvalidInputError
-from ecs_overlay.source import parse_base, registerable
+from ecs_overlay.source import parse_base, read_base, registerable
 
 from ..conftest import EXAMPLE_BASE
 
@@ -68,3 +68,49 @@ def test_empty_tags_are_left_out_and_bare_task_definitions_accepted() -> None:
 def test_bad_base_documents_are_clear_errors(text: str, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         parse_base(text, "base.json")
+
+
+def test_every_null_is_dropped_at_any_depth_and_counted() -> None:
+    document = {
+        "taskDefinition": {
+            "family": "f",
+            "taskRoleArn": None,
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "image": "nginx",
+                    "cpu": 0,
+                    "essential": True,
+                    "command": None,
+                    "linuxParameters": {"capabilities": {"add": None, "drop": []}, "initProcessEnabled": False},
+                    "links": ["a", None],
+                },
+            ],
+            "volumes": [None],
+            "deregisteredAt": None,
+        },
+        "tags": None,
+    }
+    base = read_base(document, schemas.describe_only_fields())
+    assert base.taskdef == {
+        "family": "f",
+        "containerDefinitions": [
+            {
+                "name": "web",
+                "image": "nginx",
+                "cpu": 0,
+                "essential": True,
+                "linuxParameters": {"capabilities": {"drop": []}, "initProcessEnabled": False},
+                "links": ["a"],
+            },
+        ],
+        "volumes": [],
+    }
+    assert base.nulls_dropped == 7
+    [note] = base.notes()
+    assert (note.severity, note.is_error, note.is_warning) == ("info", False, False)
+    assert note.message == "dropped 7 null values from the base (null means absent in ECS)"
+
+
+def test_a_base_without_nulls_has_no_note() -> None:
+    assert read_base({"family": "f", "containerDefinitions": []}, schemas.describe_only_fields()).notes() == []

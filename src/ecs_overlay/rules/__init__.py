@@ -16,6 +16,9 @@ from . import containers  # noqa: F401
 from . import network  # noqa: F401
 from . import logging  # noqa: F401
 from . import credentials  # noqa: F401
+from . import roles  # noqa: F401
+from . import fargate  # noqa: F401
+from . import volumes  # noqa: F401
 from . import inputs  # noqa: F401
 
 # isort: on

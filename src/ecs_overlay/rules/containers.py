@@ -16,7 +16,7 @@ CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_C
 
 @rule(
     "container-memory",
-    summary="without task memory (EC2) every container has `memory` or `memoryReservation`; `memory` > "
+    summary="without task memory (EC2) every container has `memory` or `memoryReservation`; `memory` ≥ "
     "`memoryReservation`; no container's `memory` above the task's; the reservations (memoryReservation, "
     "else memory) together within the task's memory",
     source=CONTAINER_DOC,
@@ -27,13 +27,17 @@ CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_C
         bad("containerDefinitions: {web: {memoryReservation: 600}}\n", path="memory"),
         bad("containerDefinitions: {web: {memory: null}}\n", base="ec2", path="containerDefinitions[web]"),
         bad(
-            "containerDefinitions: {web: {memoryReservation: 256}}\n",
+            "containerDefinitions: {web: {memory: 256, memoryReservation: 300}}\n",
             base="ec2",
             path="containerDefinitions[web].memory",
         ),
         good("containerDefinitions: {web: {memory: 512}}\n"),
         good("containerDefinitions: {web: {memory: null, memoryReservation: 128}}\n", base="ec2"),
+        good("containerDefinitions: {web: {memory: 256, memoryReservation: 256}}\n", base="ec2"),
     ],
+    note="The API reference says memory must be greater than memoryReservation; ECS accepts them equal and "
+    "refuses only less (\"'memory' must be greater than or equal to 'memoryReservation'\", as corrected in "
+    "awsdocs/amazon-ecs-developer-guide#242): equal is accepted here too.",
 )
 def container_memory(ctx: RuleContext) -> Iterator[Problem]:
     task_memory = ctx.task_units("memory")
@@ -42,10 +46,8 @@ def container_memory(ctx: RuleContext) -> Iterator[Problem]:
         memory, reservation = container.get("memory"), container.get("memoryReservation")
         if task_memory is None and not ctx.is_fargate and memory is None and reservation is None:
             yield Problem(path, "without a task-level memory every container needs memory or memoryReservation")
-        if isinstance(memory, int) and isinstance(reservation, int) and memory <= reservation:
-            yield Problem(
-                (*path, "memory"), f"memory ({memory}) must be greater than memoryReservation ({reservation})"
-            )
+        if isinstance(memory, int) and isinstance(reservation, int) and memory < reservation:
+            yield Problem((*path, "memory"), f"memory ({memory}) must be at least memoryReservation ({reservation})")
         if task_memory is not None and isinstance(memory, int) and memory > task_memory:
             yield Problem((*path, "memory"), f"container memory {memory} MiB is more than the task's {task_memory} MiB")
         share = reservation if isinstance(reservation, int) else memory

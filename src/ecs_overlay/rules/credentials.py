@@ -25,8 +25,10 @@ CREDENTIAL_WORDS = (
 )
 
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+$")
+# AWS's own pattern for a secret ARN allows "!": secrets that RDS manages are named "rds!cluster-…"
+# (https://docs.aws.amazon.com/appsync/latest/APIReference/API_RdsDataApiConfig.html, secretArn).
 _SECRETS_MANAGER_ARN = re.compile(
-    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@!-]+"
     r"(:[^:]*(:[^:]*(:[^:]*)?)?)?$"
 )
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]+$")
@@ -54,6 +56,10 @@ def looks_like_credential(name: str) -> bool:
             "{DB_PASSWORD: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf:password::'}}}\n"
         ),
         good("containerDefinitions: {web: {secrets: {DB_PASSWORD: /shop/db}}}\n"),
+        good(
+            "containerDefinitions: {web: {secrets: {DB_PASSWORD: 'arn:aws:secretsmanager:eu-west-1:111111111111:"
+            "secret:rds!cluster-c23e617a-3d11-46fb-9fc3-f0bd9dd4d32a-FKavUv:password::'}}}\n"
+        ),
     ],
 )
 def secret_sources(ctx: RuleContext) -> Iterator[Problem]:

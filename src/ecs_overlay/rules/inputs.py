@@ -6,6 +6,7 @@ documentation and for the reports that carry rule metadata.
 
 from __future__ import annotations
 
+from ..findings import INFO, WARNING
 from .registry import declare
 
 API = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html"
@@ -21,7 +22,7 @@ _OVERLAY = (
     ("duplicate-key", "no key written twice in one mapping (YAML would silently keep the last)", YAML),
     ("overlay-structure", "the top level of an overlay is a mapping of task-definition fields", OVERLAY_LANGUAGE),
     ("overlay-schema", "overlay values have the types and values RegisterTaskDefinition accepts", API),
-    ("unknown-field", "every field is one RegisterTaskDefinition knows (with a did-you-mean)", API),
+    ("unknown-field", "every field, in an overlay or a file base, is one RegisterTaskDefinition knows", API),
     ("unset-variable", "every `${VAR}` without a default is set in the environment", OVERLAY_LANGUAGE),
     ("keyed-list-item", "every item of a keyed list (containers, environment, …) has its key", OVERLAY_LANGUAGE),
     ("duplicate-item", "no keyed-list item written twice", OVERLAY_LANGUAGE),
@@ -29,7 +30,6 @@ _OVERLAY = (
 )
 _RENDERED = (
     ("taskdef-schema", "the rendered task definition matches RegisterTaskDefinition's input shape", API),
-    ("unknown-base-field", "the base's fields are ones the API returned or botocore knows", API),
     ("unmergeable-list", "a base list an overlay merges into has unique keys", OVERLAY_LANGUAGE),
     ("container-incomplete", "a container an overlay adds is complete (it has an image)", API),
 )
@@ -42,6 +42,23 @@ _BUILD = (
     ("appspec-structure", "a hand-written appspec has version 0.0 and one AWS::ECS::Service target", APPSPEC),
     ("appspec-placeholder", "the appspec's TaskDefinition is the `<TASK_DEFINITION>` placeholder", APPSPEC),
     ("appspec-target", "the appspec's container and port exist in the task definition", APPSPEC),
+)
+
+# A field the ECS API returned in a live base that botocore does not model yet: carried through, unchecked.
+declare(
+    "unknown-base-field",
+    summary="a live base's field botocore does not model is passed through with a warning",
+    source=API,
+    category="rendered",
+    severity=WARNING,
+)
+# ECS reads an explicit null as absent; the deploy actions strip nulls before registering (cleanNullKeys).
+declare(
+    "base-null",
+    summary="explicit nulls in a base are dropped (null means absent), said once per environment",
+    source="https://github.com/aws-actions/amazon-ecs-deploy-task-definition/blob/master/index.js",
+    category="rendered",
+    severity=INFO,
 )
 
 for _category, _entries in (("overlay", _OVERLAY), ("rendered", _RENDERED), ("build", _BUILD)):

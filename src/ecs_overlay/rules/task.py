@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..findings import WARNING, Severity
 from .context import DEFAULT_MAX_SIZE, RuleContext
@@ -49,8 +49,14 @@ def describe_sizes(allowed: range | tuple[int, ...]) -> str:
     ],
 )
 def fargate_task_size(ctx: RuleContext) -> Iterator[Problem]:
-    if ctx.is_windows:
-        return  # Windows on Fargate has its own sizes: see windows-fargate-size
+    if not ctx.is_windows:  # Windows on Fargate has its own sizes: see windows-fargate-size
+        yield from fargate_size_problems(ctx, FARGATE_SIZES, "Fargate")
+
+
+def fargate_size_problems(
+    ctx: RuleContext, sizes: Mapping[int, range | tuple[int, ...]], who: str
+) -> Iterator[Problem]:
+    """Task cpu and memory against one of Fargate's size tables (``who`` names the platform in messages)."""
     if ctx.partial and not _both_set_by_layers(ctx):
         return
     cpu, memory = ctx.task_units("cpu"), ctx.task_units("memory")
@@ -61,22 +67,20 @@ def fargate_task_size(ctx: RuleContext) -> Iterator[Problem]:
     condition = "" if ctx.is_fargate else " (if this task runs on Fargate)"
     for kind, units in (("cpu", cpu), ("memory", memory)):
         if ctx.taskdef.get(kind) is None:
-            yield Problem((kind,), f"Fargate tasks need a task-level {kind}; set `{kind}:`")
+            yield Problem((kind,), f"{who} tasks need a task-level {kind}; set `{kind}:`")
         elif units is None:
             example = "1024 or 1 vCPU" if kind == "cpu" else "2048 or 2 GB"
             shown = json.dumps(ctx.taskdef[kind])
             yield Problem((kind,), f"{shown} is not a {kind} size ECS understands (e.g. {example})")
     if cpu is None or memory is None:
         return
-    if cpu not in FARGATE_SIZES:
-        yield Problem(
-            ("cpu",), f"Fargate cpu {cpu} is not one of {', '.join(map(str, FARGATE_SIZES))}{condition}", severity
-        )
-    elif memory not in FARGATE_SIZES[cpu]:
+    if cpu not in sizes:
+        yield Problem(("cpu",), f"{who} cpu {cpu} is not one of {', '.join(map(str, sizes))}{condition}", severity)
+    elif memory not in sizes[cpu]:
         yield Problem(
             ("memory",),
-            f"Fargate cpu {cpu} is not compatible with memory {memory}; with cpu {cpu} memory must be "
-            f"{describe_sizes(FARGATE_SIZES[cpu])} (MiB){condition}",
+            f"{who} cpu {cpu} is not compatible with memory {memory}; with cpu {cpu} memory must be "
+            f"{describe_sizes(sizes[cpu])} (MiB){condition}",
             severity,
         )
 
