@@ -100,7 +100,7 @@ def botocore_versions() -> tuple[str, str | None]:
 
     try:
         installed: str | None = version("botocore")
-    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency of boto3
+    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency
         installed = None
     return str(load("taskdef").get("x-botocore-version", "?")), installed
 
