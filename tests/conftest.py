@@ -179,6 +179,7 @@ class FakeEcs:
         self.answers: dict[str, tuple[int, Any]] = {"": (200, {})}
         # "answer", "hang" (never answer), "truncate" (close mid-body) or "trickle" (one byte at a time)
         self.behaviour = "answer"
+        self.behaviours: dict[str, str] = {}  # per operation, e.g. {"RegisterTaskDefinition": "hang"}
         self.requests: list[str] = []
         self.released = threading.Event()
         fake = self
@@ -189,21 +190,23 @@ class FakeEcs:
                 self.rfile.read(length)
                 target = self.headers.get("X-Amz-Target", "")
                 fake.requests.append(target)
-                if fake.behaviour == "hang":
+                operation = target.rsplit(".", 1)[-1]
+                behaviour = fake.behaviours.get(operation, fake.behaviour)
+                if behaviour == "hang":
                     fake.released.wait(timeout=30)
                     return
-                status, body = fake.answers.get(target.rsplit(".", 1)[-1], fake.answers[""])
+                status, body = fake.answers.get(operation, fake.answers[""])
                 payload = body if isinstance(body, bytes) else json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                if fake.behaviour == "truncate":
+                if behaviour == "truncate":
                     self.wfile.write(payload[: len(payload) // 3])
                     self.wfile.flush()
                     self.close_connection = True
                     return
-                if fake.behaviour == "trickle":
+                if behaviour == "trickle":
                     for byte in payload:  # each read gets a byte well within any read timeout
                         if fake.released.wait(timeout=0.05):
                             return

@@ -242,6 +242,27 @@ def test_ecs_refusing_a_registration_is_passed_through_in_ecs_words(invoke, proj
     assert fake_ecs.operations() == ["DescribeTaskDefinition", "RegisterTaskDefinition"]
 
 
+def test_concurrent_registrations_are_an_aws_failure_not_a_refusal(invoke, project: Path, fake_ecs: Any) -> None:
+    busy = "Too many concurrent attempts to create a new revision of the specified family."
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
+    fake_ecs.respond(400, {"__type": "ClientException", "message": busy}, target="RegisterTaskDefinition")
+    result = _render_in_process(invoke, project, fake_ecs.env(), command="register")
+    assert result.returncode == 3
+    assert f"ECS is registering another revision of family 'checkout-api' at this moment (ClientException: {busy})" in (
+        result.stderr
+    )
+    assert "run again in a moment" in result.stderr and "refused" not in result.stderr
+
+
+def test_a_registration_that_times_out_may_have_happened(invoke, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
+    fake_ecs.behaviours["RegisterTaskDefinition"] = "hang"
+    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "1", command="register")
+    assert result.returncode == 3
+    assert "RegisterTaskDefinition timed out after 1 s" in result.stderr
+    assert "the revision may have been registered all the same" in result.stderr
+
+
 def test_a_family_ecs_cannot_describe_is_not_found(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.respond(400, {"__type": "ClientException", "message": "Unable to describe task definition."})
     result = _render_in_process(invoke, project, fake_ecs.env(), "--family", "ghost")

@@ -57,6 +57,9 @@ _REFUSED_CREDENTIALS = {
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
 # What botocore raises, unwrapped, for a body of the wrong shape or a configuration value it cannot use.
 _PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+# ECS's ClientException when two registrations of one family overlap: a moment's contention, not a refusal
+# of the definition (ECS's own text, as reported in hashicorp/terraform-provider-aws#9777).
+_CONCURRENT_REGISTRATION = "Too many concurrent attempts to create a new revision"
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
 
 
@@ -314,10 +317,13 @@ def _operation_name(operation: Callable[..., Any]) -> str:
 
 
 def _timed_out(timeout: float, operation: str) -> str:
-    return (
+    message = (
         f"cannot reach AWS: {operation} timed out after {timeout:g} s (--aws-timeout, retries included); "
         "check the network and AWS_ENDPOINT_URL, or raise --aws-timeout"
     )
+    if operation == "RegisterTaskDefinition":  # the request may have arrived, only its answer not
+        message += "; the revision may have been registered all the same: see `aws ecs list-task-definitions`"
+    return message
 
 
 def _running_task_definition(response: Any, cluster: str, service: str) -> str:
@@ -457,6 +463,11 @@ def _raise_client_error(error: ClientError, permission: str, subject: str, opera
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
     message = str(details.get("Message", "")).strip()
+    if operation == "RegisterTaskDefinition" and _CONCURRENT_REGISTRATION in message:
+        raise AwsError(
+            f"ECS is registering another revision of {subject} at this moment ({code}: {message}); "
+            "nothing was registered; run again in a moment"
+        ) from None
     if operation == "RegisterTaskDefinition" and code in ("ClientException", "InvalidParameterException"):
         # ECS refusing the definition's content: invalid input, in ECS's own words.
         raise InvalidInputError(
