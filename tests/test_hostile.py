@@ -12,18 +12,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ecs_overlay import environments as environments_module
 from ecs_overlay.cli import cli
 from ecs_overlay.errors import EcsOverlayError
 from ecs_overlay.output import to_json
 from ecs_overlay.overlay import parse_overlay
 
 from .conftest import clean_environ, installed_command
+from .test_review import committed
 
 PREVIOUS = b'{"family": "previous-artifact"}\n'
 
@@ -619,3 +622,195 @@ def test_a_float_in_the_base_is_written_as_the_integer_ecs_wants(invoke: Callabl
     assert json.loads(rendered.stdout)["containerDefinitions"][0]["portMappings"][0]["containerPort"] == 8080
     assert '"containerPort": 8080,' in rendered.stdout
     assert invoke("register", "--env", "prod", "--base", "base.json", "--dry-run").exit_code == 0
+
+
+# -- in-process, as a user hits them: nothing dropped, every ${…} resolved or refused -----------------
+
+
+def run_in(project: Path, monkeypatch: pytest.MonkeyPatch, *args: str, env: dict[str, str] | None = None) -> Result:
+    """The command run in-process from ``project``; a traceback (any other exception) fails the test."""
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, list(args), env={"DEPLOY_ENV": None, **(env or {})})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert "Traceback" not in result.output
+    return result
+
+
+SILENT_DROPS = {
+    "container-without-name": (
+        "containerDefinitions:\n  - image: repo/app:1\n",
+        "environments/prod.yaml:2:5 containerDefinitions[0]: error: this item has no 'name'",
+    ),
+    "env-item-without-name": (
+        "containerDefinitions:\n  web:\n    environment:\n      - {value: lost}\n",
+        "environments/prod.yaml:4:9 containerDefinitions[web].environment[0]: error: this item has no 'name'",
+    ),
+    "same-port-two-spellings": (
+        "containerDefinitions:\n  web:\n    portMappings:\n      9000: {}\n      9000/tcp: {hostPort: 9000}\n",
+        "environments/prod.yaml:5:7 containerDefinitions[web].portMappings[9000/tcp]: error: "
+        "'9000/tcp' appears twice in portMappings (first at line 4)",
+    ),
+    "port-protocol-in-capitals": (
+        "containerDefinitions:\n  web:\n    portMappings:\n      9000/TCP: {}\n",
+        "environments/prod.yaml:4:7 containerDefinitions[web].portMappings: error: '9000/TCP': "
+        "the protocol is tcp or udp, in lowercase as ECS accepts it; write 9000/tcp",
+    ),
+    "secret-twice": (
+        "containerDefinitions:\n  web:\n    secrets:\n"
+        "      - {name: API_KEY, valueFrom: arn:aws:ssm:eu-west-1:123456789012:parameter/a}\n"
+        "      - {name: API_KEY, valueFrom: arn:aws:ssm:eu-west-1:123456789012:parameter/b}\n",
+        "environments/prod.yaml:5:9 containerDefinitions[web].secrets[API_KEY]: error: 'API_KEY' appears twice",
+    ),
+    "container-twice": (
+        "containerDefinitions:\n  - {name: web, cpu: 128}\n  - {name: web, cpu: 256}\n",
+        "environments/prod.yaml:3:5 containerDefinitions[web]: error: 'web' appears twice in containerDefinitions",
+    ),
+    "nested-default-unset": (
+        "containerDefinitions:\n  web:\n    environment:\n      RELEASE: ${TAG:-${FALLBACK_TAG}}\n",
+        "environments/prod.yaml:4:23 containerDefinitions[web].environment[RELEASE]: error: ${FALLBACK_TAG} is not set",
+    ),
+    "unsupported-variable-form": (
+        "containerDefinitions:\n  web:\n    environment:\n      RELEASE: v-${TAG/x/y}\n",
+        "environments/prod.yaml:4:18 containerDefinitions[web].environment[RELEASE]: error: '${TAG/x/y}': "
+        "this form is not supported",
+    ),
+    "unclosed-variable": (
+        "containerDefinitions:\n  web:\n    image: repo/app:${TAG\n",
+        "environments/prod.yaml:3:21 containerDefinitions[web].image: error: '${TAG' has no closing }",
+    ),
+    "required-variable": (
+        "containerDefinitions:\n  web:\n    image: 'repo/app:${TAG:?set TAG to the commit}'\n",
+        "environments/prod.yaml:3:22 containerDefinitions[web].image: error: ${TAG} is not set: set TAG to the commit",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SILENT_DROPS))
+def test_nothing_is_dropped_or_left_unresolved(project: Path, monkeypatch: pytest.MonkeyPatch, case: str) -> None:
+    text, expected = SILENT_DROPS[case]
+    (project / "environments" / "prod.yaml").write_text(text, encoding="utf-8")
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    result = run_in(project, monkeypatch, "render", "--env", "prod", "--base", "base.json")
+    assert result.exit_code == 1, result.output
+    assert expected in result.stderr, result.stderr
+    assert "Error: 1 problem in environment 'prod'; nothing was written" in result.stderr
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+
+
+def test_compose_variable_forms_render_resolved(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (project / "environments" / "prod.yaml").write_text(
+        "containerDefinitions:\n  web:\n    environment:\n"
+        "      A: ${UNSET:-${CODEBUILD_BUILD_NUMBER}}\n"
+        "      B: ${EMPTY-kept-empty}\n"
+        "      C: ${UNSET-default}\n"
+        "      D: $${HOME} stays\n",
+        encoding="utf-8",
+    )
+    env = {"CODEBUILD_BUILD_NUMBER": "42", "EMPTY": "", "UNSET": None}
+    result = run_in(project, monkeypatch, "render", "--env", "prod", "--base", "base.json", "-o", "-", env=env)  # type: ignore[dict-item]
+    assert result.exit_code == 0, result.stderr
+    [web] = [c for c in json.loads(result.stdout)["containerDefinitions"] if c["name"] == "web"]
+    values = {item["name"]: item["value"] for item in web["environment"]}
+    assert (values["A"], values["B"], values["C"], values["D"]) == ("42", "", "default", "${HOME} stays")
+    assert "${" not in result.stdout.replace("${HOME}", "")
+
+
+def test_an_environment_with_a_yaml_and_a_yml_file_is_an_error_naming_both(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environments = project / "environments"
+    (environments / "prod.yml").write_text("cpu: 4096\n", encoding="utf-8")
+    (project / "taskdef.json").write_bytes(PREVIOUS)
+    result = run_in(project, monkeypatch, "render", "--env", "prod", "--base", "base.json")
+    assert result.exit_code == 1
+    assert (
+        "environments/prod.yaml: error: environment 'prod' has two files, environments/prod.yaml and "
+        "environments/prod.yml; keep one" in result.stderr
+    )
+    assert (project / "taskdef.json").read_bytes() == PREVIOUS
+    checked = run_in(project, monkeypatch, "validate", "--base", "base.json")
+    assert checked.exit_code == 1
+    assert "checked 2 environments (prod, stage)" in checked.stderr  # listed once, stage still checked
+    assert checked.stdout.count("has two files") == 1
+
+
+def test_environment_discovery_lists_the_directory_and_reads_each_file_once_per_run(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environments = project / "environments"
+    for index in range(12):
+        (environments / f"env{index:02d}.yaml").write_text("extends: _common.yaml\n", encoding="utf-8")
+    listings: list[str] = []
+    real_scandir = os.scandir
+
+    def counting_scandir(path: Any) -> Any:
+        listings.append(str(path))
+        return real_scandir(path)
+
+    parsed: list[str] = []
+
+    def counting_parse(text: str, file: str, environ: Any) -> Any:
+        parsed.append(file)
+        return parse_overlay(text, file, environ)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+    monkeypatch.setattr(environments_module, "parse_overlay", counting_parse)
+    result = run_in(project, monkeypatch, "validate", "--base", "base.json")
+    assert result.exit_code == 0, result.output
+    assert "checked 14 environments" in result.stderr
+    assert listings == ["environments"]
+    assert sorted(parsed) == sorted({*parsed}) and len(parsed) == 15  # each file once, _common.yaml included
+    listings.clear()
+    assert run_in(project, monkeypatch, "diff", "--all", "--base", "base.json").exit_code == 0
+    assert listings == ["environments"]
+
+
+def test_diff_against_a_revision_works_from_outside_the_repository(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    committed(project)
+    prod = project / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    result = run_in(
+        elsewhere,
+        monkeypatch,
+        "diff",
+        "--env",
+        "prod",
+        "--against",
+        "HEAD",
+        "--environments-dir",
+        str(project / "environments"),
+        "--base",
+        str(project / "base.json"),
+        "--format",
+        "json",
+    )
+    assert result.exit_code == 0, result.output
+    [change] = json.loads(result.stdout)["environments"]["prod"]["changes"]
+    assert (change["path"], change["old"], change["new"]) == (
+        "containerDefinitions[web].environment[LOG_LEVEL]",
+        "warn",
+        "error",
+    )
+
+
+def test_a_problem_in_an_overlay_at_the_revision_says_it_is_at_that_revision(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prod = project / "environments" / "prod.yaml"
+    fixed = prod.read_text()
+    prod.write_text(fixed.replace("cpu: 1024", "cpuu: 1024"))
+    committed(project)
+    prod.write_text(fixed)  # the pull request fixes the typo
+    result = run_in(project, monkeypatch, "diff", "--env", "prod", "--against", "HEAD", "--base", "base.json")
+    assert result.exit_code == 1
+    assert "environments/prod.yaml@HEAD:4:1 cpuu: error: unknown field 'cpuu'" in result.stderr
+    assert "in environment 'prod'; it does not render as it is at HEAD" in result.stderr
+
+
+def test_diff_against_outside_any_repository_is_a_usage_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = run_in(project, monkeypatch, "diff", "--env", "prod", "--against", "HEAD", "--base", "base.json")
+    assert result.exit_code == 2
+    assert "--against HEAD: not a git revision of the repository holding environments" in result.stderr

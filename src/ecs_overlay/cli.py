@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from .environments import Environments
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest, container_images, placeholders
 from .keyed import Item, format_path
 from .output import Artifact, check_outputs, to_json, write_all, write_stdout
-from .overlay import list_environments
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
 from .workflow import (
@@ -84,12 +84,17 @@ def cli() -> None:
     """
 
 
+def _environments_in(_ctx: click.Context, _param: click.Parameter, directory: Path) -> Environments:
+    return Environments(directory)  # one per run: the directory is listed once
+
+
 def environments_dir_option(func: F) -> F:
     return click.option(
         "--environments-dir",
         default="environments",
         show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
+        callback=_environments_in,
         help="Directory of <env>.yaml overlays; files starting with _ are shared layers.",
     )(func)
 
@@ -258,7 +263,7 @@ def render_options(func: F) -> F:
 @reports_errors
 def render(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,
@@ -292,7 +297,7 @@ def render(
 @reports_errors
 def register(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,
@@ -335,7 +340,7 @@ def register(
 @reports_errors
 def validate(
     envs: tuple[str, ...],
-    environments_dir: Path,
+    environments_dir: Environments,
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,
@@ -364,13 +369,13 @@ def validate(
         sys.exit(EXIT_INVALID)
 
 
-def _environments(env: str | None, all_environments: bool, directory: Path) -> list[str]:
+def _environments(env: str | None, all_environments: bool, environments: Environments) -> list[str]:
     if all_environments:
-        names = list_environments(directory)
+        names = environments.names()
         if not names:
-            raise UsageError(f"no environments found in {directory}/; pass --environments-dir")
+            raise UsageError(f"no environments found in {environments.directory}/; pass --environments-dir")
         return names
-    return [environment_name(env, directory)]
+    return [environment_name(env, environments)]
 
 
 def _exit_with_differences(found: bool) -> None:
@@ -397,7 +402,7 @@ def _exit_with_differences(found: bool) -> None:
 @reports_errors
 def diff(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     all_environments: bool,
     base: BaseOptions,
     images: list[ImageRequest],
@@ -441,7 +446,7 @@ def diff(
 @reports_errors
 def drift(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     all_environments: bool,
     base: BaseOptions,
     snapshot: str | None,
@@ -489,7 +494,7 @@ def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
 @base_options
 @click.option("-o", "--output", required=True, metavar="PATH", help="File to write; - for standard output.")
 @reports_errors
-def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output: str) -> None:
+def snapshot(env: str | None, environments_dir: Environments, base: BaseOptions, output: str) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
     from .review import snapshot_base
 
@@ -509,7 +514,7 @@ def snapshot(env: str | None, environments_dir: Path, base: BaseOptions, output:
 @reports_errors
 def explain(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     base: BaseOptions,
     images: list[ImageRequest],
     subtree: str | None,
@@ -533,7 +538,7 @@ def explain(
 
 def _render_checked(
     env: str | None,
-    environments_dir: Path,
+    environments_dir: Environments,
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,

@@ -5,29 +5,39 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from .environments import MAX_FILE_BYTES, FileSource
 from .errors import InvalidInputError, UsageError
-from .overlay import MAX_FILE_BYTES, FileSource
 
 
 class GitSource(FileSource):
-    """Reads ``REF:path`` for every overlay file, shared layers included."""
+    """Reads ``REF:path`` for every overlay file, shared layers included.
 
-    def __init__(self, ref: str) -> None:
+    git runs in the directory of each file, never in the working directory: the command may run
+    outside the repository with ``--environments-dir`` pointing into it.
+    """
+
+    def __init__(self, ref: str, directory: Path) -> None:
         self.ref = ref
-        self._check_ref()
+        self._check_ref(directory)
 
-    def _git(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[bytes]:
+    def _git(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
         try:
             return subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=60, check=False)
         except FileNotFoundError:
             raise UsageError("--against needs git on PATH") from None
 
-    def _check_ref(self) -> None:
-        result = self._git("rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}")
+    def _check_ref(self, directory: Path) -> None:
+        if not directory.is_dir():
+            raise UsageError(f"--against {self.ref}: {directory} is not a directory")
+        result = self._git("rev-parse", "--verify", "--quiet", f"{self.ref}^{{commit}}", cwd=directory)
         if result.returncode != 0:
             raise UsageError(
-                f"--against {self.ref}: not a git revision here (fetch it first, e.g. git fetch origin main)"
+                f"--against {self.ref}: not a git revision of the repository holding {directory} "
+                "(fetch it first, e.g. git fetch origin main)"
             )
+
+    def label(self, shown: str) -> str:
+        return f"{shown}@{self.ref}"
 
     def _spec(self, path: Path) -> tuple[str, Path]:
         absolute = path.resolve()

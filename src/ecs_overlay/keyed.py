@@ -7,6 +7,7 @@ reads the rules from here, so a new keyed list is added in exactly one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -29,6 +30,8 @@ class KeyedListSpec(NamedTuple):
         if self.key == "containerPort":
             port = item.get("containerPort")
             if port is None:
+                port = item.get("containerPortRange")  # a range is keyed like a port: 10000-10010/udp
+            if port is None:
                 return None
             return f"{port}/{item.get('protocol') or 'tcp'}"
         key = item.get(self.key)
@@ -38,17 +41,42 @@ class KeyedListSpec(NamedTuple):
         """The fields that a mapping-form key stands for, for an item the base lacks."""
         if self.key == "containerPort":
             port, _, protocol = key.partition("/")
-            item: dict[str, Any] = {"containerPort": int(port) if port.isdigit() else port}
+            item: dict[str, Any] = {"containerPort": int(port)} if port.isdigit() else {"containerPortRange": port}
             if protocol:
                 item["protocol"] = protocol
             return item
         return {self.key: key}
 
     def normalise_key(self, key: str) -> str:
-        """Mapping-form keys written as ``8080`` mean ``8080/tcp``."""
-        if self.key == "containerPort" and "/" not in key:
-            return f"{key}/tcp"
-        return key
+        """Mapping-form port keys in one spelling: ``8080`` and ``08080/tcp`` both mean ``8080/tcp``."""
+        if self.key != "containerPort":
+            return key
+        port, _, protocol = key.partition("/")
+        match = _PORT.fullmatch(port)
+        if match is not None:
+            port = "-".join(str(int(number)) for number in match.groups() if number is not None)
+        return f"{port}/{protocol or 'tcp'}"
+
+    def key_problem(self, key: str) -> str | None:
+        """Why a mapping-form key cannot name an item, or None when it can."""
+        if self.key != "containerPort":
+            return None
+        port, slash, protocol = key.partition("/")
+        if _PORT.fullmatch(port) is None:
+            return (
+                f"'{key}' is not a port: write a port number, optionally with its protocol, "
+                "or a range (8080, 8125/udp, 10000-10010/udp)"
+            )
+        if slash and protocol not in PORT_PROTOCOLS:
+            # ECS's TransportProtocol is the enum tcp | udp, in lowercase:
+            # https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html
+            hint = f"; write {port}/{protocol.lower()}" if protocol.lower() in PORT_PROTOCOLS else ""
+            return f"'{key}': the protocol is tcp or udp, in lowercase as ECS accepts it{hint}"
+        return None
+
+
+PORT_PROTOCOLS = ("tcp", "udp")
+_PORT = re.compile(r"([0-9]+)(?:-([0-9]+))?")
 
 
 CONTAINER_KEYED_LISTS: Mapping[str, KeyedListSpec] = {

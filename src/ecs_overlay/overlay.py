@@ -1,32 +1,31 @@
-"""Load overlay files: YAML with line marks, values kept as written, ``${VAR}``, ``extends``.
+"""Overlay text to ``Overlay``: YAML with line marks, values kept as written, ``${VAR}``, ``extends``.
 
 An overlay is turned into the same keyed form that the merge works on (see keyed.py), and every
 leaf it sets is recorded with its file:line:column so that findings and ``explain`` can point at it.
+Pure: the files themselves are read by environments.py.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path as FsPath
 from typing import Any
 
 import yaml
 from jsonschema import ValidationError
 
 from . import schemas
-from .errors import InvalidInputError, OutputError, UsageError
-from .findings import Finding
+from .errors import InvalidInputError
+from .findings import ERROR, Finding, has_errors
 from .keyed import TASK_KEYED_LISTS, Item, KeyedList, KeyedListSpec, Path, format_path, keyed_path
 from .provenance import OVERLAY, Origin
+from .variables import Problem, interpolate
 
-MAX_FILE_BYTES = 1024 * 1024
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
 MAX_NODES = 100_000
-ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
+# Real overlays nest a dozen levels; far deeper is refused before anything recurses that deep.
+MAX_DEPTH = 100
 
 # libyaml's parser when PyYAML has it (10x faster); both give the same nodes and marks.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -36,7 +35,6 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 )
-_VARIABLE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 @dataclass
@@ -63,88 +61,110 @@ class Overlay:
 
 
 def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
-    """Parse one overlay document; problems become findings (an alias bomb raises InvalidInputError)."""
+    """Parse one overlay document; problems become findings (an alias bomb raises InvalidInputError).
+
+    Every finding goes into the reader's one list, read once at the end, so none found while keying
+    can be lost; the keyed pass runs only on a document that passed the schema.
+    """
     overlay = Overlay(file)
-    try:
-        root = yaml.compose(text, Loader=_LOADER)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or "YAML syntax error"
-        overlay.findings.append(
-            Finding(
-                "yaml-syntax",
-                f"{problem}; fix the YAML syntax",
-                "",
-                file=file,
-                line=mark.line + 1 if mark else None,
-                column=mark.column + 1 if mark else None,
-            )
-        )
+    reader = _Reader(text, file, environ)
+    root = reader.compose()
+    if root is not None:
+        plain = reader.check(root)
+        if not has_errors(reader.findings):
+            overlay.data = reader.keyed_task(root)
+            overlay.allow_plaintext = [str(name) for name in plain.get("allowPlaintext") or []]
+    overlay.findings = sorted(reader.findings, key=lambda f: (f.line or 0, f.column or 0))
+    if has_errors(overlay.findings):
+        overlay.data, overlay.allow_plaintext = {}, []
         return overlay
-    except yaml.YAMLError as error:
-        overlay.findings.append(Finding("yaml-syntax", f"not valid YAML: {error}", file=file))
-        return overlay
-    if root is None or (root.tag == _NULL_TAG and isinstance(root, yaml.ScalarNode)):
-        return overlay  # an empty overlay is valid and changes nothing
-    if not isinstance(root, yaml.MappingNode):
-        overlay.findings.append(
-            _finding_at(
-                file,
-                root,
-                "overlay-structure",
-                "the top level of an overlay must be a mapping of task-definition fields",
-            )
-        )
-        return overlay
-    reader = _Reader(file, environ)
-    plain = reader.plain(root, ())
-    overlay.findings.extend(reader.findings)
-    for path, node, name in reader.unset_variables:
-        overlay.findings.append(
-            _finding_at(
-                file,
-                node,
-                "unset-variable",
-                f"${{{name}}} is not set; set it in the environment (CodeBuild variables) "
-                f"or give a default: ${{{name}:-value}}",
-                format_path(keyed_path(path, plain)),
-            )
-        )
-    overlay.findings.extend(_schema_findings(plain, reader.marks, file))
-    if overlay.findings:
-        overlay.findings.sort(key=lambda f: (f.line or 0, f.column or 0))
-        return overlay
-    overlay.data = reader.keyed_task(root)
     overlay.has_appspec = "appspec" in overlay.data
     overlay.appspec = overlay.data.pop("appspec", None)
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] != ("appspec",)]
     overlay.items = reader.items
     overlay.extends = reader.extends
-    overlay.allow_plaintext = [str(name) for name in plain.get("allowPlaintext") or []]
     return overlay
 
 
 class _Reader:
     """Walks a composed YAML node graph twice: once as plain data for the overlay schema, once
-    into keyed form with values kept as written where ECS expects strings."""
+    into keyed form with values kept as written where ECS expects strings. Both passes report
+    into ``findings``."""
 
-    def __init__(self, file: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, text: str, file: str, environ: Mapping[str, str]) -> None:
+        self.text = text
         self.file = file
         self.environ = environ
         self.findings: list[Finding] = []
         self.marks: dict[tuple[str | int, ...], yaml.Node] = {}
         self.origins: list[tuple[Path, Origin]] = []
         self.items: list[tuple[Path, Origin]] = []
-        self.unset_variables: list[tuple[tuple[str | int, ...], yaml.Node, str]] = []
+        self.variable_problems: list[tuple[tuple[str | int, ...], yaml.Node, Problem]] = []
+        self.too_deep: tuple[tuple[str | int, ...], yaml.Node] | None = None
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
         self.constructor = yaml.SafeLoader("")
         self.root_schema = schemas.load("taskdef")
+        self._lines: list[str] | None = None
+
+    def compose(self) -> yaml.MappingNode | None:
+        """The document's top-level mapping, or None when it is empty or cannot be read."""
+        try:
+            root = yaml.compose(self.text, Loader=_LOADER)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            problem = error.problem or "YAML syntax error"
+            self.findings.append(
+                Finding(
+                    "yaml-syntax",
+                    f"{problem}; fix the YAML syntax",
+                    "",
+                    file=self.file,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                )
+            )
+            return None
+        except yaml.YAMLError as error:
+            self.findings.append(Finding("yaml-syntax", f"not valid YAML: {error}", file=self.file))
+            return None
+        if root is None or (root.tag == _NULL_TAG and isinstance(root, yaml.ScalarNode)):
+            return None  # an empty overlay is valid and changes nothing
+        if not isinstance(root, yaml.MappingNode):
+            self.findings.append(
+                _finding_at(
+                    self.file,
+                    root,
+                    "overlay-structure",
+                    "the top level of an overlay must be a mapping of task-definition fields",
+                )
+            )
+            return None
+        return root
+
+    def check(self, root: yaml.MappingNode) -> dict[str, Any]:
+        """The first pass: the document as plain data, its YAML, variables and schema checked."""
+        plain: dict[str, Any] = self.plain(root, ())
+        for path, node, problem in self.variable_problems:
+            line, column = self._position(node, problem.offset)
+            readable = format_path(keyed_path(path, plain))
+            self.findings.append(Finding(problem.rule, problem.message, readable, ERROR, self.file, line, column))
+        if self.too_deep is not None:
+            path, node = self.too_deep
+            message = f"nested more than {MAX_DEPTH} levels deep; an overlay never needs that, so flatten it"
+            readable = format_path(keyed_path(path[:4], plain))
+            self.findings.append(_finding_at(self.file, node, "overlay-structure", message, readable))
+        else:  # the schema would only repeat it, value by nested value
+            self.findings.extend(_schema_findings(plain, self.marks, self.file))
+        return plain
 
     # -- plain data, for schema validation ---------------------------------------------------
 
     def plain(self, node: yaml.Node, path: tuple[str | int, ...]) -> Any:
         self._count(node)
+        if len(path) > MAX_DEPTH:
+            self.too_deep = self.too_deep or (path, node)
+            return None
         if node.tag not in _PLAIN_TAGS:
             # Only data: a tag such as !!python/object is refused, never constructed.
             self.findings.append(
@@ -179,6 +199,16 @@ class _Reader:
                     )
                     continue
                 key = self._key_text(key_node)
+                if "${" in key:
+                    self.findings.append(
+                        _finding_at(
+                            self.file,
+                            key_node,
+                            "variable-syntax",
+                            f"'{key}': ${{…}} is replaced in values, not in keys; write the key as it should be",
+                            format_path(path + (key,)),
+                        )
+                    )
                 if key in seen:
                     first = seen[key]
                     self.findings.append(
@@ -202,9 +232,23 @@ class _Reader:
                 self.marks[path + (index,)] = item
                 items.append(self.plain(item, path + (index,)))
             return items
-        value = self._scalar(node)
-        if isinstance(value, str) and "${" in value:
-            self.unset_variables.extend((path, node, name) for name in self._unset_variables(value))
+        try:
+            value = self._scalar(node)
+        except (ValueError, TypeError, KeyError, yaml.YAMLError):
+            # An explicit tag on a value it cannot read: `!!int abc`.
+            tag = node.tag.rpartition(":")[2]
+            self.findings.append(
+                _finding_at(
+                    self.file,
+                    node,
+                    "yaml-tag",
+                    f"'{node.value}' is not a valid !!{tag}; remove the tag or fix the value",
+                    format_path(path),
+                )
+            )
+            return None
+        if isinstance(value, str) and "$" in value:
+            self._check_variables(value, path, node)
         if not isinstance(value, (str, int, float, bool, type(None))):
             return node.value  # timestamps and the like: the text as written
         return value
@@ -253,39 +297,51 @@ class _Reader:
     def _keyed_list(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec) -> KeyedList:
         item_schema = schemas.child(schema, 0, self.root_schema)
         keyed = KeyedList()
+        first: dict[str, yaml.Node] = {}
         if isinstance(node, yaml.SequenceNode):
             for index, item_node in enumerate(node.value):
+                origins_from, items_from = len(self.origins), len(self.items)
                 item = self._keyed_item(item_node, path, item_schema, spec, None, index=index)
                 key = spec.item_key(item) if isinstance(item, dict) else None
                 if key is None:
-                    self.findings.append(
-                        _finding_at(
-                            self.file,
-                            item_node,
-                            "keyed-list-item",
-                            f"this item has no '{spec.key}'; every {path[-1]} item needs one to be merged",
-                            format_path(path + (index,)),
-                        )
+                    self._problem(
+                        item_node,
+                        "keyed-list-item",
+                        f"this item has no '{spec.key}'; every {path[-1]} item needs one to be merged",
+                        path + (index,),
                     )
-                    continue
-                if key in keyed:
-                    self.findings.append(
-                        _finding_at(
-                            self.file,
-                            item_node,
-                            "duplicate-item",
-                            f"'{key}' appears twice in {path[-1]}",
-                            format_path(path),
-                        )
-                    )
-                keyed[key] = item
-                self._rekey_origins(path, index, key)
+                elif self._unique(key, item_node, first, path):
+                    keyed[key] = item
+                    self._rekey(path + (index,), path + (Item(key),), origins_from, items_from)
             return keyed
         assert isinstance(node, yaml.MappingNode)  # the overlay schema allows nothing else
         for key_node, value_node in node.value:
-            key = spec.normalise_key(self._key_text(key_node))
-            keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node)
+            text = self._key_text(key_node)
+            problem = spec.key_problem(text)
+            if problem is not None:
+                self._problem(key_node, "keyed-list-item", problem, path)
+                continue
+            key = spec.normalise_key(text)
+            if self._unique(key, key_node, first, path):
+                keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node)
         return keyed
+
+    def _unique(self, key: str, node: yaml.Node, first: dict[str, yaml.Node], path: Path) -> bool:
+        """False, with a finding, when ``key`` already names an item of this list (in any spelling)."""
+        earlier = first.setdefault(key, node)
+        if earlier is node:
+            return True
+        self._problem(
+            node,
+            "duplicate-item",
+            f"'{key}' appears twice in {path[-1]} (first at line {earlier.start_mark.line + 1}); "
+            "only one can be kept, so remove the other",
+            path + (Item(key),),
+        )
+        return False
+
+    def _problem(self, node: yaml.Node, rule: str, message: str, path: Path) -> None:
+        self.findings.append(_finding_at(self.file, node, rule, message, format_path(path)))
 
     def _keyed_item(
         self,
@@ -319,13 +375,15 @@ class _Reader:
             item[name] = self._keyed_value(child_node, item_path + (name,), child_schema, child_spec)
         return item
 
-    def _rekey_origins(self, list_path: Path, index: int, key: str) -> None:
-        prefix = list_path + (index,)
-        size = len(prefix)
-        for records in (self.origins, self.items):
-            for position, (path, origin) in enumerate(records):
-                if path[:size] == prefix:
-                    records[position] = (list_path + (Item(key),) + path[size:], origin)
+    def _rekey(self, old: Path, new: Path, origins_from: int, items_from: int) -> None:
+        """Move the records made since ``origins_from``/``items_from`` from ``old`` to ``new``:
+        only the item just read, so each record moves once per keyed list around it."""
+        size = len(old)
+        for records, start in ((self.origins, origins_from), (self.items, items_from)):
+            for position in range(start, len(records)):
+                path, origin = records[position]
+                if path[:size] == old:
+                    records[position] = (new + path[size:], origin)
 
     def _leaf_scalar(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None) -> Any:
         if schemas.expects_string(schema) or (len(path) == 1 and path[0] in ("cpu", "memory")):
@@ -348,25 +406,42 @@ class _Reader:
     # -- helpers -----------------------------------------------------------------------------
 
     def _interpolate(self, text: str) -> tuple[str, tuple[str, ...]]:
-        """Replace ``${VAR}``, ``${VAR:-default}`` (also when VAR is empty) and ``$${``."""
-        used: list[str] = []
+        result = interpolate(text, self.environ)  # problems were reported by the first pass
+        return result.value, result.variables
 
-        def replace(match: re.Match[str]) -> str:
-            if match.group(0) == "$${":
-                return "${"
-            name, default = match.group(1), match.group(2)
-            used.append(name)
-            value = self.environ.get(name, "")
-            return default if not value and default is not None else value
+    def _check_variables(self, text: str, path: tuple[str | int, ...], node: yaml.Node) -> None:
+        if path[:1] in (("extends",), ("allowPlaintext",)):
+            if "${" in text:
+                self.findings.append(
+                    _finding_at(
+                        self.file,
+                        node,
+                        "variable-syntax",
+                        f"'{text}': ${{…}} is not replaced in {path[0]}; write the name as it is",
+                        format_path(path),
+                    )
+                )
+            return
+        self.variable_problems.extend((path, node, problem) for problem in interpolate(text, self.environ).problems)
 
-        return _VARIABLE.sub(replace, text), tuple(used)
-
-    def _unset_variables(self, text: str) -> list[str]:
-        return [
-            match.group(1)
-            for match in _VARIABLE.finditer(text)
-            if match.group(1) and match.group(2) is None and match.group(1) not in self.environ
-        ]
+    def _position(self, node: yaml.Node, offset: int) -> tuple[int, int]:
+        """Line and column (1-based) of the text at ``offset`` in a scalar's value, found where the
+        scalar is written; the scalar's start when escapes or folding make it differ."""
+        start, end = node.start_mark, node.end_mark
+        value = str(node.value)
+        snippet = value[offset:].split("\n", 1)[0][:40]
+        occurrence = value[:offset].count(snippet)
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        for number in range(start.line, min(end.line, len(self._lines) - 1) + 1):
+            line = self._lines[number]
+            column = line.find(snippet, start.column if number == start.line else 0)
+            while column >= 0:
+                if occurrence == 0:
+                    return number + 1, column + 1
+                occurrence -= 1
+                column = line.find(snippet, column + 1)
+        return start.line + 1, start.column + 1
 
     def _read_extends(self, node: yaml.Node) -> None:
         targets = node.value if isinstance(node, yaml.SequenceNode) else [node]
@@ -425,6 +500,8 @@ def _explain_error(
             )
         return findings
     message = schemas.message(error)
+    if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
+        message += "; ${…} is replaced only in text values, so write the value itself"
     keyed = keyed_path(path, plain)
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"
@@ -448,108 +525,3 @@ def _located(
     if node is None:
         return Finding(rule, message, readable, file=file)
     return _finding_at(file, node, rule, message, readable)
-
-
-# ---------------------------------------------------------------------------------------------
-# Files (the edge): environments, size limits, encodings, extends
-
-
-def list_environments(directory: FsPath) -> list[str]:
-    """Environment names: overlay files in ``directory`` not starting with ``_`` (shared layers)."""
-    if not directory.is_dir():
-        return []
-    return sorted(
-        entry.stem
-        for entry in directory.iterdir()
-        if entry.suffix in ENVIRONMENT_SUFFIXES and not entry.name.startswith("_") and entry.is_file()
-    )
-
-
-def environment_file(directory: FsPath, name: str) -> FsPath:
-    """The overlay of environment ``name``; a usage error listing the choices when there is none."""
-    available = list_environments(directory)
-    if name in available:
-        for suffix in ENVIRONMENT_SUFFIXES:
-            candidate = directory / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
-    listed = ", ".join(available) if available else f"none: no *.yaml files in {directory}/"
-    raise UsageError(f"unknown environment '{name}'; available environments: {listed}")
-
-
-def read_text(path: FsPath) -> str:
-    """An overlay file as text, refusing huge or non-UTF-8 files with a clear error."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InvalidInputError(
-                f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit for an overlay; "
-                "split it into shared layers with `extends`"
-            )
-        raw = path.read_bytes()
-    except FileNotFoundError as error:
-        raise InvalidInputError(f"{path}: no such file") from error
-    except OSError as error:
-        raise OutputError(f"{path}: cannot read it: {error.strerror}") from error
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise InvalidInputError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8"
-        ) from error
-
-
-class FileSource:
-    """Reads overlay files from the working tree; ``GitSource`` reads them as they were at a commit."""
-
-    def read(self, path: FsPath) -> str:
-        return read_text(path)
-
-    def exists(self, path: FsPath) -> bool:
-        return path.is_file()
-
-
-def load_layers(
-    path: FsPath, environ: Mapping[str, str] | None = None, source: FileSource | None = None
-) -> list[Overlay]:
-    """The environment file and its ``extends`` layers, shared layers first, each file once."""
-    env = os.environ if environ is None else environ
-    files = source or FileSource()
-    layers: list[Overlay] = []
-    loaded: set[FsPath] = set()
-
-    def visit(file: FsPath, chain: Sequence[FsPath], display: str) -> None:
-        resolved = file.resolve()
-        if resolved in chain:
-            cycle = " -> ".join(str(p) for p in [*chain[chain.index(resolved) :], resolved])
-            raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
-        if resolved in loaded:
-            return
-        overlay = parse_overlay(files.read(file), display, env)
-        for target, origin in overlay.extends:
-            target_path = file.parent / target
-            if not files.exists(target_path):
-                overlay.findings.append(
-                    Finding.at(
-                        origin,
-                        "extends-missing",
-                        f"extends target '{target}' does not exist ({target_path})",
-                        "extends",
-                    )
-                )
-                continue
-            visit(target_path, [*chain, resolved], _display(target_path))
-        loaded.add(resolved)
-        layers.append(overlay)
-
-    visit(path, [], _display(path))
-    return layers
-
-
-def _display(path: FsPath) -> str:
-    """Paths in messages are relative to the working directory when they can be."""
-    try:
-        return str(path.resolve().relative_to(FsPath.cwd()))
-    except ValueError:
-        return str(path)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import schemas
 from .diff import Change, Drift, compare, drift
+from .environments import Environments, load_layers
 from .findings import has_errors
 from .images import ImageRequest
-from .overlay import Overlay, environment_file, load_layers
+from .overlay import Overlay
 from .render import RenderResult
 from .source import read_base_file, registerable
-from .workflow import BaseOptions, fetch_base, load_environment, problems, render_on
+from .workflow import BaseOptions, fetch_base, problems, render_on
 
 
 @dataclass
@@ -27,14 +27,15 @@ class EnvironmentDiff:
     new_label: str
 
 
-def _checked(name: str, result: RenderResult) -> RenderResult:
+def _checked(name: str, result: RenderResult, revision: str | None = None) -> RenderResult:
     if has_errors(result.findings):
-        raise problems(name, result.findings, "it does not render; fix them first")
+        where = f" as it is at {revision}" if revision else ""
+        raise problems(name, result.findings, f"it does not render{where}; fix them first")
     return result
 
 
-def _layers(name: str, directory: Path) -> list[Overlay]:
-    layers = load_environment(name, directory)
+def _layers(name: str, environments: Environments) -> list[Overlay]:
+    layers = environments.load(name)
     findings = [finding for layer in layers for finding in layer.findings]
     if has_errors(findings):
         raise problems(name, findings, "it does not render; fix them first")
@@ -43,7 +44,7 @@ def _layers(name: str, directory: Path) -> list[Overlay]:
 
 def diff_environment(
     name: str,
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions,
     images: Sequence[ImageRequest] = (),
     against: str | None = None,
@@ -51,21 +52,21 @@ def diff_environment(
 ) -> EnvironmentDiff:
     """The default: the base as it stands against what render would write. ``against`` a git revision:
     the overlays then and now on the same base. ``to_environment``: two environments on the same base."""
-    layers = _layers(name, directory)
+    layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
         old = _checked(name, render_on(base, layers, images))
-        new = _checked(to_environment, render_on(base, _layers(to_environment, directory), images))
+        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), images))
         return EnvironmentDiff(to_environment, compare(old.taskdef, new.taskdef, new.provenance), name, to_environment)
     new = _checked(name, render_on(base, layers, images))
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
     from .gitsource import GitSource
 
-    source = GitSource(against)
-    path = environment_file(directory, name)
+    source = GitSource(against, environments.directory)
+    path = environments.file(name)
     old_layers = load_layers(path, source=source) if source.exists(path) else []
-    old = _checked(name, render_on(base, old_layers, images))
+    old = _checked(name, render_on(base, old_layers, images), against)
     return EnvironmentDiff(name, compare(old.taskdef, new.taskdef, new.provenance), against, "working tree")
 
 
@@ -77,9 +78,11 @@ class DriftReport:
     snapshot_changes: list[Change] = field(default_factory=list)
 
 
-def drift_environment(name: str, directory: Path, base_options: BaseOptions, snapshot: str | None) -> DriftReport:
+def drift_environment(
+    name: str, environments: Environments, base_options: BaseOptions, snapshot: str | None
+) -> DriftReport:
     """Managed values the live task definition no longer matches; with a snapshot, every change since."""
-    layers = _layers(name, directory)
+    layers = _layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
     result = _checked(name, render_on(live, layers))
     report = DriftReport(name, label, drift(live.taskdef, result.taskdef, result.provenance))
@@ -89,8 +92,10 @@ def drift_environment(name: str, directory: Path, base_options: BaseOptions, sna
     return report
 
 
-def snapshot_base(name: str | None, directory: Path, base_options: BaseOptions) -> tuple[dict[str, Any], str]:
+def snapshot_base(
+    name: str | None, environments: Environments, base_options: BaseOptions
+) -> tuple[dict[str, Any], str]:
     """The live base, stripped exactly as render starts from it."""
-    layers = load_environment(name, directory) if name else []
+    layers = environments.load(name) if name else []
     base, label = fetch_base(base_options, layers, name)
     return base.taskdef, label

@@ -5,16 +5,17 @@ Commands call these and render; none of them re-implements a stage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import schemas
+from .environments import Environments
 from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
-from .overlay import Overlay, environment_file, list_environments, load_layers
+from .overlay import Overlay
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
 from .source import Base, read_base, read_base_file, read_input
 
@@ -78,17 +79,13 @@ class Rendered:
     base: dict[str, Any] = field(default_factory=dict)
 
 
-def environment_name(name: str | None, directory: Path) -> str:
+def environment_name(name: str | None, environments: Environments) -> str:
     """The environment to render; a usage error listing the choices when none was given."""
     if name:
         return name
-    available = list_environments(directory)
-    listed = ", ".join(available) if available else f"none found in {directory}/"
+    available = environments.names()
+    listed = ", ".join(available) if available else f"none found in {environments.directory}/"
     raise UsageError(f"no environment given; pass --env NAME or set DEPLOY_ENV. Available environments: {listed}")
-
-
-def load_environment(name: str, directory: Path, environ: Mapping[str, str] | None = None) -> list[Overlay]:
-    return load_layers(environment_file(directory, name), environ)
 
 
 def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
@@ -134,12 +131,12 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
 
 def render_environment(
     name: str,
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
 ) -> Rendered:
-    layers = load_environment(name, directory)
+    layers = environments.load(name)
     findings = [finding for layer in layers for finding in layer.findings]
     if any(finding.is_error for finding in findings):
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
@@ -158,7 +155,7 @@ def render_on(
 
 def validate_environments(
     names: Sequence[str],
-    directory: Path,
+    environments: Environments,
     base_options: BaseOptions | None,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
@@ -171,9 +168,9 @@ def validate_environments(
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
-            findings = check_layers(load_environment(name, directory))
+            findings = check_layers(environments.load(name))
         else:
-            findings = render_environment(name, directory, base_options, images, options).result.findings
+            findings = render_environment(name, environments, base_options, images, options).result.findings
         for finding in findings:
             if finding.file is None or finding not in seen:
                 seen.add(finding)

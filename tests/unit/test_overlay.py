@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from ecs_overlay.environments import load_layers
 from ecs_overlay.errors import InvalidInputError
 from ecs_overlay.keyed import Item
-from ecs_overlay.overlay import load_layers, parse_overlay
+from ecs_overlay.overlay import parse_overlay
 
-from .helpers import base_task, env_of, overlay, rendered
+from .helpers import base_task, container, env_of, overlay, rendered
 
 
 def test_leaves_remember_file_line_and_column() -> None:
@@ -181,3 +184,252 @@ def test_non_utf8_files_are_refused_with_the_line(tmp_path: Path) -> None:
     env.write_bytes(b"cpu: 256\nfamily: caf\xe9\n")
     with pytest.raises(InvalidInputError, match=r"prod.yaml:2: not UTF-8"):
         load_layers(env, {})
+
+
+# -- nothing dropped in silence: every item keyed, every key once ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "path", "words"),
+    [
+        ("containerDefinitions:\n  - image: repo/web:1\n", 2, "containerDefinitions[0]", "no 'name'"),
+        (
+            "containerDefinitions:\n  web:\n    environment:\n      - {name: A, value: a}\n      - {value: x}\n",
+            5,
+            "containerDefinitions[web].environment[1]",
+            "no 'name'",
+        ),
+        (
+            "containerDefinitions:\n  web:\n    portMappings:\n      9000: {}\n      9000/tcp: {hostPort: 9000}\n",
+            5,
+            "containerDefinitions[web].portMappings[9000/tcp]",
+            "'9000/tcp' appears twice in portMappings (first at line 4)",
+        ),
+        (
+            "containerDefinitions:\n  web:\n    portMappings:\n      9000/udp: {}\n      09000/udp: {}\n",
+            5,
+            "containerDefinitions[web].portMappings[9000/udp]",
+            "appears twice",
+        ),
+        (
+            "containerDefinitions:\n  web:\n    portMappings:\n"
+            "      - {containerPort: 9000}\n      - {containerPort: 9000, protocol: tcp}\n",
+            5,
+            "containerDefinitions[web].portMappings[9000/tcp]",
+            "appears twice",
+        ),
+        (
+            "containerDefinitions:\n  web:\n    secrets:\n"
+            "      - {name: DB, valueFrom: arn:aws:ssm:eu-west-1:1:parameter/a}\n"
+            "      - {name: DB, valueFrom: arn:aws:ssm:eu-west-1:1:parameter/b}\n",
+            5,
+            "containerDefinitions[web].secrets[DB]",
+            "'DB' appears twice in secrets (first at line 4)",
+        ),
+        (
+            "containerDefinitions:\n  - {name: web, cpu: 1}\n  - {name: web, cpu: 2}\n",
+            3,
+            "containerDefinitions[web]",
+            "'web' appears twice in containerDefinitions",
+        ),
+    ],
+    ids=[
+        "container-without-name",
+        "env-without-name",
+        "port-9000-and-9000/tcp",
+        "port-leading-zero",
+        "port-list",
+        "secret-twice",
+        "container-twice",
+    ],
+)
+def test_items_that_cannot_be_keyed_or_repeat_a_key_are_errors_at_their_line(
+    text: str, line: int, path: str, words: str
+) -> None:
+    layer = overlay(text)
+    [finding] = layer.findings
+    assert (finding.line, finding.path) == (line, path), finding
+    assert words in finding.message
+    assert layer.data == {}  # nothing half-keyed for a render to use
+
+
+def test_a_finding_raised_while_keying_fails_the_render() -> None:
+    result = rendered(base_task(), "containerDefinitions:\n  web:\n    environment:\n      - {value: lost}\n")
+    assert not result.ok
+    assert [f.rule for f in result.findings] == ["keyed-list-item"]
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("9000/TCP", "the protocol is tcp or udp, in lowercase as ECS accepts it; write 9000/tcp"),
+        ("9000/sctp", "the protocol is tcp or udp"),
+        ("http", "'http' is not a port"),
+        ("80-", "'80-' is not a port"),
+    ],
+)
+def test_port_keys_that_name_no_port_are_errors(key: str, words: str) -> None:
+    [finding] = overlay(f"containerDefinitions:\n  web:\n    portMappings:\n      {key}: {{}}\n").findings
+    assert finding.line == 4 and finding.path == "containerDefinitions[web].portMappings"
+    assert words in finding.message
+
+
+def test_port_ranges_are_keyed_items_in_both_forms() -> None:
+    base = base_task()
+    base["containerDefinitions"][0]["portMappings"].append({"containerPortRange": "10000-10010", "protocol": "udp"})
+    result = rendered(
+        base,
+        "containerDefinitions:\n  web:\n    portMappings:\n"
+        "      10000-10010/udp: {appProtocol: null}\n      20000-20010/udp: {}\n",
+    )
+    assert result.ok, result.findings
+    ports = container(result, "web")["portMappings"]
+    assert ports[1:] == [
+        {"containerPortRange": "10000-10010", "protocol": "udp"},
+        {"containerPortRange": "20000-20010", "protocol": "udp"},
+    ]
+    listed = rendered(
+        base_task(),
+        "containerDefinitions:\n  web:\n    portMappings:\n      - {containerPortRange: 10000-10010, protocol: udp}\n",
+    )
+    assert listed.ok, listed.findings
+
+
+@pytest.mark.parametrize("text", ["cpu: !!int abc\n", "cpu: !!float x\n", "cpu: !!bool maybe\n"])
+def test_a_tag_on_a_value_it_cannot_read_is_a_finding(text: str) -> None:
+    [finding] = overlay(text).findings
+    assert finding.rule == "yaml-tag" and finding.line == 1 and "remove the tag" in finding.message
+
+
+# -- ${…}: supported forms, and every other form an error at its column ----------------------------
+
+ENVIRON = {"SET": "value", "EMPTY": "", "OTHER": "other"}
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("${SET}", "value"),
+        ("${EMPTY}", ""),
+        ("${UNSET:-d}", "d"),
+        ("${EMPTY:-d}", "d"),
+        ("${EMPTY-d}", ""),
+        ("${UNSET-d}", "d"),
+        ("${UNSET:-${OTHER}}", "other"),
+        ("${UNSET:-${ALSO_UNSET:-deep}}", "deep"),
+        ("${SET:-${UNSET}}", "value"),  # a default is read only when it is used
+        ("${SET:+on}", "on"),
+        ("${EMPTY:+on}", ""),
+        ("${EMPTY+on}", "on"),
+        ("${UNSET+on}", ""),
+        ("${SET:?needed}", "value"),
+        ("$${SET}", "${SET}"),
+        ("a $SET b $$ c $", "a $SET b $$ c $"),
+        ("x-${UNSET:-$${LITERAL}}", "x-${LITERAL}"),
+    ],
+)
+def test_supported_variable_forms(written: str, expected: str) -> None:
+    result = rendered(
+        base_task(), f"containerDefinitions:\n  web:\n    environment:\n      X: '{written}'\n", environ=ENVIRON
+    )
+    assert result.ok, result.findings
+    assert env_of(result)["X"] == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "column", "words"),
+    [
+        ("${UNSET}", 10, "${UNSET} is not set"),
+        ("pre ${UNSET:-${NOPE}}", 23, "${NOPE} is not set"),
+        ("${UNSET:?say why}", 10, "${UNSET} is not set: say why"),
+        ("${EMPTY:?}", 10, "${EMPTY} is empty"),
+        ("${SET", 10, "'${SET' has no closing }"),
+        ("ok ${ SET }", 13, "'${ SET }': no spaces inside ${…}: write ${SET}"),
+        ("${1}", 10, "'${1}': a variable name starts with a letter"),
+        ("${}", 10, "'${}': a variable name"),
+        ("${SET:x}", 10, "'${SET:x}': this form is not supported"),
+        ("${SET/a/b}", 10, "'${SET/a/b}': this form is not supported"),
+        ("${#SET}", 10, "'${#SET}'"),
+        ("${UNSET:-${OPEN}", 10, "has no closing }"),
+    ],
+)
+def test_unsupported_or_unset_variables_are_errors_at_their_column(written: str, column: int, words: str) -> None:
+    layer = overlay(f"containerDefinitions:\n  web:\n    environment:\n      X: {written}\n", environ=ENVIRON)
+    [finding] = layer.findings
+    assert (finding.line, finding.column, finding.path) == (4, column, "containerDefinitions[web].environment[X]")
+    assert words in finding.message
+    assert "for a literal ${" in finding.message or "is not set" in words or "is empty" in words
+
+
+def test_variables_in_a_block_scalar_are_placed_on_their_own_line() -> None:
+    layer = overlay("containerDefinitions:\n  web:\n    command:\n      - |\n        first\n        run ${ X }\n")
+    [finding] = layer.findings
+    assert (finding.line, finding.column) == (6, 13)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("containerDefinitions:\n  web:\n    environment:\n      ${NAME}: x\n", "not in keys"),
+        ("extends: _${ENV}.yaml\n", "not replaced in extends"),
+    ],
+)
+def test_variables_where_they_are_not_replaced_are_errors(text: str, words: str) -> None:
+    [finding] = overlay(text, environ={"NAME": "A", "ENV": "x"}).findings
+    assert finding.rule == "variable-syntax" and words in finding.message
+
+
+def test_a_variable_in_a_number_field_is_a_type_error_not_a_silent_string() -> None:
+    [finding] = overlay("containerDefinitions:\n  web:\n    memory: ${MEMORY}\n", environ={"MEMORY": "512"}).findings
+    assert finding.path == "containerDefinitions[web].memory" and finding.line == 3
+    assert "${…} is replaced only in text values" in finding.message
+
+
+@pytest.mark.parametrize("opening", ["[", "{a: "])
+def test_nesting_far_deeper_than_any_overlay_is_a_finding_not_a_recursion_error(opening: str) -> None:
+    depth = 990  # libyaml itself stops at 1000
+    closing = "]" if opening == "[" else "}"
+    text = f"containerDefinitions: {{web: {{dockerLabels: {opening * depth}{closing * depth}}}}}\n"
+    [finding] = overlay(text).findings
+    assert finding.rule == "overlay-structure" and "nested more than 100 levels" in finding.message
+    assert finding.path.startswith("containerDefinitions[web].dockerLabels")
+
+
+# -- cost: linear in the number of items, measured in executed lines, never in seconds ------------
+
+
+def _lines_executed(text: str) -> int:
+    count = 0
+
+    def trace(frame: Any, event: str, _arg: Any) -> Any:
+        nonlocal count
+        if event == "line":
+            count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        layer = parse_overlay(text, "env.yaml", {})
+    finally:
+        sys.settrace(None)
+    assert layer.findings == []
+    return count
+
+
+@pytest.mark.parametrize("form", ["list", "containers"])
+def test_parsing_costs_grow_linearly_with_list_items(form: str) -> None:
+    def document(n: int) -> str:
+        if form == "list":
+            items = "".join(f"      - {{name: VAR_{i}, value: v{i}}}\n" for i in range(n))
+            return f"containerDefinitions:\n  web:\n    environment:\n{items}"
+        containers = "".join(
+            f"  - name: c{c}\n    environment:\n"
+            + "".join(f"      - {{name: VAR_{i}, value: v}}\n" for i in range(n // 4))
+            for c in range(4)
+        )
+        return f"containerDefinitions:\n{containers}"
+
+    small, medium, large = (_lines_executed(document(n)) for n in (100, 200, 400))
+    # Linear: the second 200 items cost what the 100 before them cost twice over (2.0 here);
+    # re-scanning every record per item made it 3.2.
+    assert large - medium < 2.4 * (medium - small), (small, medium, large)

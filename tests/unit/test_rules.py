@@ -145,7 +145,7 @@ def test_at_most_ten_containers() -> None:
 
 
 def test_references_name_existing_containers_and_volumes() -> None:
-    task = base_task()
+    task = base_task(requiresCompatibilities=["EC2"], networkMode="bridge")  # links need bridge
     web(task)["dependsOn"] = [{"containerName": "ghost", "condition": "START"}]
     web(task)["volumesFrom"] = [{"sourceContainer": "phantom"}]
     web(task)["links"] = ["spectre:alias"]
@@ -271,3 +271,70 @@ def test_plaintext_secret_opt_out_per_name() -> None:
         "allowPlaintext: [TOKEN_HEADER]\ncontainerDefinitions: {web: {environment: {TOKEN_HEADER: X-Auth}}}\n",
     )
     assert result.findings == []
+
+
+def _layer_findings(text: str) -> list[tuple[str, str, str, str]]:
+    """(rule, path, severity, message) of what one layer proves wrong on its own (validate without a base)."""
+    from ecs_overlay import parse_overlay
+    from ecs_overlay.render import check_layers
+
+    return [(f.rule, f.path, f.severity, f.message) for f in check_layers([parse_overlay(text, "prod.yaml", {})])]
+
+
+def test_layers_alone_prove_port_rules_of_the_network_mode_they_set() -> None:
+    found = _layer_findings(
+        "networkMode: host\ncontainerDefinitions:\n  web:\n    portMappings: {80: {hostPort: 8080}}\n"
+        "    links: [worker]\n"
+    )
+    assert [(rule, path, severity) for rule, path, severity, _ in found] == [
+        ("host-network-host-port", "containerDefinitions[web].portMappings[80/tcp].hostPort", "error"),
+        ("links-network-mode", "containerDefinitions[web].links", "error"),
+    ]
+    # Without the network mode the base decides: nothing to report from the same ports and links.
+    assert _layer_findings("containerDefinitions:\n  web:\n    portMappings: {80: {hostPort: 8080}}\n") == []
+
+
+def test_layers_alone_never_report_what_the_base_may_supply() -> None:
+    # No driver, no cpu, no name of the dependency target, no essential flag: all may come from the base.
+    layer = (
+        "containerDefinitions:\n  web:\n    cpu: 4096\n    dependsOn: {envoy: SUCCESS}\n"
+        "    logConfiguration: {options: {max-buffer-size: 25m}}\n"
+    )
+    assert _layer_findings(layer) == []
+
+
+def test_a_mistyped_awslogs_option_is_an_error_on_ec2_and_a_warning_where_docker_may_not_run_it() -> None:
+    task = base_task(requiresCompatibilities=["EC2"], networkMode="bridge")
+    web(task)["memory"] = 256
+    web(task)["logConfiguration"]["options"]["awslogs-multiline-patern"] = "^INFO"
+    found = check(RuleContext(task))
+    assert [(f.rule, f.path, f.severity) for f in found] == [
+        (
+            "awslogs-unknown-option",
+            "containerDefinitions[web].logConfiguration.options.awslogs-multiline-patern",
+            "error",
+        )
+    ]
+    assert 'did you mean "awslogs-multiline-pattern"?' in found[0].message
+    task["requiresCompatibilities"] = ["FARGATE"]
+    task["networkMode"] = "awsvpc"
+    assert [f.severity for f in check(RuleContext(task))] == ["warning"]
+
+
+def test_a_reference_to_a_missing_container_suggests_the_one_meant() -> None:
+    task = base_task()
+    web(task)["dependsOn"] = [{"containerName": "envoi", "condition": "START"}]
+    (finding,) = check(RuleContext(task))
+    assert 'did you mean "envoy"?' in finding.message
+    web(task)["dependsOn"] = [{"containerName": "database", "condition": "START"}]
+    (finding,) = check(RuleContext(task))
+    assert "the containers are envoy, web" in finding.message
+
+
+def test_a_dependency_cycle_is_reported_once_per_container_on_the_edge_that_closes_it() -> None:
+    task = base_task()
+    task["containerDefinitions"][1]["dependsOn"] = [{"containerName": "web", "condition": "START"}]
+    assert [(f.rule, f.path, f.severity) for f in check(RuleContext(task))] == [
+        ("container-cycle", "containerDefinitions[web].dependsOn[envoy]", "warning"),
+        ("container-cycle", "containerDefinitions[envoy].dependsOn[web]", "warning"),
+    ]

@@ -13,8 +13,10 @@ from ..findings import Finding
 # isort: off
 from . import task  # noqa: F401
 from . import containers  # noqa: F401
+from . import limits  # noqa: F401
 from . import network  # noqa: F401
 from . import logging  # noqa: F401
+from . import dependencies  # noqa: F401
 from . import credentials  # noqa: F401
 from . import roles  # noqa: F401
 from . import fargate  # noqa: F401

@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from ..keyed import Item
+from ..schemas import closest
 from .context import RuleContext
 from .registry import Problem, bad, good, rule
 
@@ -135,28 +136,21 @@ def essential_container(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def container_references(ctx: RuleContext) -> Iterator[Problem]:
-    names = {container.get("name") for _, container in ctx.containers()}
+    names = sorted(ctx.container_names())
+    references = [(where, "dependsOn", target) for _, where, target, _ in ctx.dependencies()]
     for path, container in ctx.containers():
-        for dependency in container.get("dependsOn") or []:
-            target = dependency.get("containerName")
-            if target not in names:
-                yield Problem(
-                    (*path, "dependsOn", Item(str(target))),
-                    f"dependsOn names {json.dumps(target)}, which is not a container of this task",
-                )
-        for source in container.get("volumesFrom") or []:
-            target = source.get("sourceContainer")
-            if target not in names:
-                yield Problem(
-                    (*path, "volumesFrom"),
-                    f"volumesFrom names {json.dumps(target)}, which is not a container of this task",
-                )
-        for link in container.get("links") or []:
-            target = str(link).split(":", 1)[0]
-            if target not in names:
-                yield Problem(
-                    (*path, "links"), f"links names {json.dumps(target)}, which is not a container of this task"
-                )
+        references += [
+            ((*path, "volumesFrom"), "volumesFrom", item.get("sourceContainer"))
+            for item in container.get("volumesFrom") or []
+        ]
+        references += [((*path, "links"), "links", str(link).split(":", 1)[0]) for link in container.get("links") or []]
+    for where, field_name, target in references:
+        if target not in names:
+            guess = closest(str(target), names)
+            hint = f'did you mean "{guess}"?' if guess else f"the containers are {', '.join(names) or 'none'}"
+            yield Problem(
+                where, f"{field_name} names {json.dumps(target)}, which is not a container of this task; {hint}"
+            )
 
 
 @rule(

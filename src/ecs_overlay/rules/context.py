@@ -51,6 +51,13 @@ class RuleContext:
                 name = container.get("name")
                 yield ("containerDefinitions", Item(str(name)) if name else index), container
 
+    def dependencies(self) -> Iterator[tuple[Path, Path, str, Any]]:
+        """(container path, dependency path, target container, condition) for every ``dependsOn`` entry."""
+        for path, container in self.containers():
+            for dependency in container.get("dependsOn") or []:
+                target = str(dependency.get("containerName"))
+                yield path, (*path, "dependsOn", Item(target)), target, dependency.get("condition")
+
     def container_names(self) -> set[str]:
         return {str(c.get("name")) for _, c in self.containers() if c.get("name")}
 

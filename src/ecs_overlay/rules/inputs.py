@@ -23,10 +23,16 @@ _OVERLAY = (
     ("overlay-structure", "the top level of an overlay is a mapping of task-definition fields", OVERLAY_LANGUAGE),
     ("overlay-schema", "overlay values have the types and values RegisterTaskDefinition accepts", API),
     ("unknown-field", "every field, in an overlay or a file base, is one RegisterTaskDefinition knows", API),
-    ("unset-variable", "every `${VAR}` without a default is set in the environment", OVERLAY_LANGUAGE),
+    (
+        "unset-variable",
+        "every `${VAR}` without a default is set (and `${VAR:?message}` set and not empty)",
+        OVERLAY_LANGUAGE,
+    ),
+    ("variable-syntax", "every `${…}` is a supported form, in a value (`$${` for a literal `${`)", OVERLAY_LANGUAGE),
     ("keyed-list-item", "every item of a keyed list (containers, environment, …) has its key", OVERLAY_LANGUAGE),
-    ("duplicate-item", "no keyed-list item written twice", OVERLAY_LANGUAGE),
+    ("duplicate-item", "no keyed-list item written twice, in any spelling (`9000` and `9000/tcp`)", OVERLAY_LANGUAGE),
     ("extends-missing", "every `extends` target exists", OVERLAY_LANGUAGE),
+    ("environment-file", "one file per environment: not both `<name>.yaml` and `<name>.yml`", OVERLAY_LANGUAGE),
 )
 _RENDERED = (
     ("taskdef-schema", "the rendered task definition matches RegisterTaskDefinition's input shape", API),

@@ -159,7 +159,8 @@ def _s3_files(path: Path, container: dict[str, object]) -> Iterator[tuple[Path, 
         good(
             "containerDefinitions: {log-router: {image: 'public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4', "
             "essential: false, memory: 64, firelensConfiguration: {type: fluentbit, options: "
-            "{config-file-type: file, config-file-value: /fluent-bit/etc/extra.conf}}}}\n",
+            "{config-file-type: file, config-file-value: /fluent-bit/etc/extra.conf}}}, "
+            "web: {logConfiguration: {logDriver: awsfirelens, options: {Name: cloudwatch}}}}\n",
             base="ec2",
         ),
     ],

@@ -1,0 +1,185 @@
+"""Environments on disk: which overlay files a directory holds, and each environment's layers.
+
+The directory is listed once per run (an ``Environments`` lives as long as the command), so a
+service with K environments costs K file reads, not K listings of K files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import InvalidInputError, OutputError, UsageError
+from .findings import Finding
+from .overlay import Overlay, parse_overlay
+
+MAX_FILE_BYTES = 1024 * 1024
+ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
+
+
+class FileSource:
+    """Reads overlay files from the working tree; ``GitSource`` reads them as they were at a commit."""
+
+    def read(self, path: Path) -> str:
+        return read_text(path)
+
+    def exists(self, path: Path) -> bool:
+        return path.is_file()
+
+    def label(self, shown: str) -> str:
+        """How a file read from here is named in messages (``GitSource`` adds its revision)."""
+        return shown
+
+
+class Environments:
+    """The environments of one directory: ``<name>.yaml`` files (``.yml`` too), ``_*`` being shared layers."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._files: dict[str, list[Path]] | None = None
+        self._parsed: dict[Path, _Parsed] = {}  # a shared layer is read once, not once per environment
+
+    def _listing(self) -> dict[str, list[Path]]:
+        if self._files is None:
+            files: dict[str, list[Path]] = {}
+            try:
+                entries = sorted(os.scandir(self.directory), key=lambda entry: entry.name)
+            except OSError:
+                entries = []  # no such directory: no environments, said where they are looked up
+            for entry in entries:
+                stem, suffix = os.path.splitext(entry.name)
+                if suffix in ENVIRONMENT_SUFFIXES and not stem.startswith("_") and entry.is_file():
+                    files.setdefault(stem, []).append(self.directory / entry.name)
+            self._files = files
+        return self._files
+
+    def names(self) -> list[str]:
+        """Environment names, sorted; a name with both a .yaml and a .yml file is listed once."""
+        return sorted(self._listing())
+
+    def file(self, name: str) -> Path:
+        """The overlay of environment ``name``: a usage error listing the choices when there is none,
+        an input error naming both files when ``name.yaml`` and ``name.yml`` both exist."""
+        found = self._listing().get(name)
+        if found is None:
+            available = ", ".join(self.names()) or f"none: no *.yaml files in {self.directory}/"
+            raise UsageError(f"unknown environment '{name}'; available environments: {available}")
+        if len(found) > 1:
+            raise InvalidInputError(self._ambiguous(name, found))
+        return found[0]
+
+    def load(self, name: str) -> list[Overlay]:
+        """The environment's layers, shared layers first; two files for one environment become a
+        finding of that environment, so ``validate`` reports it and goes on with the others."""
+        found = self._listing().get(name)
+        if found is not None and len(found) > 1:
+            ambiguous = Overlay(shown_path(found[0]))
+            ambiguous.findings.append(self._ambiguity(name, found))
+            return [ambiguous]
+        return load_layers(self.file(name), parsed=self._parsed)
+
+    def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
+        return Finding("environment-file", self._ambiguous(name, found), file=shown_path(found[0]))
+
+    @staticmethod
+    def _ambiguous(name: str, found: Sequence[Path]) -> str:
+        files = " and ".join(shown_path(path) for path in found)
+        return f"environment '{name}' has two files, {files}; keep one (delete or rename the other)"
+
+
+def read_text(path: Path) -> str:
+    """An overlay file as text, refusing huge or non-UTF-8 files with a clear error."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InvalidInputError(
+                f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit for an overlay; "
+                "split it into shared layers with `extends`"
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError as error:
+        raise InvalidInputError(f"{path}: no such file") from error
+    except OSError as error:
+        raise OutputError(f"{path}: cannot read it: {error.strerror}") from error
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise InvalidInputError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); save it as UTF-8"
+        ) from error
+
+
+class _Parsed(NamedTuple):
+    """One file read: its overlay, and the ``extends`` targets that exist (a missing one is a finding)."""
+
+    overlay: Overlay
+    targets: list[Path]
+
+
+def load_layers(
+    path: Path,
+    environ: Mapping[str, str] | None = None,
+    source: FileSource | None = None,
+    parsed: dict[Path, _Parsed] | None = None,
+) -> list[Overlay]:
+    """The environment file and its ``extends`` layers, shared layers first, each file once.
+
+    ``parsed`` keeps files already read during this run (overlays are never changed once parsed).
+    """
+    env = os.environ if environ is None else environ
+    files = source or FileSource()
+    shown = _shown_from(Path.cwd())
+    known: dict[Path, _Parsed] = {} if parsed is None else parsed
+    layers: list[Overlay] = []
+    loaded: set[Path] = set()
+
+    def read(file: Path, resolved: Path) -> _Parsed:
+        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
+        targets = []
+        for target, origin in overlay.extends:
+            target_path = file.parent / target
+            if files.exists(target_path):
+                targets.append(target_path)
+            else:
+                message = f"extends target '{target}' does not exist ({target_path})"
+                overlay.findings.append(Finding.at(origin, "extends-missing", message, "extends"))
+        return _Parsed(overlay, targets)
+
+    def visit(file: Path, chain: Sequence[Path]) -> None:
+        resolved = file.resolve()
+        if resolved in chain:
+            cycle = " -> ".join(files.label(shown(p, p)) for p in [*chain[chain.index(resolved) :], resolved])
+            raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
+        if resolved in loaded:
+            return
+        if resolved not in known:
+            known[resolved] = read(file, resolved)
+        overlay, targets = known[resolved]
+        for target_path in targets:
+            visit(target_path, [*chain, resolved])
+        loaded.add(resolved)
+        layers.append(overlay)
+
+    visit(path, [])
+    return layers
+
+
+def shown_path(path: Path) -> str:
+    """Paths in messages are relative to the working directory when they can be."""
+    return _shown_from(Path.cwd())(path.resolve(), path)
+
+
+def _shown_from(cwd: Path) -> Callable[[Path, Path], str]:
+    """``shown_path`` with the working directory looked up once, for every file of a load."""
+    base = cwd.resolve()
+
+    def shown(resolved: Path, written: Path) -> str:
+        try:
+            return str(resolved.relative_to(base))
+        except ValueError:
+            return str(written)
+
+    return shown
