@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecs_overlay import parse_overlay, render
-from ecs_overlay.aws import request_problems
+from ecs_overlay.aws import Ecs
 from ecs_overlay.keyed import KeyedList
 from ecs_overlay.merge import MERGER
 from ecs_overlay.overlay import Overlay
@@ -143,5 +143,5 @@ def test_valid_overlays_on_valid_bases_make_requests_botocore_accepts(data: Any)
     base = data.draw(bases())
     result = render(base, [as_overlay(data.draw(overlay_documents(base)))])
     assert result.ok, result.findings
-    assert request_problems(result.taskdef) == []
+    assert Ecs().request_problems(result.taskdef) == []
     assert not any(isinstance(value, KeyedList) for value in result.taskdef.values())

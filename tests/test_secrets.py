@@ -391,10 +391,10 @@ def test_credential_names(name: str) -> None:
 
 
 def test_botocore_request_problems_leave_the_value_out() -> None:
-    from ecs_overlay.aws import request_problems
+    from ecs_overlay.aws import Ecs
 
     taskdef = {"family": "f", "containerDefinitions": [{"name": "w", "image": "i", "environment": [{"value": 7357}]}]}
-    [problem] = request_problems(taskdef)
+    [problem] = Ecs().request_problems(taskdef)
     assert "environment[0].value" in problem and "<class 'int'>" in problem and "7357" not in problem
 
 

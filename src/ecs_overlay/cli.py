@@ -147,7 +147,8 @@ def base_options(func: F) -> F:
             default=30,
             show_default=True,
             metavar="SECONDS",
-            help="Connect and read timeout of each AWS call (retried, standard mode).",
+            help="The most time one AWS call may take, every retry included (standard mode, "
+            "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
         ),
     ]
     command: Any = wrapper
@@ -303,8 +304,6 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    from .aws import Ecs, request_problems
-
     found = placeholders(rendered.result.taskdef)
     if found:
         listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
@@ -312,7 +311,7 @@ def register(
             f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
             "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
         )
-    problems = request_problems(rendered.result.taskdef)
+    problems = base.ecs().request_problems(rendered.result.taskdef)
     if problems:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
     if dry_run:
@@ -320,7 +319,7 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    write_stdout(Ecs(base.region, base.timeout).register(rendered.result.taskdef) + "\n")
+    write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
 @cli.command()

@@ -104,7 +104,7 @@ def botocore_versions() -> tuple[str, str | None]:
 
     try:
         installed: str | None = version("botocore")
-    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency of boto3
+    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency
         installed = None
     return str(load("taskdef").get("x-botocore-version", "?")), installed
 
@@ -122,7 +122,7 @@ def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
     try:
         import botocore
         import botocore.session
-    except ImportError:  # pragma: no cover - botocore is a dependency of boto3
+    except ImportError:  # pragma: no cover - botocore is a dependency
         return None
     if botocore.__version__ == load("taskdef").get("x-botocore-version"):
         return None
