@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -600,13 +600,31 @@ def _interrupted(signum: int, _frame: Any) -> None:
 def main() -> None:
     for held in (signal.SIGINT, signal.SIGTERM):
         signal.signal(held, _interrupted)
+    code: object = 0
     try:
         cli(prog_name="ecs-overlay")
     except _Interrupted as stop:
         _say(f"Error: interrupted by {stop.signal_name}")
-        raise SystemExit(stop.code) from None
+        code = stop.code
+    except SystemExit as done:
+        code = done.code
     finally:
         _release_stdout()
+    _end_process(code)
+
+
+def _end_process(code: object) -> NoReturn:
+    """Exit with ``code`` (as ``sys.exit`` reads it) without tearing the interpreter down.
+
+    Every output is written, renamed into place and flushed by now; unloading jsonschema, botocore
+    and the parsed schemas module by module would cost about a tenth of a short run for nothing.
+    """
+    if isinstance(code, str):
+        _say(code)
+        code = EXIT_INVALID
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)
 
 
 def _say(message: str) -> None:

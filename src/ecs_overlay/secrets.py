@@ -8,6 +8,7 @@ around it. The checks are pure and cheap: names, provenance, and a few regular e
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -51,44 +52,52 @@ class SecretShape(NamedTuple):
 
 _CREDENTIAL_NAME = "|".join(word.replace("_", "[_-]?") for word in CREDENTIAL_WORDS)
 
-SHAPES: tuple[SecretShape, ...] = tuple(
-    SecretShape(description, re.compile(pattern, flags))
-    for description, pattern, flags in (
-        # scheme://user:PASSWORD@host — userinfo cannot hold an unescaped / ? # (RFC 3986)
-        ("a password in a URL", r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,256}:(?P<secret>[^\s/?#@]{1,256})@", 0),
-        ("an AWS access key ID", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", 0),
-        # a 40-character AWS secret access key: said so by its name, or the whole value
-        (
-            "an AWS secret access key",
-            r"(?i:secret_?access_?key)[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-            0,
-        ),
-        ("an AWS secret access key", r"\A(?=[^/])(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[A-Za-z0-9/+]{40}\Z", 0),
-        ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", 0),
-        ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}", 0),
-        ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),
-        ("a Slack webhook", r"hooks\.slack\.com/services/(?P<secret>[A-Za-z0-9/_-]+)", 0),
-        ("a Stripe key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", 0),
-        ("a Google API key", r"\bAIza[A-Za-z0-9_-]{35}", 0),
-        ("an npm token", r"\bnpm_[A-Za-z0-9]{36}", 0),
-        ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0),
-        (
-            "a private key",
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
-            re.DOTALL,
-        ),
-        # NAME=value inside a longer string: `--db-password=…`, `?token=…`, `export API_KEY=…`
-        (
-            "a credential assignment",
-            rf"(?i)(?:{_CREDENTIAL_NAME})[A-Za-z0-9_.-]{{0,40}}=(?P<secret>[^\s&;,\"']+)",
-            0,
-        ),
+
+@functools.cache
+def shapes() -> tuple[SecretShape, ...]:
+    """The secret shapes, compiled on first use: a run that prints no value never needs them."""
+    return tuple(
+        SecretShape(description, re.compile(pattern, flags))
+        for description, pattern, flags in (
+            # scheme://user:PASSWORD@host — userinfo cannot hold an unescaped / ? # (RFC 3986)
+            (
+                "a password in a URL",
+                r"\b[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s/:@]{0,256}:(?P<secret>[^\s/?#@]{1,256})@",
+                0,
+            ),
+            ("an AWS access key ID", r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b", 0),
+            # a 40-character AWS secret access key: said so by its name, or the whole value
+            (
+                "an AWS secret access key",
+                r"(?i:secret_?access_?key)[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
+                0,
+            ),
+            ("an AWS secret access key", r"\A(?=[^/])(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[A-Za-z0-9/+]{40}\Z", 0),
+            ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})", 0),
+            ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}", 0),
+            ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 0),
+            ("a Slack webhook", r"hooks\.slack\.com/services/(?P<secret>[A-Za-z0-9/_-]+)", 0),
+            ("a Stripe key", r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}", 0),
+            ("a Google API key", r"\bAIza[A-Za-z0-9_-]{35}", 0),
+            ("an npm token", r"\bnpm_[A-Za-z0-9]{36}", 0),
+            ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", 0),
+            (
+                "a private key",
+                r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)",
+                re.DOTALL,
+            ),
+            # NAME=value inside a longer string: `--db-password=…`, `?token=…`, `export API_KEY=…`
+            (
+                "a credential assignment",
+                rf"(?i)(?:{_CREDENTIAL_NAME})[A-Za-z0-9_.-]{{0,40}}=(?P<secret>[^\s&;,\"']+)",
+                0,
+            ),
+        )
     )
-)
 
 
 def _spans(text: str) -> Iterator[tuple[int, int, str]]:
-    for shape in SHAPES:
+    for shape in shapes():
         for match in shape.pattern.finditer(text):
             group = "secret" if "secret" in shape.pattern.groupindex else 0
             yield match.start(group), match.end(group), shape.description
@@ -188,7 +197,7 @@ def mask(path: Path, value: Any, provenances: Sequence[Provenance] = ()) -> Any:
 
     Secrets are: values of environment variables (and free-form map entries) with credential-like
     names; values built from a credential-like ``${VAR}`` (by any of ``provenances``); and text
-    shaped like a secret (:data:`SHAPES`). Names, and ``valueFrom`` references, are shown.
+    shaped like a secret (:func:`shapes`). Names, and ``valueFrom`` references, are shown.
     """
     if isinstance(value, dict):
         return {key: mask((*path, key), child, provenances) for key, child in value.items()}
