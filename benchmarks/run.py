@@ -4,9 +4,12 @@
     python3 -m venv .venv-bench && .venv-bench/bin/pip install -q . awscli 'moto[server]' \
         && .venv-bench/bin/python benchmarks/run.py
 
-Needs jq and GNU time (Debian: apt-get install jq time). The machines are shared and noisy, so every
-figure is a median over several rounds, the commands of a comparison are interleaved round by
+Needs jq and GNU time (Debian: apt-get install jq time) and git. The machines are shared and noisy, so
+every figure is a median over several rounds, the commands of a comparison are interleaved round by
 round, and only ratios against a reference measured in the same run are reported.
+
+The last comparison runs the previous release (--previous, a git revision of this repository) from
+a second virtual environment, .venv-previous, built on first use.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -33,8 +35,10 @@ JQ_DELETE = (
     ".taskDefinition | del(.taskDefinitionArn, .revision, .status, .requiresAttributes, .compatibilities, "
     ".registeredAt, .registeredBy)"
 )
-LIBRARIES = "boto3, click, yaml, deepmerge, jsonschema"
+LIBRARIES = "botocore.session, click, yaml, deepmerge, jsonschema"
 GNU_TIME = "/usr/bin/time"
+PREVIOUS_RELEASE = "a10971b"
+PREVIOUS_VENV = REPO / ".venv-previous"
 
 
 @dataclass
@@ -117,13 +121,13 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def register_example(endpoint: str) -> None:
-    import boto3
+    import botocore.session
 
     from ecs_overlay import schemas
     from ecs_overlay.source import registerable
 
     taskdef = registerable(json.loads(EXAMPLE.read_text()), schemas.describe_only_fields())
-    client = boto3.client(
+    client = botocore.session.get_session().create_client(
         "ecs", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
     client.register_task_definition(**taskdef)
@@ -165,6 +169,7 @@ def live_and_offline(rounds: int) -> list[tuple[str, float, str]]:
                     [jq, JQ_DELETE],
                     [jq, "--arg", "image", IMAGE, ".containerDefinitions[].image = $image"],
                 ),
+                # The libraries render needs, used the plain way: one botocore client, one describe.
                 "floor": command_line(
                     project,
                     env,
@@ -172,7 +177,7 @@ def live_and_offline(rounds: int) -> list[tuple[str, float, str]]:
                         python,
                         "-c",
                         f"import {LIBRARIES}\n"
-                        "boto3.client('ecs').describe_task_definition("
+                        "botocore.session.get_session().create_client('ecs').describe_task_definition("
                         "taskDefinition='checkout-api', include=['TAGS'])",
                     ],
                 ),
@@ -181,6 +186,12 @@ def live_and_offline(rounds: int) -> list[tuple[str, float, str]]:
                     project,
                     env,
                     [tool, "render", "--env", "prod", "--image", IMAGE, "--image-arch", "ARM64", "-o", "-"],
+                ),
+                # Each round registers one more revision in moto; describe reads the latest, which is the same.
+                "register": command_line(
+                    project,
+                    env,
+                    [tool, "register", "--env", "prod", "--image", IMAGE, "--image-arch", "ARM64"],
                 ),
             },
             rounds,
@@ -216,11 +227,13 @@ def live_and_offline(rounds: int) -> list[tuple[str, float, str]]:
     render_live = live["render (live)"]
     rows = [
         ("jq pipeline (aws + jq + jq), median", jq_time * 1000, "ms"),
-        ("floor (python: import 5 libraries, describe once), median", floor * 1000, "ms"),
+        ("floor (python: import 5 libraries, botocore describe once), median", floor * 1000, "ms"),
         ("render, live base, median", render_live.median * 1000, "ms"),
+        ("register, live base, median", live["register"].median * 1000, "ms"),
         ("floor / jq pipeline", floor / jq_time, "x"),
         ("render live / jq pipeline  (target <= 0.75)", render_live.median / jq_time, "x"),
         ("render live / floor        (target <= 1.10)", render_live.median / floor, "x"),
+        ("register / render live     (target <= 1.15)", live["register"].median / render_live.median, "x"),
         ("import floor (click, yaml, deepmerge, jsonschema), median", offline["import floor"].median * 1000, "ms"),
         ("render, --base file, median", offline["render (offline)"].median * 1000, "ms"),
         (
@@ -235,87 +248,61 @@ def live_and_offline(rounds: int) -> list[tuple[str, float, str]]:
     return rows
 
 
-def bulk(rounds: int, environments: int = 10, services: int = 100) -> list[tuple[str, float, str]]:
-    """In-process render + full validation of environment x service combinations, against validation
-    alone (JSON Schema and ECS rules) of the same rendered documents.
+def previous_release(revision: str) -> Path:
+    """The ``ecs-overlay`` command of ``revision``, installed (once) in its own virtual environment."""
+    command = PREVIOUS_VENV / "bin" / "ecs-overlay"
+    stamp = PREVIOUS_VENV / "revision"
+    if command.exists() and stamp.exists() and stamp.read_text() == revision:
+        return command
+    print(f"building {PREVIOUS_VENV.name} with ecs-overlay at {revision} (once)", file=sys.stderr)
+    source = Path(tempfile.mkdtemp(prefix="ecs-overlay-previous-"))
+    archive = subprocess.run(["git", "-C", str(REPO), "archive", revision], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(PREVIOUS_VENV)], check=True)
+    subprocess.run([str(PREVIOUS_VENV / "bin" / "pip"), "install", "-q", str(source)], check=True)
+    stamp.write_text(revision)
+    shutil.rmtree(source)
+    return command
 
-    Each environment's overlay layers are loaded once, as a pull-request check loads each environment
-    once, and rendered onto every service's base; a second figure parses the overlays for every
-    combination, for comparison.
-    """
-    from ecs_overlay import ImageRequest, parse_overlay, render, schemas
-    from ecs_overlay.provenance import Provenance
-    from ecs_overlay.rules import RuleContext, check
-    from ecs_overlay.source import registerable
-    from ecs_overlay.validate import schema_findings
 
-    document = json.loads(EXAMPLE.read_text())
-    template = registerable(document, schemas.describe_only_fields())
-    texts = {path.stem: path.read_text() for path in sorted((REPO / "environments").glob("*.yaml"))}
-    environ = {"CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"}
-    overlay_texts = []
+def validate_many(rounds: int, revision: str, environments: int = 100) -> list[tuple[str, float, str]]:
+    """What a pull-request check runs: ``validate`` of every environment of a directory on one base
+    (render + JSON Schema + ECS's rules for each), this code against the previous release's."""
+    previous = previous_release(revision)
+    project = Path(tempfile.mkdtemp(prefix="ecs-overlay-bench-validate-"))
+    directory = project / "environments"
+    directory.mkdir()
+    shutil.copy(REPO / "environments" / "_common.yaml", directory)
+    shutil.copy(EXAMPLE, project / "base.json")
+    texts = {kind: (REPO / "environments" / f"{kind}.yaml").read_text() for kind in ("prod", "stage")}
     for number in range(environments):
         kind = ["prod", "stage"][number % 2]
-        own = texts[kind].replace("extends: _common.yaml", "").replace(f"env: {kind}", f"env: {kind}-{number}")
-        overlay_texts.append([texts["_common"], own])
-    bases = []
-    for number in range(services):
-        base = json.loads(json.dumps(template))
-        base["family"] = f"service-{number}"
-        base["containerDefinitions"][0]["image"] = f"{IMAGE.rsplit(':', 1)[0]}-{number}:1"
-        bases.append(base)
-    combinations = environments * services
-
-    def parse(layers: list[str]) -> list[Any]:
-        return [parse_overlay(text, f"layer{index}.yaml", environ) for index, text in enumerate(layers)]
-
-    images = [[ImageRequest.parse(f"web={IMAGE}-{number}")] for number in range(services)]
-
-    def render_all(parse_every_time: bool) -> list[dict[str, Any]]:
-        results = []
-        parsed = [parse(layers) for layers in overlay_texts]
-        for environment, layers in enumerate(overlay_texts):
-            for number, base in enumerate(bases):
-                overlays = parse(layers) if parse_every_time else parsed[environment]
-                result = render(base, overlays, images[number])
-                results.append(result.taskdef)
-        return results
-
-    rendered = render_all(False)
-    assert all(render(bases[0], parse(layers), images[0]).ok for layers in overlay_texts)
-
-    def validate_all() -> None:
-        for taskdef in rendered:
-            provenance = Provenance()
-            schema_findings(taskdef, provenance)
-            check(RuleContext(taskdef, provenance))
-
-    timings: dict[str, list[float]] = {"render": [], "render, parsing": [], "validate": []}
-    actions: dict[str, Callable[[], object]] = {
-        "render": lambda: render_all(False),
-        "render, parsing": lambda: render_all(True),
-        "validate": validate_all,
-    }
-    for _ in range(rounds):
-        for name, action in actions.items():
-            started = time.perf_counter()
-            action()
-            timings[name].append(time.perf_counter() - started)
-    rate = {name: combinations / statistics.median(values) for name, values in timings.items()}
-    label = f"{environments} environments x {services} services"
+        text = texts[kind].replace(f"env: {kind}", f"env: {kind}-{number}")
+        (directory / f"{kind}-{number:03d}.yaml").write_text(text)
+    env = {**os.environ, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"}
+    arguments = ["validate", "--base", "base.json"]
+    samples = measure(
+        {
+            "this code": command_line(project, env, [str(BIN / "ecs-overlay"), *arguments]),
+            "previous": command_line(project, env, [str(previous), *arguments]),
+        },
+        rounds,
+    )
+    current, before = samples["this code"].median, samples["previous"].median
     return [
-        (f"bulk: render + validate, {label}", rate["render"], "per s"),
-        ("bulk: validation alone, same documents", rate["validate"], "per s"),
-        ("bulk render throughput / validation-only  (target >= 0.80)", rate["render"] / rate["validate"], "x"),
-        ("bulk: render + validate, overlays parsed per combination", rate["render, parsing"], "per s"),
-        ("bulk with per-combination parsing / validation-only", rate["render, parsing"] / rate["validate"], "x"),
+        (f"validate, {environments} environments on one base, median", current * 1000, "ms"),
+        (f"same with the previous release ({revision}), median", before * 1000, "ms"),
+        ("validate throughput / previous release's  (higher is better)", before / current, "x"),
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=9, help="rounds per comparison (median reported)")
-    parser.add_argument("--only", choices=["commands", "bulk"], help="run one part")
+    parser.add_argument("--rounds", type=int, default=11, help="rounds per comparison (median reported)")
+    parser.add_argument("--only", choices=["commands", "validate"], help="run one part")
+    parser.add_argument(
+        "--previous", default=PREVIOUS_RELEASE, metavar="REVISION", help="the previous release to compare validate with"
+    )
     arguments = parser.parse_args()
     import ecs_overlay
 
@@ -328,8 +315,8 @@ def main() -> None:
     rows: list[tuple[str, float, str]] = []
     if arguments.only in (None, "commands"):
         rows += live_and_offline(arguments.rounds)
-    if arguments.only in (None, "bulk"):
-        rows += bulk(max(5, arguments.rounds))
+    if arguments.only in (None, "validate"):
+        rows += validate_many(arguments.rounds, arguments.previous)
     width = max(len(label) for label, _, _ in rows)
     print(f"{'measure':<{width}}  {'value':>10}")
     for label, value, unit in rows:

@@ -110,6 +110,11 @@ def run_in_process(
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
+def without_static_credentials(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: botocore must find credentials elsewhere."""
+    return {key: value for key, value in env.items() if key not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+
+
 @pytest.fixture
 def invoke() -> Callable[..., Run]:
     """``invoke(*args, cwd=, env=, stdin=)``: the command in-process, the default for CLI tests."""
@@ -176,15 +181,20 @@ def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
 
 
 class FakeEcs:
-    """A local HTTP server that answers every ECS call with one canned response, on purpose."""
+    """A local HTTP server that answers ECS calls with canned responses, on purpose.
+
+    ``respond(status, body)`` sets the answer to every call; ``respond(..., target="RegisterTaskDefinition")``
+    the answer to one operation. A body is sent as JSON, or as it is when given as bytes.
+    """
 
     def __init__(self) -> None:
         import http.server
         import threading
 
-        self.status = 200
-        self.body: Any = {}
-        self.behaviour = "answer"  # or "hang" (never answer) or "truncate" (close mid-body)
+        self.answers: dict[str, tuple[int, Any]] = {"": (200, {})}
+        # "answer", "hang" (never answer), "truncate" (close mid-body) or "trickle" (one byte at a time)
+        self.behaviour = "answer"
+        self.behaviours: dict[str, str] = {}  # per operation, e.g. {"RegisterTaskDefinition": "hang"}
         self.requests: list[str] = []
         self.released = threading.Event()
         fake = self
@@ -193,19 +203,30 @@ class FakeEcs:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length", 0))
                 self.rfile.read(length)
-                fake.requests.append(self.headers.get("X-Amz-Target", ""))
-                if fake.behaviour == "hang":
+                target = self.headers.get("X-Amz-Target", "")
+                fake.requests.append(target)
+                operation = target.rsplit(".", 1)[-1]
+                behaviour = fake.behaviours.get(operation, fake.behaviour)
+                if behaviour == "hang":
                     fake.released.wait(timeout=30)
                     return
-                payload = json.dumps(fake.body).encode()
-                self.send_response(fake.status)
+                status, body = fake.answers.get(operation, fake.answers[""])
+                payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.1")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                if fake.behaviour == "truncate":
+                if behaviour == "truncate":
                     self.wfile.write(payload[: len(payload) // 3])
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if behaviour == "trickle":
+                    for byte in payload:  # each read gets a byte well within any read timeout
+                        if fake.released.wait(timeout=0.05):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
                     return
                 self.wfile.write(payload)
 
@@ -218,8 +239,12 @@ class FakeEcs:
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def respond(self, status: int, body: Any) -> None:
-        self.status, self.body = status, body
+    def respond(self, status: int, body: Any, target: str = "") -> None:
+        self.answers[target] = (status, body)
+
+    def operations(self) -> list[str]:
+        """The operations called so far, in order: ``DescribeTaskDefinition``, …"""
+        return [target.rsplit(".", 1)[-1] for target in self.requests]
 
     def env(self) -> dict[str, str]:
         return {

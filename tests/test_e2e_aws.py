@@ -14,7 +14,7 @@ import pytest
 from ecs_overlay import schemas
 from ecs_overlay.source import registerable
 
-from .conftest import EXAMPLE_BASE
+from .conftest import EXAMPLE_BASE, without_static_credentials
 
 APP_REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
 
@@ -208,3 +208,80 @@ def test_region_option_overrides_the_environment(invoke, project: Path, ecs: Any
     assert invoke("render", "--env", "prod", "-o", "-", cwd=project, env=elsewhere).returncode == 3
     result = invoke("render", "--env", "prod", "--region", "eu-west-1", "-o", "-", cwd=project, env=elsewhere)
     assert result.returncode == 0, result.stderr
+
+
+RUNNING_ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:7"
+
+
+@pytest.mark.parametrize(
+    ("args", "calls"),
+    [
+        (["validate", "--family", "checkout-api"], ["DescribeTaskDefinition"]),
+        (["diff", "--all"], ["DescribeTaskDefinition"]),
+        (["drift", "--all"], ["DescribeTaskDefinition"]),
+        (["diff", "--all", "--cluster", "shop", "--service", "web"], ["DescribeServices", "DescribeTaskDefinition"]),
+        (["snapshot", "--env", "prod", "-o", "-"], ["DescribeTaskDefinition"]),
+        (["register", "--env", "prod"], ["DescribeTaskDefinition", "RegisterTaskDefinition"]),
+    ],
+)
+def test_a_run_describes_each_reference_once_on_one_session(
+    invoke, project: Path, fake_ecs: Any, monkeypatch: pytest.MonkeyPatch, args: list[str], calls: list[str]
+) -> None:
+    """Both example environments start from checkout-api: one describe serves them all, and register
+    reuses its render's description and client; the whole run opens one botocore session."""
+    import botocore.session
+
+    sessions = []
+    original = botocore.session.Session.__init__
+
+    def counted_init(self: Any, *init_args: Any, **init_kwargs: Any) -> None:
+        sessions.append(self)
+        original(self, *init_args, **init_kwargs)
+
+    monkeypatch.setattr(botocore.session.Session, "__init__", counted_init)
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
+    fake_ecs.respond(
+        200, {"services": [{"status": "ACTIVE", "taskDefinition": RUNNING_ARN}], "failures": []}, "DescribeServices"
+    )
+    fake_ecs.respond(200, {"taskDefinition": {"taskDefinitionArn": RUNNING_ARN}}, target="RegisterTaskDefinition")
+    result = invoke(*args, cwd=project, env=fake_ecs.env())
+    assert result.returncode in (0, 4), result.stderr  # drift may find drift
+    assert fake_ecs.operations() == calls
+    assert len(sessions) == 1
+    if args[0] == "register":
+        assert result.stdout == f"{RUNNING_ARN}\n"
+    if "--all" in args or args[0] == "validate":
+        assert "prod" in result.stdout + result.stderr and "stage" in result.stdout + result.stderr
+
+
+def test_each_run_reads_the_aws_settings_of_its_own_environment(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    """Nothing AWS is cached between runs in one process: a second run with another region sees it."""
+    register(ecs, example_taskdef())  # in eu-west-1
+    assert invoke("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env).returncode == 0
+    elsewhere = invoke("render", "--env", "prod", "-o", "-", cwd=project, env={**aws_env, "AWS_REGION": "us-east-1"})
+    assert elsewhere.returncode == 3
+    assert "task definition 'checkout-api' not found" in elsewhere.stderr
+
+
+def test_a_profile_that_assumes_a_role_gets_its_credentials_from_sts(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Credentials that need another service's model (STS here; SSO likewise) load it through the same session."""
+    register(ecs, example_taskdef())
+    (tmp_path / "config").write_text(
+        "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n"
+    )
+    (tmp_path / "credentials").write_text("[base]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    env = without_static_credentials(aws_env)
+    env.update(
+        {
+            "AWS_PROFILE": "deploy",
+            "AWS_CONFIG_FILE": str(tmp_path / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        }
+    )
+    result = invoke("render", "--env", "prod", "-o", "-", cwd=project, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.json()["family"] == "checkout-api"

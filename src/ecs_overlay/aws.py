@@ -1,113 +1,266 @@
-"""The only module that talks to AWS. Imported lazily: offline runs never load boto3.
+"""The only module that talks to AWS. Imported lazily: offline runs never load botocore.
 
-Every botocore failure becomes an AwsError (exit 3) that says what to do next.
+One ``Ecs`` per run: one botocore session, one client per region, each reference described once.
+Every AWS call ends within the run's deadline; every botocore failure, every configuration mistake
+and every malformed answer becomes an AwsError (exit 3) that says what to do next, except ECS
+refusing a task definition, which is invalid input (exit 1) with ECS's own words.
 """
 
 from __future__ import annotations
 
-import functools
+import gzip
 import json
 import os
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
 import botocore
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConfigParseError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    CredentialRetrievalError,
+    DataNotFoundError,
     EndpointConnectionError,
+    InvalidMaxRetryAttemptsError,
+    InvalidRegionError,
+    InvalidRetryModeError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
+    SSOError,
+    TokenRetrievalError,
 )
-from botocore.model import StructureShape
+from botocore.loaders import JSONFileLoader, Loader
 
-from .errors import AwsError
+from .errors import AwsError, InvalidInputError
+from .secrets import mask_text
 
-_ACCESS_DENIED = {
-    "AccessDeniedException",
-    "AccessDenied",
-    "UnauthorizedOperation",
+_ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+# Credentials AWS does not accept: a permission would not help, fresh credentials would.
+_REFUSED_CREDENTIALS = {
     "UnrecognizedClientException",
     "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
 }
 _THROTTLED = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded"}
+# What botocore raises, unwrapped, for a body of the wrong shape or a configuration value it cannot use.
+_PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
+# ECS's ClientException when two registrations of one family overlap: a moment's contention, not a refusal
+# of the definition (ECS's own text, as reported in hashicorp/terraform-provider-aws#9777).
+_CONCURRENT_REGISTRATION = "Too many concurrent attempts to create a new revision"
+_BOTOCORE_VALUE = re.compile(r", value: .*?, (type: <class|valid min)")
+_REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
 
 
 class Ecs:
-    """A thin ECS client: describe the base, find a service's task definition, register."""
+    """The run's ECS connection: describe the base, find a service's task definition, register.
+
+    ``timeout`` bounds each AWS call as a whole, retries included: connecting, sending, and reading
+    the complete answer. Answers are kept for the run, so a reference is described once however
+    many environments start from it.
+    """
 
     def __init__(self, region: str | None = None, timeout: float = 30) -> None:
         self._region = region
         self._timeout = timeout
-        self._client: Any = None
+        self._session: Any = None
+        self._clients: dict[str | None, Any] = {}
+        self._described: dict[tuple[str | None, str], dict[str, Any]] = {}
+        self._services: dict[tuple[str | None, str, str], str] = {}
+        self._readonly: list[str] | None = None
         self._dropped: list[str] = []
         self._unreadable = False
-
-    def _ecs(self, region_hint: str | None = None) -> Any:
-        if self._client is None:
-            session = boto3.session.Session()
-            # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
-            region = self._region or session.region_name or os.environ.get("AWS_REGION") or region_hint
-            retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-            config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
-            with _translated("ecs:DescribeTaskDefinition"):
-                self._client = session.client("ecs", region_name=region, config=config)
-            self._client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
-        return self._client
+        self._parsing = False  # botocore is parsing an answer: a plain exception now means a malformed body
 
     def describe_task_definition(self, reference: str) -> dict[str, Any]:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
-        client = self._ecs(_arn_region(reference))
-        self._dropped, self._unreadable = [], False
-        with _translated("ecs:DescribeTaskDefinition", f"task definition '{reference}'"):
-            response = client.describe_task_definition(taskDefinition=reference, include=["TAGS"])
-        if self._unreadable or not isinstance(response.get("taskDefinition"), dict):
+        client = self._client(_arn_region(reference))
+        key = (client.meta.region_name, reference)
+        if key not in self._described:
+            self._dropped, self._unreadable = [], False
+            response = self._call(
+                client.describe_task_definition,
+                "ecs:DescribeTaskDefinition",
+                f"task definition '{reference}'",
+                taskDefinition=reference,
+                include=["TAGS"],
+            )
+            self._described[key] = self._checked_description(response)
+        return self._described[key]
+
+    def _checked_description(self, response: Any) -> dict[str, Any]:
+        taskdef = response.get("taskDefinition") if isinstance(response, dict) else None
+        containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
+        tags = response.get("tags", []) if isinstance(response, dict) else None
+        if (
+            self._unreadable
+            or not isinstance(taskdef, dict)
+            or not isinstance(containers, list)
+            or not all(isinstance(container, dict) for container in containers)
+            or not isinstance(tags, list)
+        ):
             raise AwsError(
-                "AWS sent an incomplete or unreadable DescribeTaskDefinition response (a cut connection "
-                "or a proxy?); run again"
+                "AWS sent an incomplete or malformed DescribeTaskDefinition response (a cut connection, "
+                "a proxy, or a wrong AWS_ENDPOINT_URL?); check AWS_ENDPOINT_URL and run again"
             )
         if self._dropped:
             raise AwsError(
                 f"the installed botocore {botocore.__version__} does not know these fields of the live task "
                 f"definition and would drop them silently: {', '.join(self._dropped)}. Upgrade it "
-                "(pip install --upgrade ecs-overlay boto3 botocore) and run again"
+                "(pip install --upgrade ecs-overlay botocore) and run again"
             )
-        return {"taskDefinition": response["taskDefinition"], "tags": response.get("tags", [])}
+        return {"taskDefinition": taskdef, "tags": tags}
 
     def describe_only_fields(self) -> list[str]:
         """Read-only fields per the installed botocore, which may be newer than the shipped schema."""
-        from .schemagen import readonly_fields
+        if self._readonly is None:
+            from .schemagen import readonly_fields
 
-        return readonly_fields(self._ecs().meta.service_model)
+            self._readonly = readonly_fields(self._model())
+        return self._readonly
 
     def service_task_definition(self, cluster: str, service: str) -> str:
         """The ARN of the task definition that ``service`` runs now (its primary deployment's)."""
-        client = self._ecs()
-        with _translated("ecs:DescribeServices", f"cluster '{cluster}'"):
-            response = client.describe_services(cluster=cluster, services=[service])
-        for found in response.get("services", []):
-            if found.get("status") != "INACTIVE":
-                arn: str = found["taskDefinition"]
-                return arn
-        raise AwsError(
-            f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service (and the region)"
-        )
+        client = self._client()
+        key = (client.meta.region_name, cluster, service)
+        if key not in self._services:
+            response = self._call(
+                client.describe_services,
+                "ecs:DescribeServices",
+                f"cluster '{cluster}'",
+                cluster=cluster,
+                services=[service],
+            )
+            self._services[key] = _running_task_definition(response, cluster, service)
+        return self._services[key]
 
     def register(self, taskdef: dict[str, Any]) -> str:
         """Register ``taskdef`` as a new revision; the new revision's ARN."""
-        client = self._ecs()
-        permission = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
-        with _translated(permission, f"family '{taskdef.get('family')}'"):
-            response = client.register_task_definition(**taskdef)
-        arn: str = response["taskDefinition"]["taskDefinitionArn"]
+        client = self._client()
+        response = self._call(
+            client.register_task_definition,
+            _REGISTER_PERMISSION,
+            f"family '{taskdef.get('family')}'",
+            **taskdef,
+        )
+        registered = response.get("taskDefinition") if isinstance(response, dict) else None
+        arn = registered.get("taskDefinitionArn") if isinstance(registered, dict) else None
+        if not isinstance(arn, str):
+            raise AwsError(
+                "AWS sent a malformed RegisterTaskDefinition response (no taskDefinitionArn); the revision may "
+                "have been registered: check with `aws ecs list-task-definitions` before running again"
+            )
         return arn
+
+    def request_problems(self, taskdef: dict[str, Any]) -> list[str]:
+        """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
+        from botocore.validate import ParamValidator
+
+        shape = self._model().operation_model("RegisterTaskDefinition").input_shape
+        assert shape is not None
+        report = ParamValidator().validate(taskdef, shape)
+        if not report.has_errors():
+            return []
+        # botocore quotes the offending value ("…, value: hunter2, type: …"); it may be a secret, so leave it out.
+        lines = [_BOTOCORE_VALUE.sub(r", \1", line.strip()) for line in report.generate_report().splitlines()]
+        return [line for line in lines if line]
+
+    def _model(self) -> Any:
+        """ECS's service model: the client's when one is open, else loaded without opening one."""
+        for client in self._clients.values():
+            return client.meta.service_model
+        with _translated("ecs:DescribeTaskDefinition"):
+            return self._botocore_session().get_service_model("ecs")
+
+    def _botocore_session(self) -> Any:
+        if self._session is None:
+            session = botocore.session.Session()
+            try:
+                data_path = session.get_config_variable("data_path")  # AWS_DATA_PATH, as botocore reads it
+            except (ProfileNotFound, ConfigParseError):
+                data_path = None  # reported by the first AWS call; `register --dry-run --base` needs none
+            session.register_component("data_loader", _DataLoader(data_path))
+            self._session = session
+        return self._session
+
+    def _client(self, region_hint: str | None = None) -> Any:
+        """The client of the run's region (the ARN's when nothing else names one), created once."""
+        session = self._botocore_session()
+        with _translated("ecs:DescribeTaskDefinition"):
+            # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
+            region = (
+                self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION") or region_hint
+            )
+            if region not in self._clients:
+                _check_max_attempts(session)
+                retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+                config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
+                try:
+                    client = session.create_client("ecs", region_name=region, config=config)
+                except InvalidRegionError:
+                    raise AwsError(
+                        f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region) to one "
+                        "such as eu-west-1"
+                    ) from None
+                except ValueError as error:  # botocore raises bare ValueErrors for several settings
+                    raise AwsError(_unusable_configuration(error)) from None
+                client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
+                client.meta.events.register("before-send.ecs", self._sending)
+                client.meta.events.register("before-parse.ecs", self._parsing_answer)
+                self._clients[region] = client
+        return self._clients[region]
+
+    def _call(self, operation: Callable[..., Any], permission: str, subject: str, **params: Any) -> Any:
+        """``operation(**params)`` within the deadline, botocore's failures translated.
+
+        botocore bounds each socket read, not the whole answer: a body that trickles in byte by byte
+        would be read for ever. The call runs in a daemon thread (it never keeps the process alive);
+        this thread waits at most the deadline, and Ctrl-C still interrupts the wait.
+        """
+        outcome: list[Any] = []
+        finished = threading.Event()
+
+        def work() -> None:
+            try:
+                outcome.append(operation(**params))
+            except Exception as error:  # handed to the waiting thread, which translates it
+                outcome.append(error)
+            finally:
+                finished.set()
+
+        threading.Thread(target=work, name="ecs-overlay-aws-call", daemon=True).start()
+        name = _operation_name(operation)
+        if not finished.wait(self._timeout):
+            raise AwsError(_timed_out(self._timeout, name))
+        result = outcome[0]
+        if isinstance(result, _PLAIN_FAULTS) and self._parsing:
+            raise AwsError(
+                f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"
+            )
+        if isinstance(result, Exception):
+            with _translated(permission, subject, name, self._timeout):
+                raise result
+        return result
+
+    def _sending(self, **_: Any) -> None:
+        self._parsing = False
+
+    def _parsing_answer(self, **_: Any) -> None:
+        self._parsing = True
 
     def _check_dropped(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         try:
@@ -118,25 +271,120 @@ class Ecs:
         self._dropped = list(_unparsed(raw, parsed, ""))
 
 
-def request_problems(taskdef: dict[str, Any]) -> list[str]:
-    """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
-    from botocore.validate import ParamValidator
+class _PlainJsonFiles(JSONFileLoader):
+    """botocore's data files decoded into plain dicts (ordered, as every dict is) instead of OrderedDicts:
+    the 1.2 MB endpoints.json every client reads decodes about four times faster."""
 
-    report = ParamValidator().validate(taskdef, _register_request_shape())
-    if not report.has_errors():
-        return []
-    return [line.strip() for line in report.generate_report().splitlines() if line.strip()]
+    def load_file(self, file_path: str) -> Any:
+        for extension, opener in ((".json", open), (".json.gz", gzip.open)):
+            try:
+                with opener(file_path + extension, "rb") as stream:
+                    return json.loads(stream.read().decode("utf-8"))
+            except FileNotFoundError:
+                continue
+        return None
 
 
-@functools.cache
-def _register_request_shape() -> StructureShape:
-    """RegisterTaskDefinition's input shape from the installed botocore, loaded once per process."""
-    import botocore.session
+class _DataLoader(Loader):
+    """botocore's data loader with the same search paths (AWS_DATA_PATH, ~/.aws/models, botocore's data),
+    except that loading a model does not list the ~400 services of botocore's data directory (about 900
+    file checks) only to confirm that the one asked for is among them."""
 
-    model = botocore.session.get_session().get_service_model("ecs")
-    shape = model.operation_model("RegisterTaskDefinition").input_shape
-    assert shape is not None
-    return shape
+    def __init__(self, data_path: str | None) -> None:
+        extra = [os.path.expanduser(path) for path in data_path.split(os.pathsep)] if data_path else []
+        super().__init__(extra_search_paths=extra, file_loader=_PlainJsonFiles())
+
+    def list_available_services(self, type_name: str) -> _ServiceNames:  # type: ignore[override]
+        return _ServiceNames(self, type_name)
+
+
+class _ServiceNames:
+    """The services botocore knows, asked one name at a time (ECS, and STS or SSO for credentials):
+    ``name in services`` looks in that service's directory alone; iterating lists them all, as botocore does."""
+
+    def __init__(self, loader: _DataLoader, type_name: str) -> None:
+        self._loader = loader
+        self._type_name = type_name
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            return isinstance(name, str) and bool(self._loader.list_api_versions(name, self._type_name))
+        except DataNotFoundError:
+            return False
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(Loader.list_available_services(self._loader, self._type_name))
+
+
+def _operation_name(operation: Callable[..., Any]) -> str:
+    """``describe_task_definition`` → ``DescribeTaskDefinition``, as AWS and IAM name it."""
+    return "".join(part.capitalize() for part in getattr(operation, "__name__", "call").split("_"))
+
+
+def _timed_out(timeout: float, operation: str) -> str:
+    message = (
+        f"cannot reach AWS: {operation} timed out after {timeout:g} s (--aws-timeout, retries included); "
+        "check the network and AWS_ENDPOINT_URL, or raise --aws-timeout"
+    )
+    if operation == "RegisterTaskDefinition":  # the request may have arrived, only its answer not
+        message += "; the revision may have been registered all the same: see `aws ecs list-task-definitions`"
+    return message
+
+
+def _running_task_definition(response: Any, cluster: str, service: str) -> str:
+    services = response.get("services") if isinstance(response, dict) else None
+    if not isinstance(services, list) or not all(isinstance(found, dict) for found in services):
+        raise AwsError("AWS sent a malformed DescribeServices response; check AWS_ENDPOINT_URL and run again")
+    for found in services:
+        if found.get("status") != "INACTIVE":
+            arn = found.get("taskDefinition")
+            if not isinstance(arn, str) or not arn:
+                raise AwsError(
+                    f"AWS described service '{service}' without its task definition; check AWS_ENDPOINT_URL "
+                    "and run again"
+                )
+            return arn
+    raise AwsError(
+        f"service '{service}' not found in cluster '{cluster}'; check --cluster and --service (and the region)"
+    )
+
+
+def _unusable_configuration(error: Exception) -> str:
+    """What to say when botocore cannot use a setting: the endpoint URL by name when it is the one."""
+    from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
+    for name in ("AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL"):
+        url = os.environ.get(name)
+        try:
+            valid = not url or is_valid_endpoint_url(url) or is_valid_ipv6_endpoint_url(url)
+        except ValueError:  # urllib's own complaint, e.g. about an unclosed [
+            valid = False
+        if not valid:
+            return (
+                f"{name}={json.dumps(url)} is not a URL; set it to one such as https://ecs.eu-west-1.amazonaws.com, "
+                "or unset it"
+            )
+    return (
+        f"botocore cannot use the AWS configuration ({error}); check the AWS_* environment variables and "
+        "the AWS config files"
+    )
+
+
+def _check_max_attempts(session: Any) -> None:
+    """botocore reads max_attempts with int() and would raise a bare ValueError."""
+    try:
+        session.get_config_variable("max_attempts")
+    except ValueError:
+        raise AwsError(_max_attempts_message()) from None
+
+
+def _max_attempts_message() -> str:
+    where = (
+        f"AWS_MAX_ATTEMPTS={os.environ['AWS_MAX_ATTEMPTS']!r}"
+        if "AWS_MAX_ATTEMPTS" in os.environ
+        else "max_attempts in the AWS config file"
+    )
+    return f"{where} is not a whole number of at least 1; fix it or unset it (the default is 3 attempts)"
 
 
 def _unparsed(raw: Any, parsed: Any, prefix: str) -> Iterator[str]:
@@ -161,8 +409,9 @@ def _arn_region(reference: str) -> str | None:
 
 
 @contextmanager
-def _translated(permission: str, subject: str = "") -> Iterator[None]:
-    """Turn botocore's exceptions into AwsErrors with a next step."""
+def _translated(permission: str, subject: str = "", operation: str = "", timeout: float = 0) -> Iterator[None]:
+    """Turn botocore's exceptions (and the configuration faults it raises as plain ones) into errors
+    with a next step."""
     try:
         yield
     except (NoCredentialsError, PartialCredentialsError):
@@ -170,24 +419,85 @@ def _translated(permission: str, subject: str = "") -> Iterator[None]:
             "no AWS credentials found. Configure them (aws configure, AWS_PROFILE, or the CodeBuild "
             "service role), or render offline with --base FILE"
         ) from None
+    except (SSOError, TokenRetrievalError, CredentialRetrievalError) as error:
+        raise AwsError(
+            f"cannot get AWS credentials: {str(error).rstrip('.')}; refresh them (aws sso login, or the profile's "
+            "credential_process or role settings) and run again"
+        ) from None
     except NoRegionError:
         raise AwsError("no AWS region configured; set AWS_REGION or pass --region") from None
-    except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as error:
-        raise AwsError(f"cannot reach AWS: {error}; check the network, AWS_REGION and AWS_ENDPOINT_URL") from None
+    except ProfileNotFound as error:
+        raise AwsError(
+            f"AWS profile '{error.kwargs.get('profile')}' not found in the AWS config files; set AWS_PROFILE to "
+            "one that `aws configure list-profiles` lists, or unset it"
+        ) from None
+    except ConfigParseError as error:
+        path = str(error.kwargs.get("path"))
+        credentials = os.path.expanduser(os.environ.get("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials"))
+        variable = "AWS_SHARED_CREDENTIALS_FILE" if path == credentials else "AWS_CONFIG_FILE"
+        raise AwsError(
+            f"cannot parse the AWS config file {path}; fix its INI syntax, or point {variable} at a valid one"
+        ) from None
+    except InvalidMaxRetryAttemptsError:
+        raise AwsError(_max_attempts_message()) from None
+    except InvalidRetryModeError:
+        raise AwsError(
+            f"AWS_RETRY_MODE={os.environ.get('AWS_RETRY_MODE', '')!r} is not a retry mode; "
+            "use standard, adaptive or legacy, or unset it"
+        ) from None
+    except (ConnectTimeoutError, ReadTimeoutError):
+        raise AwsError(_timed_out(timeout, operation or "the call")) from None
+    except (EndpointConnectionError, ConnectionClosedError) as error:
+        raise AwsError(
+            mask_text(f"cannot reach AWS: {error}; check the network, AWS_REGION and AWS_ENDPOINT_URL")
+        ) from None
     except ClientError as error:
-        raise AwsError(_client_error_message(error, permission, subject)) from None
+        _raise_client_error(error, permission, subject, operation)
     except BotoCoreError as error:
-        raise AwsError(f"AWS call failed: {error}") from None
+        raise AwsError(
+            mask_text(f"AWS call failed: {str(error).rstrip('.')}; ")
+            + "check the AWS_* environment variables and the AWS config files"
+        ) from None
+    except OSError as error:  # a file the AWS configuration names: a web-identity token, a CA bundle
+        raise AwsError(
+            f"cannot read {error.filename or 'a file'} named by the AWS configuration ({error.strerror}); "
+            "check AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CA_BUNDLE and the AWS config files"
+        ) from None
+    except _PLAIN_FAULTS as error:  # e.g. AWS_METADATA_SERVICE_TIMEOUT=abc, read while finding credentials
+        raise AwsError(_unusable_configuration(error)) from None
 
 
-def _client_error_message(error: ClientError, permission: str, subject: str) -> str:
+def _raise_client_error(error: ClientError, permission: str, subject: str, operation: str) -> None:
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
-    message = str(details.get("Message", "")).strip()
+    message = mask_text(str(details.get("Message", "")).strip())  # AWS's own words may quote a request value
+    if operation == "RegisterTaskDefinition" and _CONCURRENT_REGISTRATION in message:
+        raise AwsError(
+            f"ECS is registering another revision of {subject} at this moment ({code}: {message}); "
+            "nothing was registered; run again in a moment"
+        ) from None
+    if operation == "RegisterTaskDefinition" and code in ("ClientException", "InvalidParameterException"):
+        # ECS refusing the definition's content: invalid input, in ECS's own words.
+        raise InvalidInputError(
+            f"ECS refused the task definition: {message or code}; fix the overlay (or the base) and run again; "
+            "nothing was registered"
+        ) from None
+    raise AwsError(_client_error_message(error, code, message, permission, subject, operation)) from None
+
+
+def _client_error_message(
+    error: ClientError, code: str, message: str, permission: str, subject: str, operation: str
+) -> str:
+    metadata = error.response.get("ResponseMetadata", {})
+    attempts = metadata.get("RetryAttempts", 0)
     if code in _ACCESS_DENIED:
         return f"access denied: the caller needs {permission} ({message or code}); grant it in the IAM policy"
+    if code in _REFUSED_CREDENTIALS:
+        return (
+            f"AWS does not accept these credentials ({code}: {message or 'no message'}); refresh them "
+            "(aws sso login, aws configure, AWS_SESSION_TOKEN, or the CodeBuild service role) and run again"
+        )
     if code in _THROTTLED:
-        attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         return (
             f"AWS throttled the request ({code}) and it still failed after {attempts} retries; "
             "run again later, or raise AWS_MAX_ATTEMPTS"
@@ -196,13 +506,16 @@ def _client_error_message(error: ClientError, permission: str, subject: str) -> 
         return f"{subject or 'cluster'} not found ({message}); check --cluster and the region"
     if code == "ServiceNotFoundException":
         return f"service not found ({message}); check --service and the region"
-    if code in ("ClientException", "InvalidParameterException") and "task definition" in message.lower():
+    if (
+        operation == "DescribeTaskDefinition"
+        and code in ("ClientException", "InvalidParameterException")
+        and "unable to describe task definition" in message.lower()
+    ):
         return f"{subject or 'task definition'} not found ({message}); check the family name and the region"
-    status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    status = metadata.get("HTTPStatusCode")
     if isinstance(status, int) and status >= 500:
-        attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         return (
             f"AWS failed with HTTP {status} ({code or 'no code'}) and still failed after {attempts} retries; "
             "run again later"
         )
-    return f"AWS refused the call ({code or status}): {message or 'no message'}"
+    return f"AWS refused {operation or 'the call'} ({code or status}): {message or 'no message'}"

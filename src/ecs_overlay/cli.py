@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
@@ -147,7 +147,8 @@ def base_options(func: F) -> F:
             default=30,
             show_default=True,
             metavar="SECONDS",
-            help="Connect and read timeout of each AWS call (retried, standard mode).",
+            help="The most time one AWS call may take, every retry included (standard mode, "
+            "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
         ),
     ]
     command: Any = wrapper
@@ -163,9 +164,7 @@ def all_option(func: F) -> F:
 
 
 def show_values_option(func: F) -> F:
-    return click.option("--show-values", is_flag=True, help="Show values of credential-like environment variables.")(
-        func
-    )
+    return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
 
 
 def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
@@ -305,8 +304,6 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    from .aws import Ecs, request_problems
-
     found = placeholders(rendered.result.taskdef)
     if found:
         listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
@@ -314,7 +311,7 @@ def register(
             f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
             "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
         )
-    problems = request_problems(rendered.result.taskdef)
+    problems = base.ecs().request_problems(rendered.result.taskdef)
     if problems:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
     if dry_run:
@@ -322,7 +319,7 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    write_stdout(Ecs(base.region, base.timeout).register(rendered.result.taskdef) + "\n")
+    write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
 @cli.command()
@@ -417,7 +414,7 @@ def diff(
 
     By default: the base as it stands against what render would write.
     """
-    from .report import changes_json, changes_markdown, changes_text
+    from .report import changes_json, changes_markdown, changes_text, shown_changes
     from .review import diff_environment
 
     if to_env is not None and (against is not None or all_environments):
@@ -425,7 +422,7 @@ def diff(
     sections = []
     for name in _environments(env, all_environments, environments_dir):
         result = diff_environment(name, environments_dir, base, images, against, to_env)
-        changes = result.changes if show_values else [change.masked() for change in result.changes]
+        changes = shown_changes(result.changes, show_values)
         sections.append((result.environment, f"{result.old_label} -> {result.new_label}", changes))
     if output_format == "json":
         write_stdout(changes_json(sections))
@@ -528,13 +525,13 @@ def explain(
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images)
     require_clean(rendered)
-    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree)
+    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree, show_values)
     if subtree and not entries:
         raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
     if output_format == "json":
-        write_stdout(explain_json(entries, show_values))
+        write_stdout(explain_json(entries))
     else:
-        write_stdout(explain_lines(entries, show_values))
+        write_stdout(explain_lines(entries))
 
 
 def _render_checked(
@@ -603,13 +600,31 @@ def _interrupted(signum: int, _frame: Any) -> None:
 def main() -> None:
     for held in (signal.SIGINT, signal.SIGTERM):
         signal.signal(held, _interrupted)
+    code: object = 0
     try:
         cli(prog_name="ecs-overlay")
     except _Interrupted as stop:
         _say(f"Error: interrupted by {stop.signal_name}")
-        raise SystemExit(stop.code) from None
+        code = stop.code
+    except SystemExit as done:
+        code = done.code
     finally:
         _release_stdout()
+    _end_process(code)
+
+
+def _end_process(code: object) -> NoReturn:
+    """Exit with ``code`` (as ``sys.exit`` reads it) without tearing the interpreter down.
+
+    Every output is written, renamed into place and flushed by now; unloading jsonschema, botocore
+    and the parsed schemas module by module would cost about a tenth of a short run for nothing.
+    """
+    if isinstance(code, str):
+        _say(code)
+        code = EXIT_INVALID
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0)
 
 
 def _say(message: str) -> None:

@@ -7,17 +7,16 @@ has a readable path such as ``containerDefinitions[web].environment[LOG_LEVEL]``
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .keyed import Item, KeyedList, KeyedListSpec, Path, format_path, from_keyed, spec_for, to_keyed
 from .provenance import OVERLAY, Origin, Provenance
-from .rules import looks_like_credential
+from .secrets import mask
 
 ADDED = "added"
 REMOVED = "removed"
 CHANGED = "changed"
-MASK = "****"
 
 
 @dataclass(frozen=True)
@@ -29,43 +28,31 @@ class Change:
     old: Any = None
     new: Any = None
     origin: Origin | None = None
+    # The origins of both sides, read by masked(): a value built from ${DB_PASSWORD} is a secret.
+    provenances: tuple[Provenance, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def readable_path(self) -> str:
         return format_path(self.path)
 
     def masked(self) -> Change:
-        """The change with credential-like environment values hidden."""
-        if not is_sensitive(self.path):
-            return self
-        return Change(
-            self.path, self.operation, masked_value(self.path, self.old), masked_value(self.path, self.new), self.origin
+        """The change with every secret in its values replaced by ``****`` (see secrets.py)."""
+        return replace(
+            self, old=mask(self.path, self.old, self.provenances), new=mask(self.path, self.new, self.provenances)
         )
 
 
-def is_sensitive(path: Path) -> bool:
-    """Is ``path`` (or the item it is in) an environment variable whose name looks like a credential?"""
-    for index, step in enumerate(path[:-1]):
-        following = path[index + 1]
-        if step == "environment" and isinstance(following, Item) and looks_like_credential(following.key):
-            return True
-    return False
-
-
-def masked_value(path: Path, value: Any) -> Any:
-    """``value`` at ``path``, hidden when it is a credential-like environment variable's."""
-    if value is None or not is_sensitive(path):
-        return value
-    if isinstance(value, dict):
-        return {key: (item if key == "name" else MASK) for key, item in value.items()}
-    return MASK
-
-
-def compare(old: Mapping[str, Any], new: Mapping[str, Any], provenance: Provenance | None = None) -> list[Change]:
+def compare(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    provenance: Provenance | None = None,
+    old_provenance: Provenance | None = None,
+) -> list[Change]:
     """Every difference from ``old`` to ``new``; ``provenance`` (of ``new``) says where each came from."""
     changes: list[Change] = []
     _compare(to_keyed(dict(old)), to_keyed(dict(new)), (), changes, provenance)
-    return changes
+    known = tuple(p for p in (old_provenance, provenance) if p is not None)
+    return [replace(change, provenances=known) for change in changes] if known else changes
 
 
 def _compare(old: Any, new: Any, path: Path, changes: list[Change], provenance: Provenance | None) -> None:
@@ -166,10 +153,19 @@ class Drift:
     overlay: Any
     origin: Origin
     live_present: bool = True
+    provenances: tuple[Provenance, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def readable_path(self) -> str:
         return format_path(self.path)
+
+    def masked(self) -> Drift:
+        """The drift with every secret in both values replaced by ``****`` (see secrets.py)."""
+        return replace(
+            self,
+            live=mask(self.path, self.live, self.provenances),
+            overlay=mask(self.path, self.overlay, self.provenances),
+        )
 
 
 def drift(live: Mapping[str, Any], rendered: Mapping[str, Any], provenance: Provenance) -> list[Drift]:
@@ -185,6 +181,7 @@ def drift(live: Mapping[str, Any], rendered: Mapping[str, Any], provenance: Prov
         live_present, actual = value_at(live, path)
         if (wanted_present, wanted) != (live_present, actual):
             found.append(_readable_drift(path, actual, wanted if wanted_present else None, origin, live_present))
+    found = [replace(item, provenances=(provenance,)) for item in found]
     return sorted(found, key=lambda d: (d.origin.file or "", d.origin.line or 0, d.origin.column or 0))
 
 

@@ -391,17 +391,18 @@ class _Reader:
         else:
             value = self._scalar(node)
         variables: tuple[str, ...] = ()
+        template = value
         if isinstance(value, str):
             value, variables = self._interpolate(value)
-        self._leaf(path, node, variables)
+        self._leaf(path, node, variables, template if variables else None)
         return value
 
-    def _leaf(self, path: Path, node: yaml.Node, variables: tuple[str, ...] = ()) -> None:
-        self.origins.append((path, self._origin(node, variables)))
+    def _leaf(self, path: Path, node: yaml.Node, variables: tuple[str, ...] = (), template: str | None = None) -> None:
+        self.origins.append((path, self._origin(node, variables, template)))
 
-    def _origin(self, node: yaml.Node, variables: tuple[str, ...] = ()) -> Origin:
+    def _origin(self, node: yaml.Node, variables: tuple[str, ...] = (), template: str | None = None) -> Origin:
         mark = node.start_mark
-        return Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables)
+        return Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1, variables, template=template)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -499,10 +500,10 @@ def _explain_error(
                 _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
             )
         return findings
-    message = schemas.message(error)
+    keyed = keyed_path(path, plain)
+    message = schemas.message(error, keyed)
     if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
         message += "; ${…} is replaced only in text values, so write the value itself"
-    keyed = keyed_path(path, plain)
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"
     return [_located(message, "overlay-schema", path, plain, marks, file)]

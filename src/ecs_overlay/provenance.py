@@ -25,6 +25,8 @@ class Origin(NamedTuple):
     column: int | None = None
     variables: tuple[str, ...] = ()
     detail: str | None = None
+    # The text as written, when ``variables`` were interpolated into it: what masking may show of the value.
+    template: str | None = None
 
     def location(self) -> str | None:
         """``file:line:column`` when the value came from a file."""

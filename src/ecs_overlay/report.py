@@ -6,10 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves, masked_value
+from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
 from .findings import counted, short
 from .keyed import Path, format_path
 from .provenance import Origin, Provenance
+from .secrets import mask
 
 _SYMBOLS = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
 _COLOURS = {ADDED: "32", REMOVED: "31", CHANGED: "33"}
@@ -106,13 +107,13 @@ def drift_text(
         f"== {environment}: live {label}: "
         + (f"{counted(len(drifts), 'managed value')} drifted" if drifts else "no drift")
     ]
-    for item in drifts:
-        live = short(_maybe_mask(item.path, item.live, show_values)) if item.live_present else "(absent)"
-        wanted = short(_maybe_mask(item.path, item.overlay, show_values)) if item.overlay is not None else "(deleted)"
+    for item in shown_drifts(drifts, show_values):
+        live = short(item.live) if item.live_present else "(absent)"
+        wanted = short(item.overlay) if item.overlay is not None else "(deleted)"
         lines.append(f"! {item.readable_path}: live {live}, overlay {wanted}  ({item.origin.describe()})")
     if since is not None:
         lines.append(f"-- since the snapshot: {_count(since)}")
-        lines.extend(change_line(change if show_values else change.masked()) for change in since)
+        lines.extend(change_line(change) for change in shown_changes(since, show_values))
     return "\n".join(lines) + "\n"
 
 
@@ -124,38 +125,41 @@ def drift_json(
         "drift": [
             {
                 "path": d.readable_path,
-                "live": _maybe_mask(d.path, d.live, show_values) if d.live_present else None,
+                "live": d.live if d.live_present else None,
                 "live_present": d.live_present,
-                "overlay": _maybe_mask(d.path, d.overlay, show_values),
+                "overlay": d.overlay,
                 "origin": origin_json(d.origin),
             }
-            for d in drifts
+            for d in shown_drifts(drifts, show_values)
         ],
     }
     if since is not None:
-        record["since_snapshot"] = [change_json(c if show_values else c.masked()) for c in since]
+        record["since_snapshot"] = [change_json(c) for c in shown_changes(since, show_values)]
     return record
 
 
-def _maybe_mask(path: Path, value: Any, show_values: bool) -> Any:
-    return value if show_values else masked_value(path, value)
+def shown_changes(changes: Sequence[Change], show_values: bool) -> list[Change]:
+    """The changes as they may be printed: secrets masked unless ``--show-values``."""
+    return list(changes) if show_values else [change.masked() for change in changes]
 
 
-def explain_lines(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool) -> str:
-    lines = []
-    for path, value, origin in entries:
-        shown = _maybe_mask(path, value, show_values)
-        lines.append(f"{format_path(path)} = {short(shown)}  <- {origin.describe()}")
+def shown_drifts(drifts: Sequence[Drift], show_values: bool) -> list[Drift]:
+    return list(drifts) if show_values else [item.masked() for item in drifts]
+
+
+def explain_lines(entries: Sequence[tuple[Path, Any, Origin]]) -> str:
+    """``entries`` from :func:`explain_entries`, secrets already masked as wanted."""
+    lines = [f"{format_path(path)} = {short(value)}  <- {origin.describe()}" for path, value, origin in entries]
     return "\n".join(lines) + "\n"
 
 
-def explain_json(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool) -> str:
+def explain_json(entries: Sequence[tuple[Path, Any, Origin]]) -> str:
     return (
         json.dumps(
             [
                 {
                     "path": format_path(path),
-                    "value": _maybe_mask(path, value, show_values),
+                    "value": value,
                     "origin": origin_json(origin),
                 }
                 for path, value, origin in entries
@@ -169,13 +173,15 @@ def explain_json(entries: Sequence[tuple[Path, Any, Origin]], show_values: bool)
 
 
 def explain_entries(
-    taskdef: dict[str, Any], provenance: Provenance, prefix: str | None
+    taskdef: dict[str, Any], provenance: Provenance, prefix: str | None, show_values: bool = False
 ) -> list[tuple[Path, Any, Origin]]:
-    """Every value with its origin, limited to the subtree at ``prefix`` (a readable path)."""
+    """Every value with its origin, limited to the subtree at ``prefix`` (a readable path);
+    secrets masked unless ``show_values``."""
     entries = []
     for path, value, origin_path in leaves(taskdef):
         readable = format_path(path)
         if prefix and not (readable == prefix or readable.startswith((prefix + ".", prefix + "["))):
             continue
-        entries.append((path, value, provenance.origin(origin_path)))
+        shown = value if show_values else mask(path, value, (provenance,))
+        entries.append((path, shown, provenance.origin(origin_path)))
     return entries

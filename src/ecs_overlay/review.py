@@ -57,7 +57,8 @@ def diff_environment(
     if to_environment is not None:
         old = _checked(name, render_on(base, layers, images))
         new = _checked(to_environment, render_on(base, _layers(to_environment, environments), images))
-        return EnvironmentDiff(to_environment, compare(old.taskdef, new.taskdef, new.provenance), name, to_environment)
+        changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
+        return EnvironmentDiff(to_environment, changes, name, to_environment)
     new = _checked(name, render_on(base, layers, images))
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
@@ -67,7 +68,8 @@ def diff_environment(
     path = environments.file(name)
     old_layers = load_layers(path, source=source) if source.exists(path) else []
     old = _checked(name, render_on(base, old_layers, images), against)
-    return EnvironmentDiff(name, compare(old.taskdef, new.taskdef, new.provenance), against, "working tree")
+    changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
+    return EnvironmentDiff(name, changes, against, "working tree")
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from .findings import short
+from .keyed import Path as KeyedPath
+from .provenance import Provenance
+from .secrets import reveals
 
 
 @functools.cache
@@ -100,7 +104,7 @@ def botocore_versions() -> tuple[str, str | None]:
 
     try:
         installed: str | None = version("botocore")
-    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency of boto3
+    except PackageNotFoundError:  # pragma: no cover - botocore is a dependency
         installed = None
     return str(load("taskdef").get("x-botocore-version", "?")), installed
 
@@ -118,7 +122,7 @@ def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
     try:
         import botocore
         import botocore.session
-    except ImportError:  # pragma: no cover - botocore is a dependency of boto3
+    except ImportError:  # pragma: no cover - botocore is a dependency
         return None
     if botocore.__version__ == load("taskdef").get("x-botocore-version"):
         return None
@@ -162,14 +166,19 @@ _TYPE_NAMES = {
 _SECRET_HOLDERS = ("environment", "secrets")
 
 
-def message(error: ValidationError) -> str:
+def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[Provenance] = ()) -> str:
     """A short, readable sentence for one schema error (null, meaning "delete", is not listed).
 
-    Values under ``environment`` and ``secrets`` are never echoed: they may be credentials.
+    ``path`` is the error's keyed path. Values under ``environment`` and ``secrets``, and values that
+    hold a secret (see secrets.py), are never echoed: the message says "the value" instead.
     """
-    shown = _yaml_spelling(error.instance) if isinstance(error.instance, float) else short(error.instance, 60)
-    if any(step in _SECRET_HOLDERS for step in error.absolute_path):
+    hidden = any(step in _SECRET_HOLDERS for step in error.absolute_path) or reveals(path, error.instance, provenances)
+    if hidden:
         shown = "the value"
+    elif isinstance(error.instance, float):
+        shown = _yaml_spelling(error.instance)
+    else:
+        shown = short(error.instance, 60)
     expected: Any = error.validator_value
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]
@@ -192,7 +201,9 @@ def message(error: ValidationError) -> str:
         return f"{shown} is out of range; ECS allows {bound} {expected}"
     if error.validator == "pattern":
         return f"{shown} has characters ECS does not allow here"
-    text = error.message
+    text = error.message.replace(repr(error.instance), "the value") if hidden else error.message
+    if hidden and reveals(path, text, provenances):  # the value is quoted some other way: say less
+        text = f"the value does not pass the {error.validator} check"
     return text if len(text) <= 160 else text[:157] + "..."
 
 

@@ -46,7 +46,8 @@ def _explain(
             )
             for name in missing
         ]
-    return [Finding.at(provenance.locate(path), "taskdef-schema", schemas.message(error), format_path(path))]
+    text = schemas.message(error, path, (provenance,))
+    return [Finding.at(provenance.locate(path), "taskdef-schema", text, format_path(path))]
 
 
 def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance, base_from_api: bool) -> Finding:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from . import schemas
 from .environments import Environments
@@ -19,9 +19,18 @@ from .overlay import Overlay
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
 from .source import Base, read_base, read_base_file, read_input
 
+if TYPE_CHECKING:  # botocore loads only for live runs
+    from .aws import Ecs
 
-class BaseOptions(NamedTuple):
-    """Where the base comes from: exactly one of family, cluster+service, or a file."""
+
+@dataclass
+class BaseOptions:
+    """Where the base comes from: exactly one of family, cluster+service, or a file.
+
+    One BaseOptions per run: it holds the run's one AWS connection, so every command of the run
+    (each environment of ``--all``, and ``register`` after its render) shares one client and
+    describes each reference once.
+    """
 
     family: str | None = None
     cluster: str | None = None
@@ -29,6 +38,15 @@ class BaseOptions(NamedTuple):
     base_file: str | None = None
     region: str | None = None
     timeout: float = 30
+    _ecs: Ecs | None = field(default=None, init=False, repr=False, compare=False)
+
+    def ecs(self) -> Ecs:
+        """The run's ECS connection, opened on first use (offline runs never import botocore)."""
+        if self._ecs is None:
+            from .aws import Ecs
+
+            self._ecs = Ecs(self.region, self.timeout)
+        return self._ecs
 
     @property
     def given(self) -> bool:
@@ -89,9 +107,7 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
         return read_base(read_base_file(path), schemas.describe_only_fields()), path
-    from .aws import Ecs  # only live runs pay for importing boto3
-
-    ecs = Ecs(options.region, options.timeout)
+    ecs = options.ecs()
     if options.cluster is not None and options.service is not None:
         reference = ecs.service_task_definition(options.cluster, options.service)
         label = f"service {options.cluster}/{options.service} ({reference})"

@@ -5,24 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ..keyed import Item
+from ..keyed import Item, Path
 from ..provenance import BASE
+from ..secrets import CREDENTIAL_WORDS as CREDENTIAL_WORDS  # re-exported: what is secret lives in secrets.py
+from ..secrets import looks_like_credential as looks_like_credential
+from ..secrets import secret_variables, shapes_in
 from .context import RuleContext
 from .registry import Problem, bad, good, rule
-
-CREDENTIAL_WORDS = (
-    "PASSWORD",
-    "PASSWD",
-    "SECRET",
-    "TOKEN",
-    "API_KEY",
-    "APIKEY",
-    "PRIVATE_KEY",
-    "ACCESS_KEY",
-    "CREDENTIAL",
-    "AUTH_KEY",
-    "CLIENT_KEY",
-)
 
 _SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/.+$")
 # AWS's own pattern for a secret ARN allows "!": secrets that RDS manages are named "rds!cluster-…"
@@ -32,12 +21,6 @@ _SECRETS_MANAGER_ARN = re.compile(
     r"(:[^:]*(:[^:]*(:[^:]*)?)?)?$"
 )
 _SSM_NAME = re.compile(r"^/?[A-Za-z0-9_.\-/]+$")
-
-
-def looks_like_credential(name: str) -> bool:
-    """Environment variable names that usually hold credentials (DB_PASSWORD, GITHUB_TOKEN, …)."""
-    upper = name.upper()
-    return any(word in upper for word in CREDENTIAL_WORDS)
 
 
 @rule(
@@ -94,15 +77,96 @@ def secret_sources(ctx: RuleContext) -> Iterator[Problem]:
     ],
 )
 def plaintext_secrets(ctx: RuleContext) -> Iterator[Problem]:
+    for item_path, name, _ in _plaintext_environment(ctx):
+        if not looks_like_credential(name):
+            continue
+        inherited = ctx.provenance.origin((*item_path, "value")).kind == BASE
+        yield Problem(
+            item_path,
+            f"{name} looks like a credential but is a plain environment variable; move it to `secrets` "
+            "(SSM or Secrets Manager), or list it under `allowPlaintext:` if it is not secret",
+            "warning" if inherited else None,
+        )
+
+
+@rule(
+    "interpolated-secret",
+    summary="a plain environment value built from a `${VAR}` whose name looks like a credential "
+    "(`DATABASE_URL: postgres://app:${DB_PASSWORD}@db/app`): the task definition would hold the credential in "
+    "plain text, readable by anyone allowed to describe it; pass it with `secrets`. Names the variable, never "
+    "the value",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html",
+    severity="warning",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {environment: {DATABASE_URL: 'postgres://shop:${DB_PASSWORD:-}@db/shop'}}}\n",
+            path="containerDefinitions[web].environment[DATABASE_URL]",
+        ),
+        good("containerDefinitions: {web: {environment: {DATABASE_HOST: '${DB_HOST:-db}'}}}\n"),
+        good(
+            "allowPlaintext: [DB_PASSWORD]\n"
+            "containerDefinitions: {web: {environment: {DATABASE_URL: 'postgres://shop:${DB_PASSWORD:-}@db/shop'}}}\n"
+        ),
+    ],
+)
+def interpolated_secrets(ctx: RuleContext) -> Iterator[Problem]:
+    # A credential-like name is plaintext-secret's to report; here, the names that do not look like one.
+    for item_path, name, _ in _plaintext_environment(ctx):
+        variables = secret_variables((*item_path, "value"), (ctx.provenance,))
+        if looks_like_credential(name) or not variables or set(variables) & ctx.plaintext_allowed:
+            continue
+        used = ", ".join(f"${{{variable}}}" for variable in variables)
+        yield Problem(
+            item_path,
+            f"{name} is built from {used}, so the task definition would hold that credential in plain text, "
+            "readable by anyone allowed to describe it; pass it with `secrets` (SSM Parameter Store or Secrets "
+            f"Manager) instead, or list {name} under `allowPlaintext:` if it is not secret",
+        )
+
+
+@rule(
+    "embedded-secret",
+    summary="a plain environment value that holds a secret by its shape: a URL with a password, an AWS access "
+    "key, a token (GitHub, GitLab, Slack, Stripe, Google, npm, JWT), a private key, `password=…` (see "
+    "src/ecs_overlay/secrets.py); move the credential to `secrets`. The value is never printed",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html",
+    severity="warning",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {environment: {CACHE_URL: 'redis://:hunter2@cache:6379/0'}}}\n",
+            path="containerDefinitions[web].environment[CACHE_URL]",
+        ),
+        bad(
+            "containerDefinitions: {web: {environment: {UPLOADER: AKIAIOSFODNN7EXAMPLE}}}\n",
+            path="containerDefinitions[web].environment[UPLOADER]",
+        ),
+        good("containerDefinitions: {web: {environment: {CACHE_URL: 'redis://cache:6379/0'}}}\n"),
+        good(
+            "containerDefinitions: {web: {environment: {DB_ARN: "
+            "'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db-AbCdEf'}}}\n"
+        ),
+        good("containerDefinitions: {web: {environment: {GIT_COMMIT: 9d8e7f6a1b2c3d4e5f60718293a4b5c6d7e8f901}}}\n"),
+    ],
+)
+def embedded_secrets(ctx: RuleContext) -> Iterator[Problem]:
+    for item_path, name, value in _plaintext_environment(ctx):
+        if looks_like_credential(name) or secret_variables((*item_path, "value"), (ctx.provenance,)):
+            continue  # plaintext-secret or interpolated-secret reports it
+        kinds = shapes_in(value)
+        if kinds:
+            yield Problem(
+                item_path,
+                f"{name} holds {' and '.join(kinds)} in plain text; move the credential to `secrets` (SSM "
+                f"Parameter Store or Secrets Manager), or list {name} under `allowPlaintext:` if it is not secret",
+            )
+
+
+def _plaintext_environment(ctx: RuleContext) -> Iterator[tuple[Path, str, str]]:
+    """(item path, name, value) of each non-empty environment value not allowed as plain text."""
     for path, container in ctx.containers():
         for item in container.get("environment") or []:
-            name = str(item.get("name"))
-            if not looks_like_credential(name) or name in ctx.plaintext_allowed or not item.get("value"):
-                continue
-            inherited = ctx.provenance.origin((*path, "environment", Item(name), "value")).kind == BASE
-            yield Problem(
-                (*path, "environment", Item(name)),
-                f"{name} looks like a credential but is a plain environment variable; move it to `secrets` "
-                "(SSM or Secrets Manager), or list it under `allowPlaintext:` if it is not secret",
-                "warning" if inherited else None,
-            )
+            name, value = str(item.get("name")), item.get("value")
+            if value and name not in ctx.plaintext_allowed:
+                yield (*path, "environment", Item(name)), name, str(value)

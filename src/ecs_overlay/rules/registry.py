@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from ..findings import ERROR, WARNING, Finding, Severity
 from ..keyed import Path, format_path
 from ..provenance import BASE
+from ..secrets import mask_text
 
 if TYPE_CHECKING:
     from .context import RuleContext
@@ -120,7 +121,7 @@ def run_checks(ctx: RuleContext) -> list[Finding]:
             continue
         for problem in entry.check(ctx):
             origin = ctx.provenance.locate(problem.path)
-            message = problem.message
+            message = mask_text(problem.message)  # messages quote values (a cpu, a name); never a secret's shape
             if origin.kind == BASE and not ctx.partial:
                 message += " (already so in the base)"
             findings.append(
