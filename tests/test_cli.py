@@ -161,9 +161,10 @@ def test_offline_commands_never_import_boto3_or_botocore(project: Path, args: li
     import subprocess
     import sys
 
+    # cli, not main: main() ends the process with os._exit, before anything could look at sys.modules.
     code = (
-        f"import sys; from ecs_overlay.cli import main; sys.argv = ['ecs-overlay', *{args!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"import sys; from ecs_overlay.cli import cli; sys.argv = ['ecs-overlay', *{args!r}]\n"
+        "try:\n    cli(prog_name='ecs-overlay')\nexcept SystemExit:\n    pass\n"
         "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')), file=sys.stderr)"
     )
     process = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
