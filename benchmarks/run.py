@@ -124,7 +124,7 @@ def register_example(endpoint: str) -> None:
     import botocore.session
 
     from ecs_overlay import schemas
-    from ecs_overlay.source import registerable
+    from ecs_overlay.base import registerable
 
     taskdef = registerable(json.loads(EXAMPLE.read_text()), schemas.describe_only_fields())
     client = botocore.session.get_session().create_client(

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from ecs_overlay import render
+from ecs_overlay.base import parse_base, registerable
 from ecs_overlay.rules import REGISTRY
 from ecs_overlay.schemas import describe_only_fields
-from ecs_overlay.source import parse_base, registerable
 
 CATALOGUE = Path(__file__).parent / "catalogue"
 REJECTED = sorted((CATALOGUE / "rejected").glob("*.json"))

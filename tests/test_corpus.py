@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from ecs_overlay import render, schemas
+from ecs_overlay.base import parse_base, read_base
 from ecs_overlay.cli import cli
 from ecs_overlay.rules import task_size_units
-from ecs_overlay.source import parse_base, read_base
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST: dict[str, Any] = json.loads((CORPUS / "MANIFEST.json").read_text(encoding="utf-8"))["files"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ecs_overlay import schemas
-from ecs_overlay.source import registerable
+from ecs_overlay.base import registerable
 
 from .conftest import EXAMPLE_BASE, without_static_credentials
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
+from .base import BaseOptions
 from .environments import Environments
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
@@ -26,7 +27,6 @@ from .output import Artifact, check_outputs, to_json, write_all, write_stdout
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
 from .workflow import (
-    BaseOptions,
     Rendered,
     build_checks,
     environment_name,
@@ -494,7 +494,7 @@ def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
 @reports_errors
 def snapshot(env: str | None, environments_dir: Environments, base: BaseOptions, output: str) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
-    from .review import snapshot_base
+    from .base import snapshot_base
 
     check_outputs([("--output", output)])
     taskdef, label = snapshot_base(env, environments_dir, base)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import schemas
+from .base import BaseOptions, fetch_base, read_base_file, registerable
 from .diff import Change, Drift, compare, drift
 from .environments import Environments, load_layers
 from .findings import has_errors
 from .images import ImageRequest
 from .overlay import Overlay
 from .render import RenderResult
-from .source import read_base_file, registerable
-from .workflow import BaseOptions, fetch_base, problems, render_on
+from .workflow import problems, render_on
 
 
 @dataclass
@@ -92,12 +91,3 @@ def drift_environment(
         saved = registerable(read_base_file(snapshot, "--snapshot"), schemas.describe_only_fields())
         report.snapshot_changes = compare(saved, live.taskdef)
     return report
-
-
-def snapshot_base(
-    name: str | None, environments: Environments, base_options: BaseOptions
-) -> tuple[dict[str, Any], str]:
-    """The live base, stripped exactly as render starts from it."""
-    layers = environments.load(name) if name else []
-    base, label = fetch_base(base_options, layers, name)
-    return base.taskdef, label

@@ -7,65 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from . import schemas
+from .base import Base, BaseOptions, fetch_base, read_input
 from .environments import Environments
-from .errors import InvalidInputError, OutputError, UsageError
+from .errors import InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay
 from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
-from .source import Base, read_base, read_base_file, read_input
-
-if TYPE_CHECKING:  # botocore loads only for live runs
-    from .aws import Ecs
-
-
-@dataclass
-class BaseOptions:
-    """Where the base comes from: exactly one of family, cluster+service, or a file.
-
-    One BaseOptions per run: it holds the run's one AWS connection, so every command of the run
-    (each environment of ``--all``, and ``register`` after its render) shares one client and
-    describes each reference once.
-    """
-
-    family: str | None = None
-    cluster: str | None = None
-    service: str | None = None
-    base_file: str | None = None
-    region: str | None = None
-    timeout: float = 30
-    _ecs: Ecs | None = field(default=None, init=False, repr=False, compare=False)
-
-    def ecs(self) -> Ecs:
-        """The run's ECS connection, opened on first use (offline runs never import botocore)."""
-        if self._ecs is None:
-            from .aws import Ecs
-
-            self._ecs = Ecs(self.region, self.timeout)
-        return self._ecs
-
-    @property
-    def given(self) -> bool:
-        return any(value is not None for value in (self.family, self.cluster, self.service, self.base_file))
-
-    def check(self) -> None:
-        if (self.cluster is None) != (self.service is None):
-            raise UsageError("--cluster and --service go together: give both, or neither")
-        chosen = [
-            name
-            for name, given in (
-                ("--family", self.family),
-                ("--cluster/--service", self.cluster),
-                ("--base", self.base_file),
-            )
-            if given
-        ]
-        if len(chosen) > 1:
-            raise UsageError(f"give only one base: {' or '.join(chosen)}")
 
 
 @dataclass
@@ -86,47 +36,6 @@ def environment_name(name: str | None, environments: Environments) -> str:
     available = environments.names()
     listed = ", ".join(available) if available else f"none found in {environments.directory}/"
     raise UsageError(f"no environment given; pass --env NAME or set DEPLOY_ENV. Available environments: {listed}")
-
-
-def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
-    """The register-able base and a label saying where it came from.
-
-    ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
-    for teams whose environments live in different accounts.
-    """
-    options.check()
-    if options.base_file is not None:
-        path = options.base_file
-        if path != "-" and Path(path).is_dir():
-            if environment is None:
-                raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
-            path = str(Path(path) / f"{environment}.json")
-            if not Path(path).is_file():
-                raise OutputError(
-                    f"--base {options.base_file}: no {environment}.json; write it with "
-                    f"`ecs-overlay snapshot --env {environment} -o {path}`"
-                )
-        return read_base(read_base_file(path), schemas.describe_only_fields()), path
-    ecs = options.ecs()
-    if options.cluster is not None and options.service is not None:
-        reference = ecs.service_task_definition(options.cluster, options.service)
-        label = f"service {options.cluster}/{options.service} ({reference})"
-    else:
-        reference = options.family or _overlay_family(layers)
-        label = reference
-    document = ecs.describe_task_definition(reference)
-    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
-
-
-def _overlay_family(layers: Sequence[Overlay]) -> str:
-    for layer in reversed(layers):
-        family = layer.data.get("family")
-        if isinstance(family, str) and family:
-            return family
-    raise UsageError(
-        "no base given: pass --family, --cluster and --service, or --base FILE, "
-        "or set `family:` in the environment's overlay"
-    )
 
 
 def render_environment(

@@ -8,8 +8,8 @@ import botocore.session
 import pytest
 
 from ecs_overlay import schemas
+from ecs_overlay.base import parse_base, read_base, registerable
 from ecs_overlay.errors import InvalidInputError
-from ecs_overlay.source import parse_base, read_base, registerable
 
 from ..conftest import EXAMPLE_BASE
 

@@ -1,4 +1,5 @@
-"""The base: a task definition as ECS describes it, stripped to what RegisterTaskDefinition accepts."""
+"""The base: where it comes from (a file, a family, a service), fetched and stripped to what
+RegisterTaskDefinition accepts, and the snapshots that stand in for it offline."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .errors import InvalidInputError, OutputError
+from . import schemas
+from .errors import InvalidInputError, OutputError, UsageError
 from .findings import INFO, Finding, counted
+
+if TYPE_CHECKING:
+    from .aws import Ecs  # botocore loads only for live runs
+    from .environments import Environments
+    from .overlay import Overlay
 
 
 class Base(NamedTuple):
@@ -192,3 +200,98 @@ def _json_kind(value: Any) -> str:
     if value is None:
         return "null"
     return "a number" if isinstance(value, (int, float)) else "an object"
+
+
+@dataclass
+class BaseOptions:
+    """Where the base comes from: exactly one of family, cluster+service, or a file.
+
+    One BaseOptions per run: it holds the run's one AWS connection, so every command of the run
+    (each environment of ``--all``, and ``register`` after its render) shares one client and
+    describes each reference once.
+    """
+
+    family: str | None = None
+    cluster: str | None = None
+    service: str | None = None
+    base_file: str | None = None
+    region: str | None = None
+    timeout: float = 30
+    _ecs: Ecs | None = field(default=None, init=False, repr=False, compare=False)
+
+    def ecs(self) -> Ecs:
+        """The run's ECS connection, opened on first use (offline runs never import botocore)."""
+        if self._ecs is None:
+            from .aws import Ecs
+
+            self._ecs = Ecs(self.region, self.timeout)
+        return self._ecs
+
+    @property
+    def given(self) -> bool:
+        return any(value is not None for value in (self.family, self.cluster, self.service, self.base_file))
+
+    def check(self) -> None:
+        if (self.cluster is None) != (self.service is None):
+            raise UsageError("--cluster and --service go together: give both, or neither")
+        chosen = [
+            name
+            for name, given in (
+                ("--family", self.family),
+                ("--cluster/--service", self.cluster),
+                ("--base", self.base_file),
+            )
+            if given
+        ]
+        if len(chosen) > 1:
+            raise UsageError(f"give only one base: {' or '.join(chosen)}")
+
+
+def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
+    """The register-able base and a label saying where it came from.
+
+    ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
+    for teams whose environments live in different accounts.
+    """
+    options.check()
+    if options.base_file is not None:
+        path = options.base_file
+        if path != "-" and Path(path).is_dir():
+            if environment is None:
+                raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
+            path = str(Path(path) / f"{environment}.json")
+            if not Path(path).is_file():
+                raise OutputError(
+                    f"--base {options.base_file}: no {environment}.json; write it with "
+                    f"`ecs-overlay snapshot --env {environment} -o {path}`"
+                )
+        return read_base(read_base_file(path), schemas.describe_only_fields()), path
+    ecs = options.ecs()
+    if options.cluster is not None and options.service is not None:
+        reference = ecs.service_task_definition(options.cluster, options.service)
+        label = f"service {options.cluster}/{options.service} ({reference})"
+    else:
+        reference = options.family or _overlay_family(layers)
+        label = reference
+    document = ecs.describe_task_definition(reference)
+    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
+
+
+def _overlay_family(layers: Sequence[Overlay]) -> str:
+    for layer in reversed(layers):
+        family = layer.data.get("family")
+        if isinstance(family, str) and family:
+            return family
+    raise UsageError(
+        "no base given: pass --family, --cluster and --service, or --base FILE, "
+        "or set `family:` in the environment's overlay"
+    )
+
+
+def snapshot_base(
+    name: str | None, environments: Environments, base_options: BaseOptions
+) -> tuple[dict[str, Any], str]:
+    """The live base, stripped exactly as render starts from it."""
+    layers = environments.load(name) if name else []
+    base, label = fetch_base(base_options, layers, name)
+    return base.taskdef, label
