@@ -60,6 +60,17 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from ``clean_environ()``: a developer's or CI's AWS settings, DEPLOY_ENV or
+    IMAGE_ARCH never reach the command, however a test runs it (fixtures may set what they need after)."""
+    environ = clean_environ()
+    for key in set(os.environ) - set(environ):
+        monkeypatch.delenv(key)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+
+
 def run_installed(
     *args: str,
     cwd: Path | None = None,
