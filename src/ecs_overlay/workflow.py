@@ -68,12 +68,14 @@ def validate_environments(
     base_options: BaseOptions | None,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
+    seen: set[Finding] | None = None,
 ) -> list[tuple[str, Finding]]:
     """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
 
-    A shared layer used by several environments is reported once per finding, not once per use.
+    A shared layer used by several environments is reported once per finding, not once per use;
+    ``seen`` carries the findings already reported from one service to the next.
     """
-    seen: set[Finding] = set()
+    seen = set() if seen is None else seen
     results: list[tuple[str, Finding]] = []
     for name in names:
         if base_options is None:
