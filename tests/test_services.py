@@ -27,14 +27,14 @@ def service(root: Path, name: str, environments: dict[str, str]) -> None:
         (directory / f"{env}.yaml").write_text(f"extends: _common.yaml\nfamily: {name}-{env}\n{body}")
 
 
-def repository(root: Path, names: list[str], envs: tuple[str, ...] = ("stage", "prod")) -> Path:
-    """Services `names`, each with `envs`, a snapshot per environment under root/snapshots."""
+def repository(root: Path, names: list[str], envs: tuple[str, ...] = ("stage", "prod"), snapshots: bool = True) -> Path:
+    """Services `names`, each with `envs`, and (unless told not to) a snapshot per environment under root/snapshots."""
     (root / "services" / "_shared").mkdir(parents=True)
     (root / "services" / "_shared" / "org.yaml").write_text(ORG)
     document = json.loads(EXAMPLE_BASE.read_text())
     for name in names:
         service(root, name, {env: f"tags:\n  env: {env}\n" for env in envs})
-        for env in envs:
+        for env in envs if snapshots else ():
             (root / "snapshots" / name).mkdir(parents=True, exist_ok=True)
             (root / "snapshots" / name / f"{env}.json").write_text(json.dumps(document))
     return root
@@ -175,11 +175,8 @@ def test_drift_goes_on_past_a_broken_service_and_exits_with_the_worst(invoke: An
 def test_snapshot_writes_every_service_and_validate_reads_them_back(
     invoke: Any, tmp_path: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
-    root = tmp_path
-    (root / "services" / "_shared").mkdir(parents=True)
-    (root / "services" / "_shared" / "org.yaml").write_text(ORG)
+    root = repository(tmp_path, ["billing", "checkout"], snapshots=False)
     for name in ("billing", "checkout"):
-        service(root, name, {"stage": "", "prod": ""})
         for env in ("stage", "prod"):
             register(ecs, {**example_taskdef(), "family": f"{name}-{env}"})
     result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=aws_env)
@@ -195,11 +192,7 @@ def test_snapshot_writes_every_service_and_validate_reads_them_back(
 def test_snapshot_of_a_missing_family_writes_nothing(
     invoke: Any, tmp_path: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
-    root = tmp_path
-    (root / "services" / "_shared").mkdir(parents=True)
-    (root / "services" / "_shared" / "org.yaml").write_text(ORG)
-    service(root, "billing", {"prod": ""})
-    service(root, "checkout", {"prod": ""})
+    root = repository(tmp_path, ["billing", "checkout"], envs=("prod",), snapshots=False)
     register(ecs, {**example_taskdef(), "family": "billing-prod"})  # checkout-prod is not registered
     result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=aws_env)
     assert result.returncode == 3, result.stderr

@@ -462,6 +462,7 @@ def diff(
     from .report import (
         by_service,
         changes_document,
+        changes_json,
         changes_markdown,
         changes_text,
         services_json,
@@ -497,7 +498,7 @@ def diff(
     if services_dir is None:
         only = [section for _, section in sections]
         if output_format == "json":
-            write_stdout(to_json(changes_document(only)))
+            write_stdout(changes_json(only))
         elif output_format == "markdown":
             write_stdout(changes_markdown(only))
         else:
