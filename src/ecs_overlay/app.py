@@ -18,10 +18,10 @@ from .base import BaseOptions, snapshot_base
 from .errors import InvalidInputError, UsageError
 from .findings import Finding
 from .images import ImageRequest
-from .render import DEFAULT_OPTIONS, RenderOptions
+from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
 from .review import DriftReport, EnvironmentDiff, diff_environment, drift_environment
 from .services import Service
-from .workflow import environment_name, validate_environments
+from .workflow import environment_name, render_environment
 
 
 @dataclass
@@ -78,12 +78,23 @@ def validate(
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
 ) -> ValidateRun:
+    """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
+
+    A shared layer used by several environments (or services) is reported once per finding, not once per use.
+    """
     run = ValidateRun()
     seen: set[Finding] = set()
     for service, names in _selected(services, selection):
         base = service.base(base_options) if base_options is not None else None
-        for name, finding in validate_environments(names, service.environments, base, images, options, seen):
-            run.findings.append((service.name, name, finding))
+        for name in names:
+            if base is None:
+                findings = check_layers(service.environments.load(name))
+            else:
+                findings = render_environment(name, service.environments, base, images, options).result.findings
+            for finding in findings:
+                if finding.file is None or finding not in seen:
+                    seen.add(finding)
+                    run.findings.append((service.name, name, finding))
         run.environments.extend((service.name, name) for name in names)
     return run
 
