@@ -133,6 +133,15 @@ def test_a_change_to_the_shared_layer_touches_every_service(invoke: Any, tmp_pat
     assert "0 services and 0 environments unchanged at HEAD" in result.stderr
 
 
+def test_a_deleted_shared_layer_is_reported_for_every_service(invoke: Any, tmp_path: Path) -> None:
+    root = committed(repository(tmp_path, ["a", "b"]))
+    (root / "services" / "_shared" / "org.yaml").unlink()  # the services' own files are unchanged
+    result = invoke("diff", "--all", "--against", "HEAD", "--services", "services", "--base", "snapshots", cwd=root)
+    assert result.returncode == 1
+    assert result.stderr.count("extends target '../../_shared/org.yaml' does not exist") == 4  # each environment
+    assert "(service a, environment prod)" in result.stderr and "(service b, environment stage)" in result.stderr
+
+
 def test_nothing_changed_renders_nothing_and_starts_no_cat_file(
     invoke: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import BaseOptions, snapshot_base
 from .errors import InvalidInputError, UsageError
-from .findings import Finding
+from .findings import Finding, has_errors
 from .images import ImageRequest
 from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
 from .review import DriftReport, EnvironmentDiff, diff_environment, drift_environment
 from .services import Service
 from .workflow import environment_name, render_environment
+
+if TYPE_CHECKING:
+    from .gitsource import GitSource  # git runs only for --against
 
 
 @dataclass
@@ -129,11 +132,7 @@ def diff(
             source = stack.enter_context(GitSource(against, directory))
         for service, names in _selected(services, selection):
             if many and source is not None:
-                touched = [
-                    name
-                    for name in names
-                    if not all(source.unchanged(path) for path in service.environments.layer_files(name))
-                ]
+                touched = [name for name in names if not _unchanged(service, name, source)]
                 run.unchanged_environments += len(names) - len(touched)
                 if names and not touched:
                     run.unchanged_services += 1
@@ -149,6 +148,15 @@ def diff(
                 else:
                     run.diffs.append((service.name, found))
     return run
+
+
+def _unchanged(service: Service, name: str, source: GitSource) -> bool:
+    """Every file of the environment is the same at the revision; a layer that does not load (a deleted
+    ``extends`` target, a mistake) counts as a change, so that it is rendered and reported."""
+    layers = service.environments.load(name)
+    if has_errors([finding for layer in layers for finding in layer.findings]):
+        return False
+    return all(source.unchanged(path) for path in service.environments.layer_files(name))
 
 
 @dataclass
