@@ -57,12 +57,17 @@ class Selection:
         return [name for name in self.names if name in available]  # a service without that environment is skipped
 
 
+def _many(services: Sequence[Service]) -> bool:
+    """A run with ``--services`` (its services have names), not the one service of ``--environments-dir``."""
+    return len(services) > 1 or bool(services[0].name)
+
+
 def _selected(services: Sequence[Service], selection: Selection) -> list[tuple[Service, list[str]]]:
-    many = len(services) > 1 or bool(services[0].name)
+    many = _many(services)
     chosen = [(service, selection.of(service, many)) for service in services]
     if many and not any(names for _, names in chosen):
-        wanted = ", ".join(selection.names) or "any"
-        raise UsageError(f"no service has environment {wanted}")
+        wanted = f"environment {', '.join(selection.names)}" if selection.names else "any environment"
+        raise UsageError(f"no service has {wanted}; a service's environments are <service>/environments/<env>.yaml")
     return chosen
 
 
@@ -122,7 +127,7 @@ def diff(
     """Each selected environment's diff. With ``against`` and many services, an environment whose files
     (and every layer it extends) are the same at the revision and in the working tree is not rendered."""
     run = DiffRun()
-    many = len(services) > 1 or bool(services[0].name)
+    many = _many(services)
     with ExitStack() as stack:
         source = None
         if against is not None:
@@ -169,7 +174,7 @@ def drift(
     services: Sequence[Service], selection: Selection, base_options: BaseOptions, snapshot: str | None
 ) -> DriftRun:
     run = DriftRun()
-    many = len(services) > 1 or bool(services[0].name)
+    many = _many(services)
     for service, names in _selected(services, selection):
         base = service.base(base_options)
         for name in names:
