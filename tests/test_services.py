@@ -215,3 +215,15 @@ def test_no_services_is_a_usage_error(invoke: Any, tmp_path: Path) -> None:
     assert "--services services: no services found; a service is a subdirectory holding environments/" in (
         result.stderr
     )
+
+
+def test_a_family_shared_by_services_is_described_once(invoke: Any, tmp_path: Path, fake_ecs: Any) -> None:
+    root = repository(tmp_path, ["a", "b", "c"], snapshots=False)
+    for name in ("a", "b", "c"):
+        for env in ("stage", "prod"):
+            edit(root, name, env, f"family: {name}-{env}", "family: shared-base" if env == "prod" else "family: other")
+    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
+    result = invoke("drift", "--all", "--services", "services", cwd=root, env=fake_ecs.env())
+    assert result.returncode == 4, result.stderr  # the example base has none of the overlays' tags
+    assert result.stdout.count("=== service") == 3 and result.stdout.count("== prod: live shared-base") == 3
+    assert fake_ecs.operations() == ["DescribeTaskDefinition"] * 2  # shared-base and other, once each
