@@ -227,3 +227,15 @@ def test_a_family_shared_by_services_is_described_once(invoke: Any, tmp_path: Pa
     assert result.returncode == 4, result.stderr  # the example base has none of the overlays' tags
     assert result.stdout.count("=== service") == 3 and result.stdout.count("== prod: live shared-base") == 3
     assert fake_ecs.operations() == ["DescribeTaskDefinition"] * 2  # shared-base and other, once each
+
+
+def test_snapshot_that_cannot_write_one_file_leaves_no_new_directory(
+    invoke: Any, tmp_path: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    root = repository(tmp_path, ["billing", "checkout"], envs=("prod",), snapshots=False)
+    for name in ("billing", "checkout"):
+        register(ecs, {**example_taskdef(), "family": f"{name}-prod"})
+    (root / "snap" / "checkout" / "prod.json").mkdir(parents=True)  # in the way of checkout's snapshot
+    result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=aws_env)
+    assert result.returncode != 0 and "snap/checkout/prod.json" in result.stderr
+    assert sorted(path.name for path in (root / "snap").iterdir()) == ["checkout"]  # snap/billing went again

@@ -18,11 +18,11 @@ import click
 
 from .base import BaseOptions
 from .environments import Environments
-from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, OutputError, UsageError
+from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest, container_images, placeholders
 from .keyed import Item, format_path
-from .output import Artifact, check_outputs, to_json, write_all, write_stdout
+from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
 from .services import Service, discover, single
@@ -614,20 +614,15 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
     if output == "-":
         raise UsageError("--output with --services is a directory (OUTPUT/<service>/<env>.json), not -")
     taken = app.snapshots(discover(services_dir), app.Selection((env,) if env else (), every=not env), base)
-    folders = sorted({Path(output) / service for service, _, _, _ in taken})
-    try:
-        for folder in folders:  # every base is fetched before anything is created
-            folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise OutputError(f"cannot create {error.filename} (--output): {error.strerror}") from None
-    write_all(
+    write_tree(
         [
             Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
             for service, name, taskdef, _ in taken
         ]
     )
     click.echo(
-        f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} of {counted(len(folders), 'service')}",
+        f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} "
+        f"of {counted(len({service for service, _, _, _ in taken}), 'service')}",
         err=True,
     )
 

@@ -101,6 +101,31 @@ def write_all(artifacts: Sequence[Artifact]) -> None:
             raise
 
 
+def write_tree(artifacts: Sequence[Artifact]) -> None:
+    """:func:`write_all` for files in directories that may not exist yet (``snapshot --services``): the
+    missing directories are created first, and removed again when the write fails, so that a failing run
+    leaves the disk as it found it."""
+    created: list[Path] = []
+    try:
+        for directory in sorted({Path(artifact.path).parent for artifact in artifacts}):
+            for missing in reversed([d for d in (directory, *directory.parents) if not d.exists()]):
+                missing.mkdir()
+                created.append(missing)
+        write_all(artifacts)
+    except OSError as error:
+        _remove_directories(created)
+        raise OutputError(f"cannot create {error.filename} ({artifacts[0].option}): {_reason(error)}") from None
+    except BaseException:
+        _remove_directories(created)
+        raise
+
+
+def _remove_directories(created: Sequence[Path]) -> None:
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
 def write_stdout(text: str) -> None:
     """Standard output, or an I/O error (exit 3) when it is closed or nobody reads it any more."""
     stream = sys.stdout
