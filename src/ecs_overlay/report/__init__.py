@@ -6,11 +6,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
-from .findings import Finding, counted, short
-from .keyed import Path, format_path
-from .provenance import Origin, Provenance
-from .secrets import mask
+from ..diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
+from ..findings import Finding, counted, short
+from ..keyed import Path, format_path
+from ..provenance import Origin, Provenance
+from ..secrets import mask
 
 T = TypeVar("T")
 
