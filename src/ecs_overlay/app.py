@@ -77,6 +77,8 @@ class ValidateRun:
 
     findings: list[tuple[str, str, Finding]] = field(default_factory=list)
     environments: list[tuple[str, str]] = field(default_factory=list)
+    # Each environment's own overlay file: where a report places a finding that has no file of its own.
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def validate(
@@ -104,6 +106,7 @@ def validate(
                     seen.add(finding)
                     run.findings.append((service.name, name, finding))
         run.environments.extend((service.name, name) for name in names)
+        run.files.update(((service.name, name), str(service.environments.file(name))) for name in names)
     return run
 
 
