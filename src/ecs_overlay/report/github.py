@@ -25,12 +25,13 @@ def escape_property(text: str) -> str:
 
 
 def command(kind: str, message: str, title: str, file: str | None, line: int | None, column: int | None) -> str:
-    properties = {"title": title}
+    properties = {}
     if file is not None:
         properties["file"] = file
         if line is not None:
             properties["line"] = str(line)
             properties["col"] = str(column or 1)
+    properties["title"] = title
     listed = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
     return f"::{kind} {listed}::{escape_data(message)}\n"
 
@@ -41,7 +42,7 @@ def findings_commands(items: Sequence[Located], root: Path) -> str:
         finding = item.finding
         file = relative_uri(finding.file, root) if finding.file is not None else None
         where = f"{finding.path}: " if finding.path else ""
-        message = f"{where}{finding.message} (environment {item.suite})"
+        message = f"{where}{finding.message} ({item.scope})"
         lines.append(
             command(_COMMANDS.get(finding.severity, "error"), message, finding.rule, file, finding.line, finding.column)
         )

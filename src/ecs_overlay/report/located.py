@@ -30,6 +30,15 @@ class Located(NamedTuple):
         """``service/environment``, or the environment alone."""
         return f"{self.service}/{self.environment}" if self.service else self.environment
 
+    @property
+    def scope(self) -> str:
+        """``service S, environment E``, or ``environment E``: how a message says where it belongs."""
+        return (
+            f"service {self.service}, environment {self.environment}"
+            if self.service
+            else f"environment {self.environment}"
+        )
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -41,8 +50,8 @@ class Scope:
 
 def drift_finding(service: str, environment: str, item: Drift, label: str) -> Located:
     """A drifted value (already masked as wanted) as an error at the overlay line that sets it."""
-    live = short(item.live) if item.live_present else "absent"
-    wanted = short(item.overlay) if item.overlay is not None else "deleted"
+    live = short(item.live) if item.live_present else "no value"
+    wanted = short(item.overlay) if item.overlay is not None else "it deleted"
     message = f"live {label} has {live}, the overlays set {wanted}"
     return Located(service, environment, Finding.at(item.origin, DRIFT, message, item.readable_path, ERROR))
 

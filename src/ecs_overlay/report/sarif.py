@@ -53,13 +53,12 @@ def sarif(items: Sequence[Located], scope: Scope, root: Path, version: str) -> d
     results = []
     for item in items:
         finding = item.finding
-        where = f" ({finding.path})" if finding.path else ""
-        scope_text = f"service {item.service}, environment {item.environment}" if item.service else item.environment
+        where = f"{finding.path}: " if finding.path else ""
         result: dict[str, Any] = {
             "ruleId": finding.rule,
             "ruleIndex": index[finding.rule],
             "level": _LEVELS.get(finding.severity, "error"),
-            "message": {"text": f"{finding.message}{where} [environment {scope_text}]"},
+            "message": {"text": f"{where}{finding.message} ({item.scope})"},
             "locations": _location(item, scope, root),
         }
         results.append(result)
