@@ -15,6 +15,7 @@ from ..findings import Finding, counted
 from . import cell, changes_table
 
 MARKER = "<!-- ecs-overlay:pr-comment -->"
+TITLE = "ecs-overlay: what this pull request changes"
 GITHUB_LIMIT = 65_536  # characters in an issue or pull-request comment body
 _LISTED_CUTS = 20
 
@@ -49,7 +50,7 @@ class Section:
         return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"
 
 
-def pr_comment(sections: Sequence[Section], title: str, limit: int = GITHUB_LIMIT) -> str:
+def pr_comment(sections: Sequence[Section], title: str = TITLE, limit: int = GITHUB_LIMIT) -> str:
     """The comment's Markdown, at most ``limit`` characters: sections are cut from the end while it is longer."""
     many = any(section.service for section in sections)
     header = (

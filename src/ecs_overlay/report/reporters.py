@@ -177,7 +177,7 @@ def _diff_pr_comment(run: DiffRun, view: View) -> str:
         Section(f.service, f.environment, "not compared", error=f.error.message, findings=f.error.findings)
         for f in run.failures
     )
-    return pr_comment(sections, "ecs-overlay: what this pull request changes")
+    return pr_comment(sections)
 
 
 def _diff_github(run: DiffRun, view: View) -> str:
