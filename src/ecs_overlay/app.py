@@ -1,9 +1,9 @@
 """A run of a command over services × environments: load, fetch, render, check; result objects out.
 
-Commands in ``cli.py`` parse options, call one of these and hand the result to ``report.py``. With
-one service (no ``--services``) a failing environment stops the run as it always did; across many
-services it is recorded with its service and the run goes on, so every service is reported and the
-exit code is the worst outcome.
+Commands in ``cli.py`` parse options, call one of these and hand the result to a reporter
+(``report/reporters.py``). With one service (no ``--services``) a failing environment stops the run as
+it always did; across many services it is recorded with its service and the run goes on, so every
+service is reported and the exit code is the worst outcome.
 """
 
 from __future__ import annotations
