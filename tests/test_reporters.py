@@ -144,6 +144,11 @@ def test_validate_github_annotates_the_overlay_line(invoke: Any, tmp_path: Path)
     assert any(line.startswith("::notice title=base-null::dropped 1 null value") for line in lines)
 
 
+PR_COMMENT = ("diff", "--all", "--against", "HEAD", "--services", "services", "--base", "snapshots")
+PR_COMMENT += ("--format", "pr-comment")
+SECRET = "env: prod\nallowPlaintext: [API_TOKEN]\ncontainerDefinitions: {web: {environment: {API_TOKEN: s3cr3t-value}}}"
+
+
 def drifted(tmp_path: Path) -> Path:
     root = repository(tmp_path, ["a", "b"], envs=("prod",))
     edit(root, "a", "prod", "env: prod", "env: prod\ncpu: 4096\nmemory: 8192")  # differs from the snapshot
@@ -178,13 +183,7 @@ def test_drift_sarif_junit_and_github_point_at_the_line_that_sets_the_drifted_va
 
 def test_drift_reports_mask_secrets(invoke: Any, tmp_path: Path) -> None:
     root = repository(tmp_path, ["a"], envs=("prod",))
-    edit(
-        root,
-        "a",
-        "prod",
-        "env: prod",
-        "env: prod\nallowPlaintext: [API_TOKEN]\ncontainerDefinitions: {web: {environment: {API_TOKEN: s3cr3t-value}}}",
-    )
+    edit(root, "a", "prod", "env: prod", SECRET)
     for output_format in ("sarif", "junit", "github"):
         result = invoke(
             "drift", "--all", "--services", "services", "--base", "snapshots", "--format", output_format, cwd=root
@@ -207,27 +206,9 @@ def test_diff_github_annotates_the_overlay_line_that_causes_a_change(invoke: Any
 
 def test_pr_comment_summary_first_then_collapsible_sections_secrets_masked(invoke: Any, tmp_path: Path) -> None:
     root = committed(repository(tmp_path, ["billing", "checkout"]))
-    edit(
-        root,
-        "checkout",
-        "prod",
-        "env: prod",
-        "env: prod\nallowPlaintext: [API_TOKEN]\ncontainerDefinitions: {web: {environment: {API_TOKEN: s3cr3t-value}}}",
-    )
+    edit(root, "checkout", "prod", "env: prod", SECRET)
     edit(root, "billing", "stage", "tags:", "memroy: 1\ntags:")
-    result = invoke(
-        "diff",
-        "--all",
-        "--against",
-        "HEAD",
-        "--services",
-        "services",
-        "--base",
-        "snapshots",
-        "--format",
-        "pr-comment",
-        cwd=root,
-    )
+    result = invoke(*PR_COMMENT, cwd=root)
     assert result.returncode == 1  # billing/stage does not render
     comment = result.stdout
     assert comment.startswith(MARKER + "\n## ecs-overlay: what this pull request changes\n")
@@ -268,19 +249,7 @@ def test_pr_comment_of_a_huge_diff_from_the_command_line(invoke: Any, tmp_path: 
         edit(
             root, name, "prod", "env: prod", f"env: prod\ncontainerDefinitions:\n  web:\n    environment:\n{variables}"
         )
-    result = invoke(
-        "diff",
-        "--all",
-        "--against",
-        "HEAD",
-        "--services",
-        "services",
-        "--base",
-        "snapshots",
-        "--format",
-        "pr-comment",
-        cwd=root,
-    )
+    result = invoke(*PR_COMMENT, cwd=root)
     assert result.returncode == 0, result.stderr
     comment = result.stdout
     assert len(comment) <= GITHUB_LIMIT < 3 * len(variables)  # the whole diff would not fit
