@@ -26,6 +26,8 @@ from .render import render
 from .secrets import looks_like_credential, shapes_in
 
 COMMON = "_common.yaml"
+# The option naming a container's CloudWatch log group, per log driver (FireLens: Fluent Bit's cloudwatch outputs).
+_LOG_GROUP_OPTIONS = {"awslogs": "awslogs-group", "awsfirelens": "log_group_name"}
 
 
 @dataclass
@@ -92,7 +94,7 @@ class Layer:
 
 def managed_values(taskdef: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The values an infra team manages per environment, as overlay data: task cpu and memory, each
-    container's environment, secrets (their ``valueFrom``) and awslogs group.
+    container's environment, secrets (their ``valueFrom``) and log group (awslogs, or FireLens's log_group_name).
 
     Also returns the environment variables left in the base because their name or value looks like a
     credential (``container: NAME``): copied into the overlay they would sit in git in plain text.
@@ -119,9 +121,10 @@ def managed_values(taskdef: Mapping[str, Any]) -> tuple[dict[str, Any], list[str
         if secrets:
             entry["secrets"] = secrets
         logging = container.get("logConfiguration") or {}
-        group = (logging.get("options") or {}).get("awslogs-group")
-        if logging.get("logDriver") == "awslogs" and group:
-            entry["logConfiguration"] = {"options": {"awslogs-group": group}}
+        option = _LOG_GROUP_OPTIONS.get(str(logging.get("logDriver")))
+        group = (logging.get("options") or {}).get(option) if option else None
+        if option and isinstance(group, str):
+            entry["logConfiguration"] = {"options": {option: group}}
         if entry:
             containers[str(container["name"])] = entry
     if containers:

@@ -540,6 +540,8 @@ def init(
     adoption = adopt_environment(
         env, environments_dir, BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout), force
     )
+    for path in adoption.files:  # a new repository has no environments/, schema/ or snapshots/ yet
+        path.parent.mkdir(parents=True, exist_ok=True)
     write_all([Artifact("init", str(path), text) for path, text in adoption.files.items()])
     for line in adoption.notes:
         click.echo(line, err=True)
