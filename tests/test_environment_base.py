@@ -268,3 +268,24 @@ def test_init_adopts_two_running_services_and_factors_what_they_share(
     expected = {**prod_snapshot, "tags": [*prod_snapshot.get("tags", []), {"key": TAG, "value": "prod"}]}
     assert _render_on_snapshot(invoke, tmp_path, "prod") == expected
     assert invoke("drift", "--all", cwd=tmp_path, env=aws_env).returncode == 0
+
+
+ASSUMED = (
+    b'<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials>'
+    b"<AccessKeyId>ASIAEXAMPLEASSUMED01</AccessKeyId><SecretAccessKey>assumed-secret</SecretAccessKey>"
+    b"<SessionToken>assumed-token</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>"
+    b"<AssumedRoleUser><Arn>arn:aws:sts::210987654321:assumed-role/ecs-overlay-deploy/ecs-overlay</Arn>"
+    b"<AssumedRoleId>AROAEXAMPLE:ecs-overlay</AssumedRoleId></AssumedRoleUser></AssumeRoleResult>"
+    b"<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleResponse>"
+)
+
+
+def test_a_role_is_assumed_once_per_run_however_many_environments_use_it(invoke, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(200, ASSUMED)  # STS calls carry no X-Amz-Target: the default answer
+    fake_ecs.respond(200, json.loads((project / "base.json").read_text()), target="DescribeTaskDefinition")
+    common = project / "environments" / "_common.yaml"
+    common.write_text(common.read_text() + f"base:\n  roleArn: {ROLE}\n")
+    result = invoke("diff", "--all", cwd=project, env=fake_ecs.env())
+    assert result.returncode == 0, result.stderr
+    # One AssumeRole for both environments, then each environment's own family described with its credentials.
+    assert fake_ecs.operations() == ["", "DescribeTaskDefinition", "DescribeTaskDefinition"]
