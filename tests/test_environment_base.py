@@ -117,7 +117,8 @@ def test_base_section_mistakes_are_named(invoke, project: Path) -> None:
     prod.write_text("base:\n  cluster: payments-prod\n")
     half = invoke("render", "--env", "prod", "-o", "-", cwd=project)
     assert half.returncode == 1
-    assert "environment 'prod': `base:` sets cluster and service together; give both, or neither" in half.stderr
+    message = "environment 'prod' (environments/prod.yaml): `base:` needs cluster and service together; give both"
+    assert message in half.stderr
 
 
 ROLE = "arn:aws:iam::210987654321:role/ecs-overlay-deploy"
@@ -268,6 +269,29 @@ def test_init_adopts_two_running_services_and_factors_what_they_share(
     expected = {**prod_snapshot, "tags": [*prod_snapshot.get("tags", []), {"key": TAG, "value": "prod"}]}
     assert _render_on_snapshot(invoke, tmp_path, "prod") == expected
     assert invoke("drift", "--all", cwd=tmp_path, env=aws_env).returncode == 0
+
+    # A third environment extends _common.yaml and says only how it differs; `null` where it lacks a shared value.
+    taskdef = example_taskdef("qa")
+    [web] = [c for c in taskdef["containerDefinitions"] if c["name"] == "web"]
+    web["environment"] = [{"name": "LOG_LEVEL", "value": "info"}, {"name": "PORT", "value": "8080"}]
+    arn = register(ecs, taskdef)
+    ecs.create_service(cluster="payments", serviceName="checkout-api-qa", taskDefinition=arn, desiredCount=1)
+    common_before = (tmp_path / "environments" / "_common.yaml").read_bytes()
+    qa = invoke(
+        "init", "--cluster", "payments", "--service", "checkout-api-qa", "--env", "qa", cwd=tmp_path, env=aws_env
+    )
+    assert qa.returncode == 0, qa.stderr
+    assert (tmp_path / "environments" / "_common.yaml").read_bytes() == common_before
+    layer = yaml.safe_load((tmp_path / "environments" / "qa.yaml").read_text())
+    assert layer["extends"] == "_common.yaml" and layer["base"] == {"service": "checkout-api-qa"}
+    assert layer["containerDefinitions"]["web"]["environment"] == {
+        "LOG_LEVEL": "info",
+        "FLAG": None,
+        "TEMPLATE": None,
+    }
+    qa_snapshot = json.loads((tmp_path / "snapshots" / "qa.json").read_text())
+    expected = {**qa_snapshot, "tags": [*qa_snapshot.get("tags", []), {"key": TAG, "value": "qa"}]}
+    assert _render_on_snapshot(invoke, tmp_path, "qa") == expected
 
 
 ASSUMED = (

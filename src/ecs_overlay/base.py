@@ -348,9 +348,10 @@ def _located(options: BaseOptions, layers: Sequence[Overlay], environment: str |
         return options.family
     location = merge_base_location(layers)
     cluster, service, family = (location.get(key) for key in ("cluster", "service", "family"))
-    where = f"environment '{environment}'" if environment else "the overlay"
+    files = ", ".join(layer.file for layer in layers if layer.has_base_location)
+    where = f"environment '{environment}' ({files})" if environment else files
     if (cluster is None) != (service is None):
-        raise InvalidInputError(f"{where}: `base:` sets cluster and service together; give both, or neither")
+        raise InvalidInputError(f"{where}: `base:` needs cluster and service together; give both, or neither")
     if family is not None and cluster is not None:
         raise InvalidInputError(
             f"{where}: `base:` sets both family and cluster/service; keep one (`null` removes an inherited one)"
