@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,20 +181,32 @@ def shared(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any
     return common
 
 
-def beyond(data: Mapping[str, Any], common: Mapping[str, Any]) -> dict[str, Any]:
-    """What ``data`` sets on top of ``common``; ``null`` where ``common`` sets something ``data`` does not."""
+def beyond(
+    data: Mapping[str, Any],
+    common: Mapping[str, Any],
+    containers: Collection[str] = (),
+    path: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """What ``data`` sets on top of ``common``; ``null`` on each value ``common`` sets that ``data`` does not
+    (a whole container only when it is not among the base's ``containers``: deleting a value inside a
+    container the base lacks would add the container, incomplete)."""
     result: dict[str, Any] = {}
     for key, value in data.items():
         if key not in common:
             result[key] = value
         elif isinstance(value, dict) and isinstance(common[key], dict):
-            inner = beyond(value, common[key])
+            inner = beyond(value, common[key], containers, (*path, key))
             if inner:
                 result[key] = inner
         elif value != common[key]:
             result[key] = value
-    for key in common:
-        if key not in data:
+    for key, shared_value in common.items():
+        if key in data:
+            continue
+        missing_container = path == ("containerDefinitions",) and key not in containers
+        if isinstance(shared_value, dict) and not missing_container:
+            result[key] = beyond({}, shared_value, containers, (*path, key))
+        else:
             result[key] = None
     return result
 
@@ -231,7 +243,8 @@ def adopt(
     own = directory / f"{name}.yaml"
     if common_text is not None:
         common_layer = read_layer(common_text)
-        factored = layer_text(with_extends(layer, beyond(layer.data, common_layer.data)))
+        containers = [str(container.get("name")) for container in base.get("containerDefinitions") or []]
+        factored = layer_text(with_extends(layer, beyond(layer.data, common_layer.data, containers)))
         _check_same(name, base, layer_text(layer), factored, common_text)
         return Adopted({own: factored}, [name])
     joining = {
