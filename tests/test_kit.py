@@ -267,7 +267,8 @@ def run_phase(name: str, phase: str, cwd: Path, env: dict[str, str]) -> list[tup
 def test_pull_request_buildspec_on_a_webhook_build(
     project: Path, tmp_path: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
-    register(ecs, example_taskdef())  # the live base of family checkout-api
+    for environment in ("stage", "prod"):  # the live bases, families checkout-api-stage and checkout-api-prod
+        register(ecs, example_taskdef(environment))
     upstream = committed(project)
     git(upstream, "branch", "-M", "main")
     clone = tmp_path / "build"
@@ -289,11 +290,13 @@ def test_pull_request_buildspec_on_a_webhook_build(
 
 
 def test_scheduled_drift_buildspec_reports_drift_as_junit(project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    register(ecs, example_taskdef())  # live: the example, which the overlays change
+    for environment in ("stage", "prod"):  # live: the example, which the overlays change
+        register(ecs, example_taskdef(environment))
     done = run_phase("buildspec-drift.yml", "build", project, aws_env)
     assert done[-1][0].startswith("test ") and done[-1][1] != 0  # drift fails the build, after the report
     report = valid_junit((project / "reports" / "ecs-overlay-drift.xml").read_text())
     suites = {suite["@name"]: suite for suite in report["testsuite"]}
     assert set(suites) == {"prod", "stage"}
     [case] = suites["prod"]["testcase"]
-    assert case["@name"] == "drift" and "environments/prod.yaml:10:18" in case["failure"][0]["$"]
+    line = (project / "environments" / "prod.yaml").read_text().splitlines().index("      LOG_LEVEL: warn") + 1
+    assert case["@name"] == "drift" and f"environments/prod.yaml:{line}:18 " in case["failure"][0]["$"]

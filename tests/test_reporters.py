@@ -37,6 +37,7 @@ def valid_sarif(text: str) -> dict[str, Any]:
 
 
 def valid_junit(text: str) -> Any:
+    assert text.startswith("<?xml"), text  # (xmlschema would read any other text as a file name)
     JUNIT_SCHEMA.validate(text)
     return JUNIT_SCHEMA.to_dict(text)
 
@@ -198,8 +199,9 @@ def test_diff_github_annotates_the_overlay_line_that_causes_a_change(invoke: Any
     prod.write_text(prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
     result = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "github", cwd=project)
     assert result.returncode == 0, result.stderr
+    line = prod.read_text().splitlines().index("      LOG_LEVEL: error") + 1
     assert result.stdout == (
-        "::notice file=environments/prod.yaml,line=10,col=18,title=ecs-overlay diff::"
+        f"::notice file=environments/prod.yaml,line={line},col=18,title=ecs-overlay diff::"
         'containerDefinitions[web].environment[LOG_LEVEL]: "warn" -> "error" (environment prod: HEAD -> working tree)\n'
     )
 
