@@ -267,3 +267,12 @@ def test_every_diff_format_masks_secrets(invoke: Any, project: Path, output_form
     result = invoke("diff", "--env", "prod", "--base", "base.json", "--format", output_format, cwd=project)
     assert result.returncode == 0, result.stderr
     assert "LEGACY_TOKEN" in result.stdout and "s3cr3t-value" not in result.stdout
+
+
+def test_sarif_of_an_environment_with_two_files_names_the_one_the_finding_is_on(invoke: Any, project: Path) -> None:
+    (project / "environments" / "prod.yml").write_text("cpu: 4096\n")
+    result = invoke("validate", "--format", "sarif", cwd=project)
+    assert result.returncode == 1
+    [finding] = valid_sarif(result.stdout)["runs"][0]["results"]
+    assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "environments/prod.yaml"
+    assert "has two files" in finding["message"]["text"]

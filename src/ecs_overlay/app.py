@@ -9,13 +9,13 @@ service is reported and the exit code is the worst outcome.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .base import BaseOptions, snapshot_base
-from .errors import InvalidInputError, UsageError
+from .errors import EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, has_errors
 from .images import ImageRequest
 from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
@@ -106,7 +106,9 @@ def validate(
                     seen.add(finding)
                     run.findings.append((service.name, name, finding))
         run.environments.extend((service.name, name) for name in names)
-        run.files.update(((service.name, name), str(service.environments.file(name))) for name in names)
+        for name in names:
+            with suppress(EcsOverlayError):  # prod.yaml and prod.yml both: a finding already says so
+                run.files[(service.name, name)] = str(service.environments.file(name))
     return run
 
 
