@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
-from .located import Located, Scope
+from .located import Located, Scope, qualified
 
 PASSED = "no errors"
 
@@ -22,7 +22,7 @@ def junit(items: Sequence[Located], scope: Scope, title: str) -> str:
     totals = {"tests": 0, "failures": 0}
     for service, environment in scope.environments:
         found = [item for item in items if (item.service, item.environment) == (service, environment)]
-        name = f"{service}/{environment}" if service else environment
+        name = qualified(service, environment)
         suite = ET.SubElement(root, "testsuite", name=name)
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         by_rule: dict[str, list[Located]] = {}

@@ -18,17 +18,17 @@ DRIFT = "drift"
 DRIFT_SUMMARY = "The live task definition no longer has a value that the overlays set."
 
 
+def qualified(service: str, environment: str) -> str:
+    """``service/environment``, or the environment alone (one service, no ``--services``)."""
+    return f"{service}/{environment}" if service else environment
+
+
 class Located(NamedTuple):
     """A finding of one environment of one service (``service`` is "" without ``--services``)."""
 
     service: str
     environment: str
     finding: Finding
-
-    @property
-    def suite(self) -> str:
-        """``service/environment``, or the environment alone."""
-        return f"{self.service}/{self.environment}" if self.service else self.environment
 
     @property
     def scope(self) -> str:

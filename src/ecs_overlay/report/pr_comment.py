@@ -13,6 +13,7 @@ from html import escape
 from ..diff import Change
 from ..findings import Finding, counted
 from . import cell, changes_table
+from .located import qualified
 
 MARKER = "<!-- ecs-overlay:pr-comment -->"
 TITLE = "ecs-overlay: what this pull request changes"
@@ -33,7 +34,7 @@ class Section:
 
     @property
     def name(self) -> str:
-        return f"{self.service}/{self.environment}" if self.service else self.environment
+        return qualified(self.service, self.environment)
 
     def summary(self) -> str:
         if self.error is not None:

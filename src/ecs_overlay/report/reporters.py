@@ -48,7 +48,7 @@ from . import (
 )
 from .github import changes_commands, findings_commands
 from .junit import junit
-from .located import Located, Scope, drift_finding
+from .located import Located, Scope, drift_finding, qualified
 from .pr_comment import Section, pr_comment
 from .sarif import sarif
 
@@ -182,7 +182,7 @@ def _diff_pr_comment(run: DiffRun, view: View) -> str:
 
 def _diff_github(run: DiffRun, view: View) -> str:
     sections = [
-        (f"{service}/{environment}" if service else environment, heading, changes)
+        (qualified(service, environment), heading, changes)
         for service, (environment, heading, changes) in _diff_sections(run, view)
     ]
     failures = [Located(f.service, f.environment, finding) for f in run.failures for finding in f.error.findings]

@@ -11,6 +11,7 @@ from .located import DRIFT, DRIFT_SUMMARY, Located, Scope, relative_uri
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/ecs-overlay/ecs-overlay#readme"
+DRIFT_HELP = "https://github.com/ecs-overlay/ecs-overlay#reviewing-changes-diff-drift-snapshot-explain"
 _LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
@@ -21,7 +22,7 @@ def _rule(rule_id: str) -> dict[str, Any]:
         return {
             "id": rule_id,
             "shortDescription": {"text": summary},
-            "helpUri": f"{INFORMATION_URI}",
+            "helpUri": DRIFT_HELP if rule_id == DRIFT else INFORMATION_URI,
             "defaultConfiguration": {"level": "error"},
         }
     described: dict[str, Any] = {
