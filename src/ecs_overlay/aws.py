@@ -1,6 +1,7 @@
 """The only module that talks to AWS. Imported lazily: offline runs never load botocore.
 
-One ``Ecs`` per run: one botocore session, one client per region, each reference described once.
+One ``Ecs`` per run: one botocore session, one client per service and region (created on first use,
+shared by every thread of the run), each reference described once.
 Every AWS call ends within the run's deadline; every botocore failure, every configuration mistake
 and every malformed answer becomes an AwsError (exit 3) that says what to do next, except ECS
 refusing a task definition, which is invalid input (exit 1) with ECS's own words.
@@ -15,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import botocore
 import botocore.session
@@ -41,6 +42,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 from botocore.loaders import JSONFileLoader, Loader
+from botocore.parsers import ResponseParserError
 
 from .errors import AwsError, InvalidInputError
 from .secrets import mask_text
@@ -64,6 +66,35 @@ _PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 _CONCURRENT_REGISTRATION = "Too many concurrent attempts to create a new revision"
 _BOTOCORE_VALUE = re.compile(r", value: .*?, (type: <class|valid min)")
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
+# What each service answers when the thing asked about does not exist (S3's HEAD answers a bare 404).
+_MISSING = {
+    "NoSuchEntity",
+    "ParameterNotFound",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+    "FileSystemNotFound",
+    "AccessPointNotFound",
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NotFound",
+    "404",
+    "TargetGroupNotFound",
+}
+# An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
+_UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
+
+
+class Answer(NamedTuple):
+    """What AWS said to a question verify asks: the answer, or why there is none.
+
+    ``missing``: the thing does not exist; ``denied``: the caller lacks ``reason``'s permission;
+    ``unanswered``: this endpoint does not offer the operation.
+    """
+
+    status: Literal["ok", "missing", "denied", "unanswered"]
+    body: Any = None
+    reason: str = ""
 
 
 class Ecs:
@@ -78,7 +109,9 @@ class Ecs:
         self._region = region
         self._timeout = timeout
         self._session: Any = None
-        self._clients: dict[str | None, Any] = {}
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._creating = threading.Lock()  # botocore's session is not safe to create clients from two threads
+        self._account: str | None = None
         self._described: dict[tuple[str | None, str], dict[str, Any]] = {}
         self._services: dict[tuple[str | None, str, str], str] = {}
         self._readonly: list[str] | None = None
@@ -166,6 +199,39 @@ class Ecs:
             )
         return arn
 
+    def describe_service(self, cluster: str, service: str) -> dict[str, Any]:
+        """The service as DescribeServices tells it now (never cached: deploy polls it)."""
+        client = self._client()
+        response = self._call(
+            client.describe_services,
+            "ecs:DescribeServices",
+            f"cluster '{cluster}'",
+            cluster=cluster,
+            services=[service],
+        )
+        _running_task_definition(response, cluster, service)  # the same checks: found, active, well formed
+        found: dict[str, Any] = next(s for s in response["services"] if s.get("status") != "INACTIVE")
+        return found
+
+    def update_service(self, cluster: str, service: str, **changes: Any) -> dict[str, Any]:
+        """UpdateService with ``changes`` (taskDefinition, deploymentConfiguration); the service as updated."""
+        client = self._client()
+        response = self._call(
+            client.update_service,
+            "ecs:UpdateService (and iam:PassRole on the task and execution roles)",
+            f"cluster '{cluster}'",
+            cluster=cluster,
+            service=service,
+            **changes,
+        )
+        updated = response.get("service") if isinstance(response, dict) else None
+        if not isinstance(updated, dict):
+            raise AwsError(
+                "AWS sent a malformed UpdateService response; the service may have been updated: check with "
+                "`aws ecs describe-services` before running again"
+            )
+        return updated
+
     def request_problems(self, taskdef: dict[str, Any]) -> list[str]:
         """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
         from botocore.validate import ParamValidator
@@ -181,8 +247,9 @@ class Ecs:
 
     def _model(self) -> Any:
         """ECS's service model: the client's when one is open, else loaded without opening one."""
-        for client in self._clients.values():
-            return client.meta.service_model
+        for (service, _), client in self._clients.items():
+            if service == "ecs":
+                return client.meta.service_model
         with _translated("ecs:DescribeTaskDefinition"):
             return self._botocore_session().get_service_model("ecs")
 
@@ -197,20 +264,68 @@ class Ecs:
             self._session = session
         return self._session
 
-    def _client(self, region_hint: str | None = None) -> Any:
-        """The client of the run's region (the ARN's when nothing else names one), created once."""
+    def region(self) -> str | None:
+        """The run's region: --region, else the AWS configuration chain."""
         session = self._botocore_session()
         with _translated("ecs:DescribeTaskDefinition"):
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
-            region = (
-                self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION") or region_hint
-            )
-            if region not in self._clients:
+            region: str | None = self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
+        return region
+
+    def account(self) -> str:
+        """The caller's account id (sts:GetCallerIdentity, asked once): ARNs of same-account shorthands."""
+        if self._account is None:
+            client = self.client("sts")
+            answer = self._call(client.get_caller_identity, "sts:GetCallerIdentity", "the caller")
+            account = answer.get("Account") if isinstance(answer, dict) else None
+            if not isinstance(account, str):
+                raise AwsError("AWS sent a malformed GetCallerIdentity response; check AWS_ENDPOINT_URL and run again")
+            self._account = account
+        return self._account
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        """The run's client for ``service`` in ``region`` (default: the run's), created once."""
+        return self._client(region, service, explicit=region is not None)
+
+    def ask(self, service: str, operation: str, permission: str, region: str | None = None, **params: Any) -> Answer:
+        """One read-only question (``operation`` in botocore's snake_case): its answer, or why there is none.
+
+        Not existing, a missing permission and an operation the endpoint does not offer are answers,
+        not failures; everything else (no credentials, no network, the deadline) raises AwsError as
+        any other call does.
+        """
+        call = getattr(self.client(service, region), operation)
+        outcome = self._attempt(call, **params)
+        if isinstance(outcome, ClientError):
+            details = outcome.response.get("Error", {})
+            code = str(details.get("Code", ""))
+            message = mask_text(str(details.get("Message", "")).strip())
+            status = outcome.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _ACCESS_DENIED:
+                return Answer("denied", reason=permission)
+            if code in _MISSING:
+                return Answer("missing", reason=message or code)
+            if code in _UNOFFERED or (status in (500, 501) and not message):
+                return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
+        if isinstance(outcome, ResponseParserError):  # an HTML error page where JSON or XML was due
+            return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
+        return Answer("ok", self._finished(outcome, call, permission, ""))
+
+    def _client(self, region_hint: str | None = None, service: str = "ecs", explicit: bool = False) -> Any:
+        """The client of ``service`` in the run's region (the ARN's when nothing else names one), created once.
+
+        ``explicit``: ``region_hint`` is where the resource lives (an ARN's region), so it wins.
+        """
+        session = self._botocore_session()
+        configured = self.region()
+        with _translated(f"{service}:*" if service != "ecs" else "ecs:DescribeTaskDefinition"), self._creating:
+            region = region_hint if explicit else (configured or region_hint)
+            if (service, region) not in self._clients:
                 _check_max_attempts(session)
                 retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
                 config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
                 try:
-                    client = session.create_client("ecs", region_name=region, config=config)
+                    client = session.create_client(service, region_name=region, config=config)
                 except InvalidRegionError:
                     raise AwsError(
                         f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region) to one "
@@ -218,11 +333,12 @@ class Ecs:
                     ) from None
                 except ValueError as error:  # botocore raises bare ValueErrors for several settings
                     raise AwsError(_unusable_configuration(error)) from None
-                client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
-                client.meta.events.register("before-send.ecs", self._sending)
-                client.meta.events.register("before-parse.ecs", self._parsing_answer)
-                self._clients[region] = client
-        return self._clients[region]
+                if service == "ecs":
+                    client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
+                    client.meta.events.register("before-send.ecs", self._sending)
+                    client.meta.events.register("before-parse.ecs", self._parsing_answer)
+                self._clients[(service, region)] = client
+        return self._clients[(service, region)]
 
     def _call(self, operation: Callable[..., Any], permission: str, subject: str, **params: Any) -> Any:
         """``operation(**params)`` within the deadline, botocore's failures translated.
@@ -231,6 +347,10 @@ class Ecs:
         would be read for ever. The call runs in a daemon thread (it never keeps the process alive);
         this thread waits at most the deadline, and Ctrl-C still interrupts the wait.
         """
+        return self._finished(self._attempt(operation, **params), operation, permission, subject)
+
+    def _attempt(self, operation: Callable[..., Any], **params: Any) -> Any:
+        """``operation(**params)``'s result, or the exception it raised; AwsError past the deadline."""
         outcome: list[Any] = []
         finished = threading.Event()
 
@@ -246,7 +366,11 @@ class Ecs:
         name = _operation_name(operation)
         if not finished.wait(self._timeout):
             raise AwsError(_timed_out(self._timeout, name))
-        result = outcome[0]
+        return outcome[0]
+
+    def _finished(self, result: Any, operation: Callable[..., Any], permission: str, subject: str) -> Any:
+        """The result of an attempt, or its failure translated."""
+        name = _operation_name(operation)
         if isinstance(result, _PLAIN_FAULTS) and self._parsing:
             raise AwsError(
                 f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"

@@ -21,7 +21,7 @@ from .base import BaseOptions
 from .environments import Environments
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
-from .images import ImageRequest, container_images, placeholders
+from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
 from .keyed import Item, format_path
 from .output import Artifact, check_outputs, to_json, write_all, write_stdout
 from .render import RenderOptions
@@ -258,6 +258,25 @@ def render_options(func: F) -> F:
     metavar="PATH",
     help="Check a hand-written appspec against the rendered task definition.",
 )
+@click.option(
+    "--imagedefinitions",
+    "imagedefinitions_path",
+    metavar="PATH",
+    help="Also write CodePipeline's imagedefinitions.json (ECS standard action) for the containers --image set "
+    "(every container without --image).",
+)
+@click.option(
+    "--image-detail",
+    "image_detail_path",
+    metavar="PATH",
+    help="Also write CodePipeline's imageDetail.json (ECS blue/green action) for the image --image set.",
+)
+@click.option(
+    "--verify",
+    "verify_first",
+    is_flag=True,
+    help="Before writing, run verify's checks in AWS (findings on stderr); write nothing when one fails.",
+)
 @reports_errors
 def render(
     env: str | None,
@@ -269,17 +288,43 @@ def render(
     output: str,
     appspec_path: str | None,
     check_appspec_path: str | None,
+    imagedefinitions_path: str | None,
+    image_detail_path: str | None,
+    verify_first: bool,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
-    outputs = [("--output", output)] + ([("--appspec", appspec_path)] if appspec_path is not None else [])
-    check_outputs(outputs)  # a wrong path is found before any work, and found again just before writing
+    requested = [
+        ("--output", output),
+        ("--appspec", appspec_path),
+        ("--imagedefinitions", imagedefinitions_path),
+        ("--image-detail", image_detail_path),
+    ]
+    check_outputs([(option, path) for option, path in requested if path is not None])  # before any work
+    if image_detail_path is not None:
+        image_detail(images)  # a usage error before any AWS call
     name, rendered, appspec_text = _render_checked(
         env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
     )
+    if verify_first:
+        findings = _verified(name, rendered, base)
+        for finding in findings:
+            if finding.is_error or finding.is_warning:
+                click.echo(finding.to_text(), err=True)
+        if any(finding.is_error for finding in findings):
+            raise InvalidInputError(f"verify found problems in environment '{name}'; nothing was written")
     _print_placeholders(rendered.result.taskdef)
-    artifacts = [Artifact("--output", output, to_json(rendered.result.taskdef))]
-    if appspec_path is not None and appspec_text is not None:
-        artifacts.append(Artifact("--appspec", appspec_path, appspec_text))
+    taskdef = rendered.result.taskdef
+    texts = {
+        "--output": to_json(taskdef),
+        "--appspec": appspec_text,
+        "--imagedefinitions": to_json(image_definitions(taskdef, images)) if imagedefinitions_path else None,
+        "--image-detail": to_json(image_detail(images)) if image_detail_path else None,
+    }
+    artifacts = [
+        Artifact(option, path, text)
+        for option, path in requested
+        if path is not None and (text := texts[option]) is not None
+    ]
     write_all(artifacts)  # every artifact, or none
     containers = rendered.result.taskdef.get("containerDefinitions", [])
     written = " and ".join(_shown(artifact.path) for artifact in artifacts)
@@ -350,11 +395,7 @@ def validate(
     """
     names = list(envs) or _environments(None, True, environments_dir)
     results = validate_environments(names, environments_dir, base if base.given else None, images, options)
-    if output_format == "json":
-        write_stdout(json.dumps([{"environment": name, **f.to_json()} for name, f in results], indent=2) + "\n")
-    else:
-        lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in results]
-        write_stdout("".join(f"{line}\n" for line in lines))
+    write_stdout(_findings_output(results, output_format))
     errors = sum(1 for _, finding in results if finding.is_error)
     warnings = sum(1 for _, finding in results if finding.is_warning)
     scope = "overlay files" if not base.given else "rendered task definitions"
@@ -365,6 +406,56 @@ def validate(
     )
     if errors:
         sys.exit(EXIT_INVALID)
+
+
+def _findings_output(results: list[tuple[str, Finding]], output_format: str) -> str:
+    """Findings as validate and verify print them: one line each, or a JSON list."""
+    if output_format == "json":
+        return json.dumps([{"environment": name, **f.to_json()} for name, f in results], indent=2) + "\n"
+    lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in results]
+    return "".join(f"{line}\n" for line in lines)
+
+
+@cli.command()
+@render_options
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@reports_errors
+def verify(
+    env: str | None,
+    environments_dir: Environments,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    output_format: str,
+) -> None:
+    """Check, read-only, that what the rendered task definition points at exists in AWS.
+
+    Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
+    ECR images and their architecture, EFS volumes, FireLens files in S3 and, with --cluster and
+    --service, the service's load-balancer target. Exit 0 when nothing failed (checks that could
+    not be made are warnings), 1 when something did.
+    """
+    name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
+    findings = _verified(name, rendered, base)
+    write_stdout(_findings_output([(name, finding) for finding in findings], output_format))
+    if any(finding.is_error for finding in findings):
+        sys.exit(EXIT_INVALID)
+
+
+def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]:
+    """verify's findings for a rendered environment, with a summary line on stderr."""
+    from .verify import verify as verify_taskdef
+
+    service = (base.cluster, base.service) if base.cluster is not None and base.service is not None else None
+    findings = verify_taskdef(
+        base.ecs(), rendered.result.taskdef, rendered.result.provenance, service, rendered.result.appspec
+    )
+    ok = sum(1 for finding in findings if not finding.is_error and not finding.is_warning)
+    failed = sum(1 for finding in findings if finding.is_error)
+    unchecked = sum(1 for finding in findings if finding.is_warning)
+    click.echo(f"verified environment {name}: {ok} ok, {failed} failed, {unchecked} could not check", err=True)
+    return findings
 
 
 def _environments(env: str | None, all_environments: bool, environments: Environments) -> list[str]:
