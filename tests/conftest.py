@@ -258,7 +258,8 @@ class FaultProxy:
     (iam:SimulatePrincipalPolicy, a deployment that completes or fails, AccessDenied) stands in here.
 
     ``answer(operation, status, body)`` queues an answer for that operation (X-Amz-Target's suffix,
-    or the query protocol's Action); the last queued answer repeats. Everything else goes to moto.
+    or the query protocol's Action); the last queued answer repeats; ``forward(operation)`` queues a
+    turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -269,6 +270,7 @@ class FaultProxy:
 
         self.answers: dict[str, list[tuple[int, bytes, str]]] = {}
         self.operations: list[str] = []
+        self.requests: list[tuple[str, bytes]] = []
         target = urllib.parse.urlsplit(upstream)
         proxy = self
 
@@ -280,11 +282,13 @@ class FaultProxy:
                     fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
                     operation = (fields.get("Action") or [""])[0]
                 proxy.operations.append(operation)
+                proxy.requests.append((operation, body))
                 queued = proxy.answers.get(operation)
-                if queued:
-                    status, payload, content_type = queued.pop(0) if len(queued) > 1 else queued[0]
-                    headers = {"Content-Type": content_type}
-                else:
+                status, payload, content_type = (
+                    (queued.pop(0) if len(queued) > 1 else queued[0]) if queued else (0, b"", "")
+                )
+                headers = {"Content-Type": content_type}
+                if not status:
                     connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
                     connection.request(self.command, self.path, body, dict(self.headers))
                     response = connection.getresponse()
@@ -318,6 +322,13 @@ class FaultProxy:
             body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else json.dumps(body).encode()
         )
         self.answers.setdefault(operation, []).append((status, payload, content_type))
+
+    def forward(self, operation: str) -> None:
+        self.answers.setdefault(operation, []).append((0, b"", ""))
+
+    def sent(self, operation: str) -> list[Any]:
+        """The JSON bodies sent for ``operation``, in order."""
+        return [json.loads(body) for name, body in self.requests if name == operation]
 
     def env(self, aws_env: Mapping[str, str]) -> dict[str, str]:
         return {**aws_env, "AWS_ENDPOINT_URL": self.url}

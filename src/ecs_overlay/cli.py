@@ -36,6 +36,7 @@ from .workflow import (
 )
 
 if TYPE_CHECKING:  # review modules load only for the commands that use them
+    from .deploy import Progress
     from .diff import Change
     from .review import DriftReport
 
@@ -80,6 +81,7 @@ def cli() -> None:
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
                 2 usage, 3 AWS or I/O failure, 4 differences or drift found,
+                5 deployment failed or timed out (deploy),
                 130 / 143 interrupted by SIGINT / SIGTERM.
     """
 
@@ -349,16 +351,7 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    found = placeholders(rendered.result.taskdef)
-    if found:
-        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
-        raise InvalidInputError(
-            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
-            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
-        )
-    problems = base.ecs().request_problems(rendered.result.taskdef)
-    if problems:
-        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+    _check_registerable(rendered, base)
     if dry_run:
         click.echo(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
@@ -406,6 +399,114 @@ def validate(
     )
     if errors:
         sys.exit(EXIT_INVALID)
+
+
+def _check_registerable(rendered: Rendered, base: BaseOptions) -> None:
+    """What register and deploy refuse before any call that changes anything."""
+    found = placeholders(rendered.result.taskdef)
+    if found:
+        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
+        raise InvalidInputError(
+            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
+            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
+        )
+    problems = base.ecs().request_problems(rendered.result.taskdef)
+    if problems:
+        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+
+
+@cli.command()
+@render_options
+@click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=0),
+    default=900,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the deployment to complete; past it, exit 5 (and roll back with --rollback).",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="SECONDS",
+    help="Time between two looks at the service while waiting.",
+)
+@click.option(
+    "--rollback", is_flag=True, help="When the deployment fails or times out, go back to the previous revision."
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
+@reports_errors
+def deploy(
+    env: str | None,
+    environments_dir: Environments,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    wait_timeout: float,
+    poll_interval: float,
+    rollback: bool,
+    dry_run: bool,
+) -> None:
+    """Render, register, update --cluster/--service to the new revision and wait for the deployment.
+
+    For services ECS deploys itself (rolling, BLUE_GREEN); a CodeDeploy-controlled service is refused
+    (use render --appspec --image-detail with CodeDeploy). The base is the revision the service runs,
+    unless --family or --base names another. Exit 5 when the deployment fails or times out.
+    """
+    from .deploy import deploy as deploy_service
+    from .deploy import plan
+
+    if base.cluster is None or base.service is None:
+        raise UsageError("deploy needs the service to update: pass --cluster and --service")
+    cluster, service = base.cluster, base.service
+    planned = plan(base.ecs(), cluster, service)  # a CodeDeploy service is refused before any work
+    # The base: --family or --base when given, else the revision the service runs (described once, above).
+    render_base = BaseOptions(
+        family=base.family or (None if base.base_file else planned.previous),
+        base_file=base.base_file,
+        region=base.region,
+        timeout=base.timeout,
+    )
+    render_base._ecs = base.ecs()  # one connection for the run
+    name, rendered, _ = _render_checked(env, environments_dir, render_base, images, options, image_arch)
+    _check_registerable(rendered, base)
+    planned.configure(rendered.result.service)
+    if dry_run:
+        write_stdout(to_json(rendered.result.taskdef))
+        change = to_json(planned.update(f"<new revision of {rendered.result.taskdef.get('family')}>"))
+        click.echo(
+            f"dry run: environment {name} would be registered as a new revision and service {cluster}/{service} "
+            f"(now on {planned.previous}) updated with: {change.rstrip()}; nothing registered or changed",
+            err=True,
+        )
+        return
+    arn = deploy_service(
+        base.ecs(), planned, rendered.result.taskdef, _progress(), wait_timeout, poll_interval, rollback
+    )
+    write_stdout(arn + "\n")
+
+
+def _progress() -> Progress:
+    """Progress on stderr: a status line rewritten in place on a terminal, plain lines when it changes elsewhere."""
+    from .deploy import Progress
+
+    terminal = sys.stderr is not None and sys.stderr.isatty()
+    last = [""]
+
+    def line(text: str) -> None:
+        click.echo(("\r\033[K" if terminal else "") + text, err=True)
+
+    def status(text: str) -> None:
+        if terminal:
+            click.echo("\r\033[K" + text, err=True, nl=False)
+        elif text != last[0]:
+            click.echo(f"status: {text}", err=True)
+        last[0] = text
+
+    return Progress(line, status)
 
 
 def _findings_output(results: list[tuple[str, Finding]], output_format: str) -> str:

@@ -83,10 +83,19 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
 
 def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
     """The ``appspec`` sections of all layers, merged by the same rules; ``appspec: null`` removes."""
+    return _merge_section([(overlay.has_appspec, overlay.appspec) for overlay in overlays])
+
+
+def merge_service(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
+    """The ``service`` sections of all layers, merged as ``appspec`` is; ``service: null`` removes."""
+    return _merge_section([(overlay.has_service, overlay.service) for overlay in overlays])
+
+
+def _merge_section(sections: Sequence[tuple[bool, dict[str, Any] | None]]) -> dict[str, Any] | None:
     merged: dict[str, Any] | None = None
-    for overlay in overlays:
-        if overlay.has_appspec:
-            merged = None if overlay.appspec is None else MERGER.merge(merged or {}, overlay.appspec)
+    for written, section in sections:
+        if written:
+            merged = None if section is None else MERGER.merge(merged or {}, section)
     return merged
 
 

@@ -53,6 +53,9 @@ class Overlay:
     # inherited settings, so "written as null" and "not written" differ.
     appspec: dict[str, Any] | None = None
     has_appspec: bool = False
+    # The ECS service settings `deploy` manages (deploymentConfiguration); never part of the task definition.
+    service: dict[str, Any] | None = None
+    has_service: bool = False
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -80,7 +83,11 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
         return overlay
     overlay.has_appspec = "appspec" in overlay.data
     overlay.appspec = overlay.data.pop("appspec", None)
-    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] != ("appspec",)]
+    overlay.has_service = "service" in overlay.data
+    overlay.service = overlay.data.pop("service", None)
+    overlay.origins = [
+        (path, origin) for path, origin in reader.origins if path[:1] not in (("appspec",), ("service",))
+    ]
     overlay.items = reader.items
     overlay.extends = reader.extends
     return overlay
