@@ -329,7 +329,8 @@ def render(
     ]
     write_all(artifacts)  # every artifact, or none
     containers = rendered.result.taskdef.get("containerDefinitions", [])
-    written = " and ".join(_shown(artifact.path) for artifact in artifacts)
+    shown = [_shown(artifact.path) for artifact in artifacts]
+    written = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 2 else shown)
     click.echo(
         f"wrote {written}: environment {name}, base {rendered.base_label}, {counted(len(containers), 'container')}",
         err=True,
