@@ -213,3 +213,44 @@ def test_rollout_reads_the_deployment_of_the_new_revision(deployment: dict[str, 
     answer = {"deployments": [{"taskDefinition": NEW, **deployment}]}
     assert rollout(answer, NEW)[0] == outcome
     assert rollout(answer, OLD)[0] == "failed"
+
+
+def test_the_blue_green_buildspec_verifies_then_deploys(
+    project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    """The example buildspec's two ecs-overlay lines, run as CodeBuild would (bash, the installed command)."""
+    import os
+    import subprocess
+
+    import yaml
+
+    from .conftest import REPO, clean_environ, installed_command
+
+    buildspec = yaml.safe_load((REPO / "examples" / "codebuild" / "buildspec-ecs-blue-green.yml").read_text())
+    lines = [command for command in buildspec["phases"]["build"]["commands"] if command.startswith("ecs-overlay")]
+    assert [line.split()[1] for line in lines] == ["verify", "deploy"]
+    fault_proxy.forward("DescribeServices")  # verify's base
+    fault_proxy.forward("DescribeServices")  # verify's load-balancer check
+    fault_proxy.forward("DescribeServices")  # deploy's plan
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED"))
+    env = clean_environ(
+        {
+            **fault_proxy.env(aws_env),
+            **buildspec["env"]["variables"],
+            "DEPLOY_ENV": "prod",
+            "REPOSITORY_URI": APP_REPO,
+            "ECS_CLUSTER": "shop",
+            "ECS_SERVICE": "checkout",
+            "CODEBUILD_RESOLVED_SOURCE_VERSION": "4f2d9c1",
+            "PATH": f"{Path(installed_command()).parent}:{os.environ['PATH']}",
+        }
+    )
+    verify = subprocess.run(["bash", "-c", lines[0]], cwd=project, env=env, capture_output=True, text=True, timeout=120)
+    # moto's account has none of the example's roles, secrets, log groups or image: verify stops the build.
+    assert verify.returncode == 1, verify.stderr
+    assert "the execution role 'checkout-api-execution' does not exist" in verify.stdout
+    deployed = subprocess.run(
+        ["bash", "-c", lines[1]], cwd=project, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    assert deployed.stdout == NEW + "\n" and running(ecs) == NEW
