@@ -254,3 +254,26 @@ def test_the_blue_green_buildspec_verifies_then_deploys(
     )
     assert deployed.returncode == 0, deployed.stderr
     assert deployed.stdout == NEW + "\n" and running(ecs) == NEW
+
+
+def test_progress_rewrites_one_status_line_on_a_terminal_and_prints_changes_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from ecs_overlay.cli import _progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, expected in (
+        (Terminal(), "\r\x1b[Kregistered x\n\r\x1b[KIN_PROGRESS 1/2\r\x1b[KIN_PROGRESS 1/2\r\x1b[KCOMPLETED 2/2"),
+        (io.StringIO(), "registered x\nstatus: IN_PROGRESS 1/2\nstatus: COMPLETED 2/2\n"),
+    ):
+        monkeypatch.setattr("sys.stderr", stream)
+        progress = _progress()
+        progress.line("registered x")
+        for state in ("IN_PROGRESS 1/2", "IN_PROGRESS 1/2", "COMPLETED 2/2"):
+            progress.status(state)
+        assert stream.getvalue() == expected

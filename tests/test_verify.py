@@ -477,3 +477,67 @@ def test_the_installed_command_verifies(
     assert "taskRoleArn: error: the task role 'missing-task-role' does not exist" in result.stdout
     assert "verified environment test:" in result.stderr and "1 failed" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value_from", "expected"),
+    [
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf:password:AWSPREVIOUS:",
+            ("secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", "AWSPREVIOUS", ""),
+        ),
+        (
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf::v-1:",
+            ("secret", "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf", "v-1", ""),
+        ),
+        (
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf:::0a1b",
+            ("secret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf", "", "0a1b"),
+        ),
+        ("arn:aws:ssm:us-east-1:123456789012:parameter/app/db", ("parameter", "/app/db", "us-east-1")),
+        ("arn:aws:ssm:eu-west-1:123456789012:parameter/plain", ("parameter", "plain", "eu-west-1")),
+        ("/app/db", ("parameter", "/app/db", "eu-west-1")),
+        ("plain", ("parameter", "plain", "eu-west-1")),
+    ],
+)
+def test_secret_and_parameter_references_are_read_as_ecs_reads_them(value_from: str, expected: tuple[str, ...]) -> None:
+    from ecs_overlay.verify import _parse_reference
+
+    kind, arn, parts = _parse_reference(value_from, "eu-west-1", ACCOUNT)
+    if kind == "secret":
+        assert (kind, parts[0], parts[2], parts[3]) == expected and parts[1] == value_from.split(":")[3]
+    else:
+        assert (kind, *parts) == expected
+        assert arn.startswith("arn:aws:ssm:") and arn.endswith(expected[1].lstrip("/"))
+
+
+@pytest.mark.parametrize(
+    ("policy", "trusted"),
+    [
+        (TRUST_ECS_TASKS, True),
+        ('%7B%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%5B%22'
+         'ecs-tasks.amazonaws.com%22%5D%7D%2C%22Action%22%3A%5B%22sts%3AAssumeRole%22%5D%7D%5D%7D', True),
+        ({"Statement": [{**TRUST_ECS_TASKS["Statement"][0], "Effect": "Deny"}]}, False),
+        ({"Statement": [{**TRUST_ECS_TASKS["Statement"][0], "Principal": {"AWS": "arn:aws:iam::1:root"}}]}, False),
+        ({"Statement": {**TRUST_ECS_TASKS["Statement"][0], "Action": "sts:TagSession"}}, False),
+        ({"Statement": {**TRUST_ECS_TASKS["Statement"][0], "Action": ["sts:TagSession", "sts:*"]}}, True),
+    ],
+)  # fmt: skip
+def test_trust_policies_are_read_as_iam_sends_them(policy: Any, trusted: bool) -> None:
+    from ecs_overlay.verify import trusts_ecs_tasks
+
+    assert trusts_ecs_tasks(policy) is trusted
+
+
+def test_a_question_aws_refuses_as_malformed_is_a_warning(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    overlay = "volumes:\n  data:\n    efsVolumeConfiguration:\n      fileSystemId: not-an-id\n"
+    project = write_project(tmp_path, account, overlay)
+    fault_proxy.answer(
+        "", 400, {"__type": "BadRequest", "message": "invalid file system id"}, "application/json"
+    )  # EFS is a REST API: no X-Amz-Target, no Action
+    result = verify(invoke, project, fault_proxy.env(aws_env), "--format", "json")
+    assert result.stdout, result.stderr
+    [warning] = by_rule(findings(result), "verify-efs-missing", "warning")
+    assert warning.startswith("could not check the EFS file system not-an-id: AWS refused the question (BadRequest")

@@ -83,6 +83,8 @@ _MISSING = {
 }
 # An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
 _UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
+# A question AWS will not answer as asked (an identifier of the wrong form): no answer, not a failure.
+_UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
 
 
 class Answer(NamedTuple):
@@ -301,12 +303,14 @@ class Ecs:
             code = str(details.get("Code", ""))
             message = mask_text(str(details.get("Message", "")).strip())
             status = outcome.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            if code in _ACCESS_DENIED:
+            if code in _ACCESS_DENIED or code in ("403", "Forbidden"):  # S3's HEAD answers a bare 403
                 return Answer("denied", reason=permission)
             if code in _MISSING:
                 return Answer("missing", reason=message or code)
             if code in _UNOFFERED or (status in (500, 501) and not message):
                 return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
+            if code in _UNASKABLE:
+                return Answer("unanswered", reason=f"AWS refused the question ({code}: {message or 'no message'})")
         if isinstance(outcome, ResponseParserError):  # an HTML error page where JSON or XML was due
             return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
         return Answer("ok", self._finished(outcome, call, permission, ""))

@@ -601,7 +601,3 @@ def _as_list(value: Any) -> Sequence[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def failed(findings: Sequence[Finding]) -> bool:
-    return any(finding.is_error for finding in findings)
