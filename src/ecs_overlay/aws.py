@@ -173,14 +173,7 @@ class Ecs:
         client = self._client()
         key = (client.meta.region_name, cluster, service)
         if key not in self._services:
-            response = self._call(
-                client.describe_services,
-                "ecs:DescribeServices",
-                f"cluster '{cluster}'",
-                cluster=cluster,
-                services=[service],
-            )
-            self._services[key] = _running_task_definition(response, cluster, service)
+            self._services[key] = str(self.describe_service(cluster, service)["taskDefinition"])
         return self._services[key]
 
     def register(self, taskdef: dict[str, Any]) -> str:

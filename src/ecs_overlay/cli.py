@@ -416,24 +416,26 @@ def _check_registerable(rendered: Rendered, base: BaseOptions) -> None:
         raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
 
 
+def _seconds(default: float, help_text: str) -> dict[str, Any]:
+    """The settings of an option that takes a duration."""
+    return {
+        "type": click.FloatRange(min=0),
+        "default": default,
+        "show_default": True,
+        "metavar": "SECONDS",
+        "help": help_text,
+    }
+
+
 @cli.command()
 @render_options
 @click.option(
     "--wait-timeout",
-    type=click.FloatRange(min=0),
-    default=900,
-    show_default=True,
-    metavar="SECONDS",
-    help="How long to wait for the deployment to complete; past it, exit 5 (and roll back with --rollback).",
+    **_seconds(
+        900, "How long to wait for the deployment to complete; past it, exit 5 (and roll back with --rollback)."
+    ),
 )
-@click.option(
-    "--poll-interval",
-    type=click.FloatRange(min=0),
-    default=10,
-    show_default=True,
-    metavar="SECONDS",
-    help="Time between two looks at the service while waiting.",
-)
+@click.option("--poll-interval", **_seconds(10, "Time between two looks at the service while waiting."))
 @click.option(
     "--rollback", is_flag=True, help="When the deployment fails or times out, go back to the previous revision."
 )
