@@ -112,8 +112,8 @@ class Ecs:
         self._timeout = timeout
         self._session: Any = None
         self._clients: dict[tuple[str, str | None], Any] = {}
-        self._creating = threading.Lock()  # botocore's session is not safe to create clients from two threads
-        self._account: str | None = None
+        # Creating the session and its clients is not safe from two threads at once; using them is.
+        self._creating = threading.RLock()
         self._described: dict[tuple[str | None, str], dict[str, Any]] = {}
         self._services: dict[tuple[str | None, str, str], str] = {}
         self._readonly: list[str] | None = None
@@ -249,6 +249,10 @@ class Ecs:
             return self._botocore_session().get_service_model("ecs")
 
     def _botocore_session(self) -> Any:
+        with self._creating:
+            return self._session or self._new_session()
+
+    def _new_session(self) -> Any:
         if self._session is None:
             session = botocore.session.Session()
             try:
@@ -262,21 +266,10 @@ class Ecs:
     def region(self) -> str | None:
         """The run's region: --region, else the AWS configuration chain."""
         session = self._botocore_session()
-        with _translated("ecs:DescribeTaskDefinition"):
+        with _translated("ecs:DescribeTaskDefinition"), self._creating:  # botocore reads its config files once
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
             region: str | None = self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
         return region
-
-    def account(self) -> str:
-        """The caller's account id (sts:GetCallerIdentity, asked once): ARNs of same-account shorthands."""
-        if self._account is None:
-            client = self.client("sts")
-            answer = self._call(client.get_caller_identity, "sts:GetCallerIdentity", "the caller")
-            account = answer.get("Account") if isinstance(answer, dict) else None
-            if not isinstance(account, str):
-                raise AwsError("AWS sent a malformed GetCallerIdentity response; check AWS_ENDPOINT_URL and run again")
-            self._account = account
-        return self._account
 
     def client(self, service: str, region: str | None = None) -> Any:
         """The run's client for ``service`` in ``region`` (default: the run's), created once."""

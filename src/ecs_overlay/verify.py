@@ -152,13 +152,13 @@ class Checks:
             else:
                 findings.append(self.finding(ROLE_TRUST, INFO, f"{what} exists and trusts {ECS_TASKS}", path))
             if field == "executionRoleArn" and isinstance(role.get("Arn"), str):
-                findings.extend(self.permissions(role["Arn"], name))
+                findings.extend(self.permissions(role["Arn"], name))  # the role's account is the task's
         return findings
 
     def permissions(self, role_arn: str, name: str) -> list[Finding]:
         """What IAM's policy simulator says of the execution role's grants; one warning when it cannot say."""
         findings: list[Finding] = []
-        for grant in self.grants():
+        for grant in self.grants(role_arn.split(":")[4]):
             answer = self.aws.ask(
                 "iam",
                 "simulate_principal_policy",
@@ -195,9 +195,8 @@ class Checks:
                 )
         return findings
 
-    def grants(self) -> list[Grant]:
+    def grants(self, account: str) -> list[Grant]:
         region = self.aws.region() or ""
-        account = self.aws.account()
         grants: list[Grant] = []
         for reference in secret_references(self.taskdef):
             kind, arn, _ = _parse_reference(reference.value_from, region, account)
