@@ -261,37 +261,57 @@ def test_an_image_never_pushed_and_an_image_of_the_wrong_architecture_fail(
     assert f"{REPO}:never is not in the registry" in message
 
 
-def test_a_single_platform_manifest_cannot_be_checked_for_architecture(
+SINGLE_MANIFEST = {
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+    "config": {
+        "mediaType": "application/vnd.docker.container.image.v1+json",
+        "size": 1,
+        "digest": "sha256:" + "b" * 64,
+    },
+    "layers": [],
+}
+
+
+def test_a_single_platform_manifest_without_its_configuration_cannot_be_checked_for_architecture(
     invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
 ) -> None:
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {
-            "mediaType": "application/vnd.docker.container.image.v1+json",
-            "size": 1,
-            "digest": "sha256:" + "b" * 64,
-        },
-        "layers": [],
-    }
-    account.push("single", json.dumps(manifest), "application/vnd.docker.distribution.manifest.v2+json")
+    # moto does not implement GetDownloadUrlForLayer: the configuration blob cannot be had.
+    account.push("single", json.dumps(SINGLE_MANIFEST), "application/vnd.docker.distribution.manifest.v2+json")
     project = write_project(tmp_path, account)
-    result = invoke(
-        "verify",
-        "--env",
-        "test",
-        "--base",
-        "base.json",
-        "--image",
-        f"{REPO}:single",
-        "--format",
-        "json",
-        cwd=project,
-        env=aws_env,
-    )
-    assert result.returncode == 0, result.stdout
+    result = invoke("verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:single",
+                    "--format", "json", cwd=project, env=aws_env)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
     [warning] = by_rule(findings(result), "verify-image-architecture", "warning")
-    assert "single-platform manifest" in warning
+    assert "single-platform manifest" in warning and "(ecr:GetDownloadUrlForLayer)" in warning
+
+
+@pytest.mark.parametrize(("architecture", "verdict"), [("arm64", "info"), ("amd64", "error")])
+def test_a_single_platform_image_is_checked_from_its_configuration(
+    invoke: Any,
+    tmp_path: Path,
+    account: Account,
+    aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+    architecture: str,
+    verdict: str,
+) -> None:
+    # The proxy stands in for ECR's GetDownloadUrlForLayer and for the presigned URL it hands out.
+    account.push("single", json.dumps(SINGLE_MANIFEST), "application/vnd.docker.distribution.manifest.v2+json")
+    fault_proxy.answer(
+        "GetDownloadUrlForLayer", 200, {"downloadUrl": f"{fault_proxy.url}/config", "layerDigest": "sha256:" + "b" * 64}
+    )
+    fault_proxy.answer("", 200, {"architecture": architecture, "os": "linux", "config": {}}, "application/json")
+    project = write_project(tmp_path, account)
+    result = invoke("verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:single",
+                    "--format", "json", cwd=project, env=fault_proxy.env(aws_env))  # fmt: skip
+    [message] = by_rule(findings(result), "verify-image-architecture", verdict)
+    if verdict == "info":
+        assert result.returncode == 0 and message == f"{REPO}:single offers ARM64"
+    else:
+        assert result.returncode == 1 and message.startswith(
+            f"{REPO}:single is built for X86_64 but the task runs on ARM64"
+        )
 
 
 def test_efs_volumes_and_firelens_files_in_s3(

@@ -83,6 +83,7 @@ _MISSING = {
 }
 # An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
 _UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
+_MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
 # A question AWS will not answer as asked (an identifier of the wrong form): no answer, not a failure.
 _UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
 
@@ -293,7 +294,8 @@ class Ecs:
                 return Answer("denied", reason=permission)
             if code in _MISSING:
                 return Answer("missing", reason=message or code)
-            if code in _UNOFFERED or (status in (500, 501) and not message):
+            # A 500 or 501 without an error code of its own: the endpoint has no such operation (moto's way).
+            if code in _UNOFFERED or (status in (500, 501) and code in ("", str(status))):
                 return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
             if code in _UNASKABLE:
                 return Answer("unanswered", reason=f"AWS refused the question ({code}: {message or 'no message'})")
@@ -372,6 +374,21 @@ class Ecs:
 
     def _sending(self, **_: Any) -> None:
         self._parsing = False
+
+    def download(self, url: str) -> bytes | None:
+        """The body at a URL AWS handed out (ECR's presigned layer URL), within the deadline; None when it
+        cannot be had (the caller then says it could not check)."""
+        import urllib.request
+
+        def download_layer() -> bytes:
+            with urllib.request.urlopen(url, timeout=self._timeout) as response:
+                body: bytes = response.read(_MAX_DOWNLOAD)
+                return body
+
+        if not url.startswith(("https://", "http://")):
+            return None
+        outcome = self._attempt(download_layer)
+        return outcome if isinstance(outcome, bytes) else None
 
     def _parsing_answer(self, **_: Any) -> None:
         self._parsing = True

@@ -356,18 +356,23 @@ class Checks:
                     path,
                 )
             ]
-        return [self.finding(IMAGE_MISSING, INFO, f"{image} exists", path), self.architecture(path, image, images[0])]
+        return [
+            self.finding(IMAGE_MISSING, INFO, f"{image} exists", path),
+            self.architecture(path, image, images[0], match["region"]),
+        ]
 
-    def architecture(self, path: Path, image: str, found: Mapping[str, Any]) -> Finding:
+    def architecture(self, path: Path, image: str, found: Mapping[str, Any], region: str) -> Finding:
         task = task_architecture(self.taskdef)
         offered = index_architectures(found.get("imageManifest"))
+        if offered is None:
+            offered = self.configured_architecture(found, region)
         if offered is None:
             return self.finding(
                 IMAGE_ARCHITECTURE,
                 WARNING,
                 f"could not check the architecture of {image}: the registry holds a single-platform manifest, whose "
-                "architecture is in the image's configuration, which verify does not download; check it with "
-                "--image-arch or `docker image inspect`",
+                "architecture is in the image's configuration, which could not be downloaded "
+                "(ecr:GetDownloadUrlForLayer); check it with --image-arch or `docker image inspect`",
                 path,
             )
         if task not in offered:
@@ -381,6 +386,29 @@ class Checks:
                 path,
             )
         return self.finding(IMAGE_ARCHITECTURE, INFO, f"{image} offers {task}", path)
+
+    def configured_architecture(self, found: Mapping[str, Any], region: str) -> set[str] | None:
+        """A single-platform image's architecture, from its configuration blob (ECR hands out a URL for it)."""
+        try:
+            config = json.loads(str(found.get("imageManifest")))["config"]["digest"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        answer = self.aws.ask(
+            "ecr",
+            "get_download_url_for_layer",
+            "ecr:GetDownloadUrlForLayer",
+            region=region,
+            registryId=found.get("registryId"),
+            repositoryName=found.get("repositoryName"),
+            layerDigest=config,
+        )
+        url = answer.body.get("downloadUrl") if answer.status == "ok" and isinstance(answer.body, dict) else None
+        body = self.aws.download(url) if isinstance(url, str) else None
+        try:
+            architecture = normalise(str(json.loads(body or b"")["architecture"]))
+        except (ValueError, KeyError, TypeError):
+            return None
+        return {architecture} if architecture else None
 
     # Volumes and FireLens ------------------------------------------------------------------------
 

@@ -56,7 +56,8 @@ IMAGE_MISSING = declare(
 )
 IMAGE_ARCHITECTURE = declare(
     "verify-image-architecture",
-    summary="the registry's image index offers `runtimePlatform.cpuArchitecture` (`exec format error` otherwise)",
+    summary="the registry's image index (or a single image's configuration) offers "
+    "`runtimePlatform.cpuArchitecture` (`exec format error` otherwise)",
     source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RuntimePlatform.html",
     category="verify",
 )
