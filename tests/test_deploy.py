@@ -268,12 +268,17 @@ def test_progress_rewrites_one_status_line_on_a_terminal_and_prints_changes_else
             return True
 
     for stream, expected in (
-        (Terminal(), "\r\x1b[Kregistered x\n\r\x1b[KIN_PROGRESS 1/2\r\x1b[KIN_PROGRESS 1/2\r\x1b[KCOMPLETED 2/2"),
-        (io.StringIO(), "registered x\nstatus: IN_PROGRESS 1/2\nstatus: COMPLETED 2/2\n"),
+        (
+            Terminal(),
+            "\r\x1b[Kregistered x\n\r\x1b[KIN_PROGRESS 1/2\r\x1b[KIN_PROGRESS 1/2\r\x1b[KCOMPLETED 2/2\n\r\x1b[Kdone\n",
+        ),
+        (io.StringIO(), "registered x\nstatus: IN_PROGRESS 1/2\nstatus: COMPLETED 2/2\ndone\n"),
     ):
         monkeypatch.setattr("sys.stderr", stream)
         progress = _progress()
         progress.line("registered x")
         for state in ("IN_PROGRESS 1/2", "IN_PROGRESS 1/2", "COMPLETED 2/2"):
             progress.status(state)
+        progress.done()
+        progress.line("done")
         assert stream.getvalue() == expected

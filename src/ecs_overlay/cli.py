@@ -509,7 +509,12 @@ def _progress() -> Progress:
             click.echo(f"status: {text}", err=True)
         last[0] = text
 
-    return Progress(line, status)
+    def done() -> None:
+        if terminal and last[0]:
+            click.echo("", err=True)  # what follows starts on a line of its own
+        last[0] = ""
+
+    return Progress(line, status, done)
 
 
 def _findings_output(results: list[tuple[str, Finding]], output_format: str) -> str:

@@ -49,10 +49,12 @@ class Plan:
 
 @dataclass
 class Progress:
-    """Where to say things: ``line`` for what stays in the log, ``status`` for the line that changes."""
+    """Where to say things: ``line`` for what stays in the log, ``status`` for the line that changes,
+    ``done`` once waiting is over (a status line on a terminal is ended before anything else is said)."""
 
     line: Callable[[str], None]
     status: Callable[[str], None]
+    done: Callable[[], None]
 
 
 def plan(aws: Ecs, cluster: str, service: str) -> Plan:
@@ -104,12 +106,14 @@ def deploy(
         outcome, state = rollout(described, arn)
         progress.status(state)
         if outcome == "completed":
+            progress.done()
             progress.line(f"deployment completed: {state}")
             return arn
         failure = f"the deployment failed: {state}" if outcome == "failed" else None
         if failure is None and clock() >= deadline:
             failure = f"the deployment did not complete within {wait_timeout:g} s (--wait-timeout): {state}"
         if failure is not None:
+            progress.done()
             raise DeploymentError(failure + "; " + _after_failure(aws, planned, rollback, progress))
         sleep(poll_interval)
 
