@@ -11,13 +11,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import clean_environ, installed_command  # noqa: E402
+from tests.conftest import run_installed  # noqa: E402
 from tests.golden import case_names, run_case, write_expected  # noqa: E402
 
 
 def main(names: list[str]) -> None:
     for name in names or case_names():
-        outcome = run_case(name, installed_command(), clean_environ())
+        outcome = run_case(name, run_installed)
         write_expected(name, outcome)
         print(f"{name}: exit {outcome.exit_code}")
 

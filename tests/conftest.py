@@ -1,4 +1,5 @@
-"""Shared fixtures: the example files, the installed command, and moto's standalone server."""
+"""Shared fixtures: the example files, the command (in-process with ``invoke``, as a subprocess with
+``run_cli`` for the end-to-end layer), and moto's standalone server."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,58 +60,83 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(autouse=True)
+def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts from ``clean_environ()``: a developer's or CI's AWS settings, DEPLOY_ENV or
+    IMAGE_ARCH never reach the command, however a test runs it (fixtures may set what they need after)."""
+    environ = clean_environ()
+    for key in set(os.environ) - set(environ):
+        monkeypatch.delenv(key)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+
+
+def run_installed(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 60,
+) -> Run:
+    """Run the installed command as a subprocess, as a user would."""
+    process = subprocess.run(
+        [installed_command(), *args],
+        cwd=cwd,
+        env=clean_environ(env),
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return Run(process.returncode, process.stdout, process.stderr)
+
+
+def run_in_process(
+    *args: str,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+) -> Run:
+    """Run the command in this process with click's CliRunner, in ``cwd`` with ``clean_environ(env)``
+    as the whole environment; everything is restored afterwards.
+
+    An exception the command does not turn into an exit code is raised here, traceback and all, and a
+    printed traceback fails too: a foreseeable fault must never reach a user as one.
+    """
+    from click.testing import CliRunner
+
+    from ecs_overlay.cli import cli
+
+    environ = clean_environ(env)
+    with pytest.MonkeyPatch.context() as patch:
+        for key in set(os.environ) - set(environ):
+            patch.delenv(key)
+        for key, value in environ.items():
+            patch.setenv(key, value)
+        if cwd is not None:
+            patch.chdir(cwd)
+        result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="ecs-overlay", catch_exceptions=False)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.stdout + result.stderr
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
 def without_static_credentials(env: Mapping[str, str]) -> dict[str, str]:
     """``env`` without AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: botocore must find credentials elsewhere."""
     return {key: value for key, value in env.items() if key not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
 
 
 @pytest.fixture
-def run_cli() -> Any:
-    """Run the installed command as a user would; returns a Run."""
-
-    def run(
-        *args: str,
-        cwd: Path | None = None,
-        env: Mapping[str, str] | None = None,
-        stdin: str | None = None,
-        timeout: float = 60,
-    ) -> Run:
-        process = subprocess.run(
-            [installed_command(), *args],
-            cwd=cwd,
-            env=clean_environ(env),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return Run(process.returncode, process.stdout, process.stderr)
-
-    return run
+def invoke() -> Callable[..., Run]:
+    """``invoke(*args, cwd=, env=, stdin=)``: the command in-process, the default for CLI tests."""
+    return run_in_process
 
 
 @pytest.fixture
-def invoke(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Run the command in this process (click's CliRunner) with the same clean environment as run_cli.
-
-    Each invocation is a run of its own: it opens its own botocore session, which reads the
-    environment given here.
-    """
-    from click.testing import CliRunner
-
-    from ecs_overlay.cli import cli
-
-    def run(*args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str | None = None) -> Run:
-        monkeypatch.chdir(cwd)
-        wanted = clean_environ(env)
-        unset: dict[str, str | None] = {key: None for key in os.environ if key not in wanted}
-        runner = CliRunner(env={**unset, **wanted})
-        result = runner.invoke(cli, list(args), input=stdin, catch_exceptions=True)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception  # a traceback the user would see: the test fails with it
-        return Run(result.exit_code, result.stdout, result.stderr)
-
-    return run
+def run_cli() -> Callable[..., Run]:
+    """``run_cli(*args, cwd=, env=, stdin=, timeout=)``: the installed command as a subprocess, for the
+    end-to-end layer (marked ``e2e``) where the process itself is under test."""
+    return run_installed
 
 
 @pytest.fixture
@@ -219,7 +245,8 @@ class FakeEcs:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 

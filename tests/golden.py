@@ -1,13 +1,15 @@
-"""Golden cases: ``tests/cases/<name>/case.json`` says how to run the installed command;
-``expected/`` holds what it must print. ``scripts/regenerate_golden.py`` rewrites expectations;
-reviewers read the diff."""
+"""Golden cases: ``tests/cases/<name>/case.json`` says how to run the command; ``expected/`` holds
+what it must print. The tests run it in-process; ``scripts/regenerate_golden.py`` rewrites the
+expectations from the installed command, and reviewers read the diff."""
 
 from __future__ import annotations
 
 import json
-import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .conftest import Run
 
 CASES = Path(__file__).resolve().parent / "cases"
 
@@ -35,18 +37,12 @@ def case_names() -> list[str]:
     return sorted(path.parent.name for path in CASES.glob("*/case.json"))
 
 
-def run_case(name: str, command: str, environ: dict[str, str]) -> Outcome:
+def run_case(name: str, run: Callable[..., Run]) -> Outcome:
+    """Run a case with ``run`` (tests.conftest's ``run_in_process`` or ``run_installed``)."""
     directory = CASES / name
     case = json.loads((directory / "case.json").read_text(encoding="utf-8"))
-    process = subprocess.run(
-        [command, *case["args"]],
-        cwd=directory,
-        env={**environ, **case["env"]},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return Outcome(case["args"][0], process.returncode, process.stdout, process.stderr)
+    result = run(*case["args"], cwd=directory, env=case["env"])
+    return Outcome(case["args"][0], result.returncode, result.stdout, result.stderr)
 
 
 def expected_files(name: str) -> dict[str, str]:

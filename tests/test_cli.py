@@ -1,4 +1,4 @@
-"""The installed command, offline (--base): options, exit codes, messages, atomic output."""
+"""The command offline (--base), in-process: options, exit codes, messages, atomic output."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from .conftest import EXAMPLE_BASE
 
 
-def test_renders_to_taskdef_json_by_default(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+def test_renders_to_taskdef_json_by_default(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == 0, result.stderr
     text = (project / "taskdef.json").read_text(encoding="utf-8")
     assert text.endswith("}\n") and text.startswith('{\n  "containerDefinitions": [\n    {\n      "name": "web"')
@@ -22,47 +22,47 @@ def test_renders_to_taskdef_json_by_default(run_cli, project: Path) -> None:
     assert "wrote taskdef.json: environment prod" in result.stderr
 
 
-def test_deploy_env_selects_the_environment(run_cli, project: Path) -> None:
-    result = run_cli("render", "--base", "base.json", "-o", "-", cwd=project, env={"DEPLOY_ENV": "stage"})
+def test_deploy_env_selects_the_environment(invoke, project: Path) -> None:
+    result = invoke("render", "--base", "base.json", "-o", "-", cwd=project, env={"DEPLOY_ENV": "stage"})
     assert result.returncode == 0, result.stderr
     assert [c["name"] for c in result.json()["containerDefinitions"]] == ["web", "log-router"]
 
 
-def test_no_environment_is_a_usage_error_listing_environments(run_cli, project: Path) -> None:
-    result = run_cli("render", "--base", "base.json", cwd=project)
+def test_no_environment_is_a_usage_error_listing_environments(invoke, project: Path) -> None:
+    result = invoke("render", "--base", "base.json", cwd=project)
     assert result.returncode == 2
     assert "Available environments: prod, stage" in result.stderr
     assert "_common" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_unknown_environment_is_a_usage_error_listing_environments(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "qa", "--base", "base.json", cwd=project)
+def test_unknown_environment_is_a_usage_error_listing_environments(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "qa", "--base", "base.json", cwd=project)
     assert result.returncode == 2
     assert "unknown environment 'qa'; available environments: prod, stage" in result.stderr
 
 
-def test_shared_layers_are_not_environments(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "_common", "--base", "base.json", cwd=project)
+def test_shared_layers_are_not_environments(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "_common", "--base", "base.json", cwd=project)
     assert result.returncode == 2
 
 
-def test_base_from_stdin(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project, stdin=EXAMPLE_BASE.read_text())
+def test_base_from_stdin(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project, stdin=EXAMPLE_BASE.read_text())
     assert result.returncode == 0, result.stderr
     assert result.json()["family"] == "checkout-api"
 
 
-def test_bare_task_definition_base(run_cli, project: Path) -> None:
+def test_bare_task_definition_base(invoke, project: Path) -> None:
     bare = json.loads(EXAMPLE_BASE.read_text())["taskDefinition"]
     (project / "bare.json").write_text(json.dumps(bare))
-    result = run_cli("render", "--env", "prod", "--base", "bare.json", "-o", "-", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "bare.json", "-o", "-", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "revision" not in result.json()
 
 
-def test_output_keeps_the_base_key_order(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
+def test_output_keeps_the_base_key_order(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
     original = json.loads(EXAMPLE_BASE.read_text())["taskDefinition"]
     expected_order = [key for key in original if key in result.json()]
     assert list(result.json())[: len(expected_order)] == expected_order
@@ -98,12 +98,12 @@ def _existing_artifact(project: Path) -> tuple[Path, bytes]:
     ],
 )
 def test_failures_write_nothing_and_leave_the_artifact_untouched(
-    run_cli, project: Path, args: list[str], overlay: str | None, exit_code: int, message: str
+    invoke, project: Path, args: list[str], overlay: str | None, exit_code: int, message: str
 ) -> None:
     if overlay is not None:
         (project / "environments" / "prod.yaml").write_text(overlay)
     target, before = _existing_artifact(project)
-    result = run_cli("render", *args, cwd=project)
+    result = invoke("render", *args, cwd=project)
     assert result.returncode == exit_code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -111,19 +111,17 @@ def test_failures_write_nothing_and_leave_the_artifact_untouched(
     assert sorted(p.name for p in project.iterdir()) == ["base.json", "environments", "taskdef.json"]
 
 
-def test_non_json_base_names_the_file_and_line(run_cli, project: Path) -> None:
+def test_non_json_base_names_the_file_and_line(invoke, project: Path) -> None:
     (project / "base.json").write_text('{\n  "family": oops\n}\n')
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == 1
     assert "base.json:2:13: not JSON" in result.stderr
 
 
-def test_unwritable_output_directory_is_exit_3_and_keeps_the_artifact(run_cli, project: Path) -> None:
+def test_unwritable_output_directory_is_exit_3_and_keeps_the_artifact(invoke, project: Path) -> None:
     if os.geteuid() == 0:
         # root ignores directory permissions; a missing directory fails the same code path.
-        result = run_cli(
-            "render", "--env", "prod", "--base", "base.json", "-o", "no/such/dir/taskdef.json", cwd=project
-        )
+        result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "no/such/dir/taskdef.json", cwd=project)
         assert result.returncode == 3
         assert "cannot write" in result.stderr and "nothing was written" in result.stderr
         return
@@ -132,21 +130,22 @@ def test_unwritable_output_directory_is_exit_3_and_keeps_the_artifact(run_cli, p
     target, before = _existing_artifact(out)
     out.chmod(0o555)
     try:
-        result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "out/taskdef.json", cwd=project)
+        result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "out/taskdef.json", cwd=project)
     finally:
         out.chmod(0o755)
     assert result.returncode == 3
     assert target.read_bytes() == before
 
 
-def test_existing_file_mode_is_kept(run_cli, project: Path) -> None:
+def test_existing_file_mode_is_kept(invoke, project: Path) -> None:
     target = project / "taskdef.json"
     target.write_text("{}\n")
     target.chmod(0o640)
-    assert run_cli("render", "--env", "prod", "--base", "base.json", cwd=project).returncode == 0
+    assert invoke("render", "--env", "prod", "--base", "base.json", cwd=project).returncode == 0
     assert target.stat().st_mode & 0o777 == 0o640
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "args",
     [
@@ -171,12 +170,12 @@ def test_offline_commands_never_import_boto3_or_botocore(project: Path, args: li
     assert "LOADED []" in process.stderr, process.stderr
 
 
-def test_help_lists_exit_codes(run_cli) -> None:
-    result = run_cli("--help")
+def test_help_lists_exit_codes(invoke) -> None:
+    result = invoke("--help")
     assert result.returncode == 0 and "2 usage, 3 AWS or I/O failure" in result.stdout
 
 
-def test_device_outputs_are_written_in_place_not_replaced(run_cli, project: Path) -> None:
+def test_device_outputs_are_written_in_place_not_replaced(invoke, project: Path) -> None:
     # A rename over /dev/null would turn the device into a regular file (as root it would succeed).
     fifo = project / "artifact.pipe"
     os.mkfifo(fifo)
@@ -185,7 +184,7 @@ def test_device_outputs_are_written_in_place_not_replaced(run_cli, project: Path
     received: list[str] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
     reader.start()
-    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "artifact.pipe", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "artifact.pipe", cwd=project)
     reader.join(timeout=30)
     assert result.returncode == 0, result.stderr
     assert json.loads(received[0])["family"] == "checkout-api"

@@ -1,4 +1,5 @@
-"""CodeDeploy and CodeBuild end to end: appspec, architecture, placeholders, register, the buildspec."""
+"""CodeDeploy and CodeBuild: appspec, architecture, placeholders, register (in-process), and the
+example buildspec line run through bash with the installed command (``e2e``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from .conftest import REPO, clean_environ, installed_command
@@ -30,8 +32,8 @@ def _artifacts_untouched(project: Path) -> bool:
     ).read_bytes() == PREVIOUS_APPSPEC
 
 
-def test_render_writes_taskdef_and_appspec(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
+def test_render_writes_taskdef_and_appspec(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "wrote taskdef.json and appspec.yaml" in result.stderr
     appspec = yaml.safe_load((project / "appspec.yaml").read_text())
@@ -47,12 +49,12 @@ def test_render_writes_taskdef_and_appspec(run_cli, project: Path) -> None:
     assert "appspec" not in json.loads((project / "taskdef.json").read_text())
 
 
-def test_appspec_target_is_inferred_from_the_only_essential_container_with_one_port(run_cli, project: Path) -> None:
+def test_appspec_target_is_inferred_from_the_only_essential_container_with_one_port(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text(
         "extends: _common.yaml\nappspec: {containerName: null, containerPort: null, capacityProviderStrategy: "
         "[{capacityProvider: FARGATE_SPOT, weight: 3}, {capacityProvider: FARGATE, base: 1, weight: 1}]}\n"
     )
-    result = run_cli("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
     assert result.returncode == 0, result.stderr
     properties = yaml.safe_load((project / "appspec.yaml").read_text())["Resources"][0]["TargetService"]["Properties"]
     assert properties["LoadBalancerInfo"] == {"ContainerName": "web", "ContainerPort": 8080}
@@ -62,33 +64,33 @@ def test_appspec_target_is_inferred_from_the_only_essential_container_with_one_p
     ]
 
 
-def test_ambiguous_appspec_target_lists_the_candidates_and_writes_nothing(run_cli, project: Path) -> None:
+def test_ambiguous_appspec_target_lists_the_candidates_and_writes_nothing(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text(
         "extends: _common.yaml\nappspec: {containerName: null, containerPort: null}\n"
         "containerDefinitions: {datadog-agent: {essential: true}}\n"
     )
     _existing_artifacts(project)
-    result = run_cli("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
     assert result.returncode == 1
     assert "Candidates: web:8080, datadog-agent:8126" in result.stderr
     assert _artifacts_untouched(project)
 
 
-def test_appspec_naming_a_missing_container_or_port_writes_nothing(run_cli, project: Path) -> None:
+def test_appspec_naming_a_missing_container_or_port_writes_nothing(invoke, project: Path) -> None:
     for setting, message in (
         ("{containerName: api}", "container 'api', which the task definition does not have"),
         ("{containerPort: 9090}", "port 9090 of 'web', which maps only: 8080"),
     ):
         (project / "environments" / "prod.yaml").write_text(f"extends: _common.yaml\nappspec: {setting}\n")
         _existing_artifacts(project)
-        result = run_cli("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
+        result = invoke("render", "--env", "prod", *BASE, "--appspec", "appspec.yaml", cwd=project)
         assert result.returncode == 1 and message in result.stderr, result.stderr
         assert _artifacts_untouched(project)
 
 
-def test_appspec_section_is_checked_by_the_overlay_schema(run_cli, project: Path) -> None:
+def test_appspec_section_is_checked_by_the_overlay_schema(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text("appspec:\n  containerNmae: web\n")
-    result = run_cli("render", "--env", "prod", *BASE, cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, cwd=project)
     assert result.returncode == 1
     assert (
         "environments/prod.yaml:2:3 appspec.containerNmae: error: unknown field 'containerNmae'; did you mean "
@@ -115,16 +117,16 @@ def _appspec(container: str = "web", port: int = 8080, task_definition: str = "<
     )
 
 
-def test_check_appspec_accepts_a_matching_hand_written_appspec(run_cli, project: Path) -> None:
+def test_check_appspec_accepts_a_matching_hand_written_appspec(invoke, project: Path) -> None:
     (project / "mine.yaml").write_text(_appspec())
-    result = run_cli("render", "--env", "prod", *BASE, "--check-appspec", "mine.yaml", cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, "--check-appspec", "mine.yaml", cwd=project)
     assert result.returncode == 0, result.stderr
 
 
-def test_check_appspec_refuses_wrong_container_port_and_placeholder(run_cli, project: Path) -> None:
+def test_check_appspec_refuses_wrong_container_port_and_placeholder(invoke, project: Path) -> None:
     (project / "mine.yaml").write_text(_appspec("api", 80, "arn:aws:ecs:eu-west-1:1:task-definition/x:1"))
     _existing_artifacts(project)
-    result = run_cli("render", "--env", "prod", *BASE, "--check-appspec", "mine.yaml", cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, "--check-appspec", "mine.yaml", cwd=project)
     assert result.returncode == 1
     assert (
         "mine.yaml Resources[0].TargetService.Properties.TaskDefinition: error: TaskDefinition must be the "
@@ -134,52 +136,52 @@ def test_check_appspec_refuses_wrong_container_port_and_placeholder(run_cli, pro
     assert _artifacts_untouched(project)
 
 
-def test_image_architecture_must_match_runtime_platform(run_cli, project: Path) -> None:
+def test_image_architecture_must_match_runtime_platform(invoke, project: Path) -> None:
     image = f"{APP_REPO}:abc"
     for arch in ("ARM64", "arm64", "aarch64"):
         assert (
-            run_cli("render", "--env", "prod", *BASE, "--image", image, "--image-arch", arch, cwd=project).returncode
+            invoke("render", "--env", "prod", *BASE, "--image", image, "--image-arch", arch, cwd=project).returncode
             == 0
         )
     _existing_artifacts(project)
-    result = run_cli("render", "--env", "prod", *BASE, "--image", image, cwd=project, env={"IMAGE_ARCH": "amd64"})
+    result = invoke("render", "--env", "prod", *BASE, "--image", image, cwd=project, env={"IMAGE_ARCH": "amd64"})
     assert result.returncode == 1
     assert "is built for X86_64 but the task runs on ARM64" in result.stderr
     assert "exec format error" in result.stderr and "runtimePlatform: {cpuArchitecture: X86_64}" in result.stderr
     assert "docker buildx build --platform linux/arm64" in result.stderr
     assert _artifacts_untouched(project)
-    bad = run_cli("render", "--env", "prod", *BASE, "--image-arch", "sparc", cwd=project)
+    bad = invoke("render", "--env", "prod", *BASE, "--image-arch", "sparc", cwd=project)
     assert bad.returncode == 2 and "use ARM64" in bad.stderr
 
 
-def test_absent_runtime_platform_means_x86_64(run_cli, project: Path) -> None:
+def test_absent_runtime_platform_means_x86_64(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text("extends: _common.yaml\nruntimePlatform: null\n")
-    result = run_cli("render", "--env", "prod", *BASE, "--image-arch", "arm64", cwd=project)
+    result = invoke("render", "--env", "prod", *BASE, "--image-arch", "arm64", cwd=project)
     assert result.returncode == 1
     assert "runs on X86_64 (runtimePlatform.cpuArchitecture (absent, so X86_64))" in result.stderr
 
 
-def test_architecture_is_read_from_docker_when_not_given(run_cli, project: Path, tmp_path: Path) -> None:
+def test_architecture_is_read_from_docker_when_not_given(invoke, project: Path, tmp_path: Path) -> None:
     fake_bin = tmp_path / "bin"
     fake_bin.mkdir()
     docker = fake_bin / "docker"
     docker.write_text('#!/bin/sh\n[ "$1 $2" = "image inspect" ] && echo amd64 && exit 0\nexit 1\n')
     docker.chmod(docker.stat().st_mode | stat.S_IEXEC)
     env = {"PATH": f"{fake_bin}:{os.environ['PATH']}"}
-    result = run_cli("render", "--env", "prod", *BASE, "--image", f"{APP_REPO}:abc", cwd=project, env=env)
+    result = invoke("render", "--env", "prod", *BASE, "--image", f"{APP_REPO}:abc", cwd=project, env=env)
     assert result.returncode == 1 and "is built for X86_64 but the task runs on ARM64" in result.stderr
 
 
-def test_pipeline_placeholder_images_are_written_as_given(run_cli, project: Path) -> None:
-    result = run_cli("render", "--env", "prod", *BASE, "--image", "web=<IMAGE1_NAME>", "-o", "-", cwd=project)
+def test_pipeline_placeholder_images_are_written_as_given(invoke, project: Path) -> None:
+    result = invoke("render", "--env", "prod", *BASE, "--image", "web=<IMAGE1_NAME>", "-o", "-", cwd=project)
     assert result.returncode == 0, result.stderr
     images = {c["name"]: c["image"] for c in result.json()["containerDefinitions"]}
     assert images["web"] == "<IMAGE1_NAME>" and images["log-router"].startswith("public.ecr.aws/")
 
 
-def test_register_creates_exactly_one_revision(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+def test_register_creates_exactly_one_revision(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     register(ecs, example_taskdef())
-    result = run_cli("register", "--env", "prod", "--image", f"{APP_REPO}:abc", cwd=project, env=aws_env)
+    result = invoke("register", "--env", "prod", "--image", f"{APP_REPO}:abc", cwd=project, env=aws_env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:2\n"
     arns = ecs.list_task_definitions(familyPrefix="checkout-api")["taskDefinitionArns"]
@@ -189,19 +191,20 @@ def test_register_creates_exactly_one_revision(run_cli, project: Path, ecs: Any,
     assert {"key": "env", "value": "prod"} in registered["tags"]
 
 
-def test_register_dry_run_calls_no_aws(run_cli, project: Path) -> None:
-    result = run_cli("register", "--env", "prod", *BASE, "--dry-run", cwd=project)
+def test_register_dry_run_calls_no_aws(invoke, project: Path) -> None:
+    result = invoke("register", "--env", "prod", *BASE, "--dry-run", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "valid RegisterTaskDefinition request; nothing registered" in result.stderr and result.stdout == ""
 
 
-def test_register_access_denied_names_register_and_pass_role(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_register_access_denied_names_register_and_pass_role(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.respond(400, {"__type": "AccessDeniedException", "message": "not authorized"})
-    result = run_cli("register", "--env", "prod", *BASE, cwd=project, env=fake_ecs.env())
+    result = invoke("register", "--env", "prod", *BASE, cwd=project, env=fake_ecs.env())
     assert result.returncode == 3
     assert "ecs:RegisterTaskDefinition (and iam:PassRole" in result.stderr
 
 
+@pytest.mark.e2e
 def test_the_example_buildspec_line_produces_a_deployable_pair(
     project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:

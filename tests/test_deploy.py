@@ -215,6 +215,7 @@ def test_rollout_reads_the_deployment_of_the_new_revision(deployment: dict[str, 
     assert rollout(answer, OLD)[0] == "failed"
 
 
+@pytest.mark.e2e
 def test_the_blue_green_buildspec_verifies_then_deploys(
     project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
 ) -> None:

@@ -1,5 +1,6 @@
-"""End to end: the installed command against moto's standalone server (and, for faults moto
-cannot make, a local HTTP server that misbehaves on purpose)."""
+"""AWS through a real HTTP endpoint: moto's standalone server (and, for faults moto cannot make, a
+local HTTP server that misbehaves on purpose). The command runs in-process; the tests marked ``e2e``
+run the installed ecs-overlay as a subprocess, as CodeBuild would."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def register(ecs: Any, taskdef: dict[str, Any]) -> str:
     return arn
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("environment", ["stage", "prod"])
 def test_render_from_the_live_family_and_register_the_result(
     run_cli, project: Path, ecs: Any, aws_env: dict[str, str], environment: str
@@ -58,24 +60,22 @@ def test_render_from_the_live_family_and_register_the_result(
     assert registered["runtimePlatform"]["cpuArchitecture"] == "ARM64"
 
 
-def test_family_revision_and_arn_select_that_revision(
-    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
-) -> None:
+def test_family_revision_and_arn_select_that_revision(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     first = example_taskdef()
     first_arn = register(ecs, first)
     second = example_taskdef()
     second["containerDefinitions"][0]["image"] = f"{APP_REPO}:second"
     register(ecs, second)
     for reference in ("checkout-api:1", first_arn):
-        result = run_cli("render", "--env", "prod", "--family", reference, "-o", "-", cwd=project, env=aws_env)
+        result = invoke("render", "--env", "prod", "--family", reference, "-o", "-", cwd=project, env=aws_env)
         assert result.returncode == 0, result.stderr
         assert result.json()["containerDefinitions"][0]["image"].endswith(":3f9c2e1")
-    latest = run_cli("render", "--env", "prod", "--family", "checkout-api", "-o", "-", cwd=project, env=aws_env)
+    latest = invoke("render", "--env", "prod", "--family", "checkout-api", "-o", "-", cwd=project, env=aws_env)
     assert latest.json()["containerDefinitions"][0]["image"] == f"{APP_REPO}:second"
 
 
 def test_cluster_and_service_use_the_revision_the_service_runs(
-    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
     running_arn = register(ecs, example_taskdef())
     newer = example_taskdef()
@@ -83,7 +83,7 @@ def test_cluster_and_service_use_the_revision_the_service_runs(
     register(ecs, newer)
     ecs.create_cluster(clusterName="shop")
     ecs.create_service(cluster="shop", serviceName="checkout", taskDefinition=running_arn, desiredCount=1)
-    result = run_cli(
+    result = invoke(
         "render", "--env", "prod", "--cluster", "shop", "--service", "checkout", "-o", "-", cwd=project, env=aws_env
     )
     assert result.returncode == 0, result.stderr
@@ -92,13 +92,13 @@ def test_cluster_and_service_use_the_revision_the_service_runs(
 
 
 def test_tags_from_describe_become_task_definition_tags(
-    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
     taskdef = example_taskdef()
     taskdef["tags"] = [{"key": "owner", "value": "payments"}]
     register(ecs, taskdef)
     (project / "environments" / "prod.yaml").write_text("family: checkout-api\n")
-    result = run_cli("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env)
+    result = invoke("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env)
     assert result.returncode == 0, result.stderr
     assert result.json()["tags"] == [{"key": "owner", "value": "payments"}]
 
@@ -106,10 +106,10 @@ def test_tags_from_describe_become_task_definition_tags(
 PREVIOUS = b'{"family": "previous-artifact"}\n'
 
 
-def _run_failing(run_cli: Any, project: Path, env: dict[str, str], *args: str) -> Any:
+def _run_failing(invoke: Any, project: Path, env: dict[str, str], *args: str) -> Any:
     """Run with an existing taskdef.json; every AWS failure must leave it exactly as it was."""
     (project / "taskdef.json").write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", *args, cwd=project, env=env)
+    result = invoke("render", "--env", "prod", *args, cwd=project, env=env)
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
     return result
 
@@ -121,35 +121,35 @@ def _assert_aws_failure(result: Any, project: Path, *fragments: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unknown_family_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    result = _run_failing(run_cli, project, aws_env, "--family", "nope")
+def test_unknown_family_is_exit_3(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    result = _run_failing(invoke, project, aws_env, "--family", "nope")
     _assert_aws_failure(result, project, "task definition 'nope' not found")
 
 
-def test_unknown_service_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+def test_unknown_service_is_exit_3(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     ecs.create_cluster(clusterName="shop")
-    result = _run_failing(run_cli, project, aws_env, "--cluster", "shop", "--service", "ghost")
+    result = _run_failing(invoke, project, aws_env, "--cluster", "shop", "--service", "ghost")
     _assert_aws_failure(result, project, "service 'ghost' not found in cluster 'shop'")
 
 
-def test_unknown_cluster_is_exit_3(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    result = _run_failing(run_cli, project, aws_env, "--cluster", "nowhere", "--service", "x")
+def test_unknown_cluster_is_exit_3(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    result = _run_failing(invoke, project, aws_env, "--cluster", "nowhere", "--service", "x")
     _assert_aws_failure(result, project, "not found")
 
 
-def test_no_credentials_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
+def test_no_credentials_is_exit_3(invoke, project: Path, moto_endpoint: str) -> None:
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_REGION": "eu-west-1"}
-    result = _run_failing(run_cli, project, env)
+    result = _run_failing(invoke, project, env)
     _assert_aws_failure(result, project, "no AWS credentials found")
 
 
-def test_no_region_is_exit_3(run_cli, project: Path, moto_endpoint: str) -> None:
+def test_no_region_is_exit_3(invoke, project: Path, moto_endpoint: str) -> None:
     env = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}
-    result = _run_failing(run_cli, project, env)
+    result = _run_failing(invoke, project, env)
     _assert_aws_failure(result, project, "no AWS region configured")
 
 
-def test_unreachable_endpoint_is_exit_3(run_cli, project: Path) -> None:
+def test_unreachable_endpoint_is_exit_3(invoke, project: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
@@ -159,31 +159,37 @@ def test_unreachable_endpoint_is_exit_3(run_cli, project: Path) -> None:
         "AWS_SECRET_ACCESS_KEY": "t",
         "AWS_REGION": "eu-west-1",
     }
-    result = _run_failing(run_cli, project, env)
+    result = _run_failing(invoke, project, env)
     _assert_aws_failure(result, project, "cannot reach AWS")
 
 
-def test_access_denied_names_the_permission(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_access_denied_names_the_permission(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.respond(
         400, {"__type": "AccessDeniedException", "message": "User: arn:aws:sts::1:assumed-role/build is not authorized"}
     )
-    result = _run_failing(run_cli, project, fake_ecs.env())
+    result = _run_failing(invoke, project, fake_ecs.env())
     _assert_aws_failure(result, project, "access denied: the caller needs ecs:DescribeTaskDefinition")
 
 
-def test_throttling_is_retried_then_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_throttling_is_retried_then_exit_3(
+    invoke, project: Path, fake_ecs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore sleeps a random 0-1 s, then 0-2 s, between throttled attempts; the test counts attempts, not seconds.
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0)
     fake_ecs.respond(400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
-    result = _run_failing(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
+    result = _run_failing(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
     _assert_aws_failure(result, project, "AWS throttled the request")
     assert len(fake_ecs.requests) == 3
 
 
-def test_fields_the_installed_botocore_does_not_know_stop_the_run(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_fields_the_installed_botocore_does_not_know_stop_the_run(invoke, project: Path, fake_ecs: Any) -> None:
     document = json.loads(EXAMPLE_BASE.read_text())
     document["taskDefinition"]["futureIsolationMode"] = "strict"
     document["taskDefinition"]["containerDefinitions"][0]["futureProbe"] = {"path": "/ready"}
     fake_ecs.respond(200, document)
-    result = _run_failing(run_cli, project, fake_ecs.env())
+    result = _run_failing(invoke, project, fake_ecs.env())
     _assert_aws_failure(
         result,
         project,
@@ -196,11 +202,11 @@ def test_fields_the_installed_botocore_does_not_know_stop_the_run(run_cli, proje
     assert f"botocore {botocore.__version__}" in result.stderr
 
 
-def test_region_option_overrides_the_environment(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+def test_region_option_overrides_the_environment(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     register(ecs, example_taskdef())  # registered in eu-west-1
     elsewhere = {**aws_env, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
-    assert run_cli("render", "--env", "prod", "-o", "-", cwd=project, env=elsewhere).returncode == 3
-    result = run_cli("render", "--env", "prod", "--region", "eu-west-1", "-o", "-", cwd=project, env=elsewhere)
+    assert invoke("render", "--env", "prod", "-o", "-", cwd=project, env=elsewhere).returncode == 3
+    result = invoke("render", "--env", "prod", "--region", "eu-west-1", "-o", "-", cwd=project, env=elsewhere)
     assert result.returncode == 0, result.stderr
 
 

@@ -1,5 +1,6 @@
-"""Faults: AWS misbehaving (a local HTTP server that does it on purpose), full disks, interruptions.
-Every one ends with a clear message and exit 3 (or the signal's code), and no artifact damaged."""
+"""Faults: AWS misbehaving (a local HTTP server that does it on purpose; the command in-process), full
+disks and interruptions (the installed command as a subprocess, ``e2e``). Every one ends with a clear
+message and exit 3 (or the signal's code), and no artifact damaged."""
 
 from __future__ import annotations
 
@@ -18,9 +19,9 @@ from .conftest import EXAMPLE_BASE, clean_environ, installed_command, without_st
 PREVIOUS = b'{"family": "previous-artifact"}\n'
 
 
-def _render(run_cli: Any, project: Path, env: dict[str, str], *args: str) -> Any:
+def _render(invoke: Any, project: Path, env: dict[str, str], *args: str) -> Any:
     (project / "taskdef.json").write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", *args, cwd=project, env=env)
+    result = invoke("render", "--env", "prod", *args, cwd=project, env=env)
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
     assert "Traceback" not in result.stderr
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
@@ -28,23 +29,24 @@ def _render(run_cli: Any, project: Path, env: dict[str, str], *args: str) -> Any
 
 
 @pytest.mark.parametrize(("status", "code"), [(500, "InternalFailure"), (503, "ServiceUnavailableException")])
-def test_server_errors_are_retried_then_exit_3(run_cli, project: Path, fake_ecs: Any, status: int, code: str) -> None:
+def test_server_errors_are_retried_then_exit_3(invoke, project: Path, fake_ecs: Any, status: int, code: str) -> None:
     fake_ecs.respond(status, {"__type": code, "message": "try later"})
-    result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
+    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "3"})
     assert result.returncode == 3
     assert f"AWS failed with HTTP {status}" in result.stderr and "after 2 retries" in result.stderr
     assert len(fake_ecs.requests) == 3
 
 
-def test_a_hanging_endpoint_times_out_then_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_a_hanging_endpoint_times_out_then_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.behaviour = "hang"
-    result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "5"}, "--aws-timeout", "0.5")
+    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "5"}, "--aws-timeout", "0.5")
     assert result.returncode == 3
     # --aws-timeout bounds the call with its retries: five attempts do not make it wait five times as long.
     assert "cannot reach AWS: DescribeTaskDefinition timed out after 0.5 s" in result.stderr
     assert fake_ecs.requests
 
 
+@pytest.mark.e2e
 def test_a_trickling_response_ends_the_installed_command_at_the_deadline(run_cli, project: Path, fake_ecs: Any) -> None:
     """The abandoned call's thread does not keep the process alive: the trickle would last minutes."""
     fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
@@ -55,6 +57,7 @@ def test_a_trickling_response_ends_the_installed_command_at_the_deadline(run_cli
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
 
 
+@pytest.mark.e2e
 def test_ctrl_c_interrupts_a_waiting_aws_call(project: Path, fake_ecs: Any) -> None:
     fake_ecs.behaviour = "hang"
     (project / "taskdef.json").write_bytes(PREVIOUS)
@@ -87,10 +90,10 @@ def test_a_trickling_response_times_out_as_a_whole(invoke, project: Path, fake_e
     assert "DescribeTaskDefinition timed out after 1 s" in result.stderr and "--aws-timeout" in result.stderr
 
 
-def test_a_truncated_response_is_exit_3(run_cli, project: Path, fake_ecs: Any) -> None:
+def test_a_truncated_response_is_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
     fake_ecs.behaviour = "truncate"
-    result = _render(run_cli, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"})
+    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "2"})
     assert result.returncode == 3, result.stderr
     assert result.stderr.startswith("Error: ")
 
@@ -285,6 +288,7 @@ def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
 
+@pytest.mark.e2e
 def test_a_full_disk_is_exit_3_and_keeps_the_previous_artifact(project: Path) -> None:
     (project / "taskdef.json").write_bytes(PREVIOUS)
     process = subprocess.run(
@@ -303,6 +307,7 @@ def test_a_full_disk_is_exit_3_and_keeps_the_previous_artifact(project: Path) ->
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
 
 
+@pytest.mark.e2e
 def test_sigterm_at_any_moment_leaves_the_old_pair_or_the_new_pair(project: Path) -> None:
     """Interrupt renders at times spread over their whole run: never a partial file, never a
     temporary left behind, and taskdef.json and appspec.yaml always from the same run."""
@@ -331,6 +336,7 @@ def test_sigterm_at_any_moment_leaves_the_old_pair_or_the_new_pair(project: Path
     assert outcomes <= {0, 128 + signal.SIGTERM, -signal.SIGTERM}
 
 
+@pytest.mark.e2e
 def test_the_process_exits_with_the_signal_code_on_sigterm(project: Path) -> None:
     code = (
         "import os, signal, sys\n"

@@ -1,16 +1,17 @@
-"""Hostile and broken input through the installed command: a clear message naming the file and the
-problem, the right exit code, no traceback, and an existing taskdef.json left byte-for-byte as it was."""
+"""Hostile and broken input through the command (in-process; signals, pipes and closed streams through
+the installed command, ``e2e``): a clear message naming the file and the problem, the right exit code,
+no traceback, and an existing taskdef.json left byte-for-byte as it was."""
 
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ecs_overlay.errors import EcsOverlayError
 from ecs_overlay.output import to_json
 from ecs_overlay.overlay import parse_overlay
 
-from .conftest import clean_environ, installed_command
+from .conftest import Run, clean_environ, installed_command, run_in_process
 from .test_review import committed
 
 PREVIOUS = b'{"family": "previous-artifact"}\n'
@@ -64,7 +65,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_overlay(run_cli, project: Path, case: str) -> None:
+def test_bad_overlay(invoke, project: Path, case: str) -> None:
     content, exit_code, fragments = CASES[case]
     overlay = project / "environments" / "prod.yaml"
     if isinstance(content, bytes):
@@ -73,7 +74,7 @@ def test_bad_overlay(run_cli, project: Path, case: str) -> None:
         overlay.write_text(content, encoding="utf-8")
     target = project / "taskdef.json"
     target.write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project, timeout=30)
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == exit_code, result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
@@ -83,21 +84,21 @@ def test_bad_overlay(run_cli, project: Path, case: str) -> None:
     assert [p.name for p in project.iterdir() if p.name.startswith(".taskdef")] == []
 
 
-def test_extends_cycle(run_cli, project: Path) -> None:
+def test_extends_cycle(invoke, project: Path) -> None:
     environments = project / "environments"
     (environments / "_a.yaml").write_text("extends: _b.yaml\n")
     (environments / "_b.yaml").write_text("extends: _a.yaml\n")
     (environments / "prod.yaml").write_text("extends: _a.yaml\n")
     (project / "taskdef.json").write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", "--base", "base.json", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
     assert result.returncode == 1
     assert "extends cycle:" in result.stderr and "_a.yaml" in result.stderr and "_b.yaml" in result.stderr
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
 
 
-def test_an_empty_overlay_is_valid_and_renders_the_base(run_cli, project: Path) -> None:
+def test_an_empty_overlay_is_valid_and_renders_the_base(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text("")
-    result = run_cli("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
+    result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "-", cwd=project)
     assert result.returncode == 0, result.stderr
     assert len(result.json()["containerDefinitions"]) == 3
 
@@ -120,27 +121,10 @@ APPSPEC_BEFORE = b"previous appspec\n"
 REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
 
 
-@dataclass
-class Outcome:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def invoke(project: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Outcome]:
-    """Run ``ecs-overlay ARGS`` in the example project, in-process; never lets an exception pass as an exit."""
-    monkeypatch.chdir(project)
-    for name in ("DEPLOY_ENV", "IMAGE_ARCH", "AWS_PROFILE", "AWS_REGION"):
-        monkeypatch.delenv(name, raising=False)
-
-    def run(*args: str, stdin: str | None = None) -> Outcome:
-        result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="ecs-overlay")
-        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-        assert "Traceback" not in result.stdout + result.stderr
-        return Outcome(result.exit_code, result.stdout, result.stderr)
-
-    return run
+def in_project(project: Path) -> Callable[..., Run]:
+    """``in_project(*args, stdin=)``: the command in-process in the example project (conftest's ``invoke``)."""
+    return functools.partial(run_in_process, cwd=project)
 
 
 def _artifacts(project: Path) -> dict[str, bytes]:
@@ -174,14 +158,14 @@ RENDER = ("render", "--env", "prod", "--base", "base.json")
     ids=["same-name", "dot-slash", "symlink", "hard-link", "both-stdout"],
 )
 def test_two_outputs_in_one_place_are_a_usage_error_before_anything_is_written(
-    invoke: Callable[..., Outcome], project: Path, outputs: list[str], fragments: list[str]
+    in_project: Callable[..., Run], project: Path, outputs: list[str], fragments: list[str]
 ) -> None:
     _artifacts(project)
     (project / "link.json").symlink_to("taskdef.json")
     os.link(project / "taskdef.json", project / "hard.json")
     before = _snapshot_of(project)
-    result = invoke(*RENDER, *outputs)
-    assert result.exit_code == 2, result.stderr
+    result = in_project(*RENDER, *outputs)
+    assert result.returncode == 2, result.stderr
     for fragment in [*fragments, "give each output its own file"]:
         assert fragment in result.stderr, result.stderr
     assert result.stdout == ""
@@ -199,19 +183,19 @@ def test_two_outputs_in_one_place_are_a_usage_error_before_anything_is_written(
     ids=["appspec-directory", "output-directory", "appspec-missing-dir", "output-missing-dir"],
 )
 def test_an_output_that_cannot_be_written_leaves_every_other_output_as_it_was(
-    invoke: Callable[..., Outcome], project: Path, outputs: list[str], fragments: list[str]
+    in_project: Callable[..., Run], project: Path, outputs: list[str], fragments: list[str]
 ) -> None:
     (project / "adir").mkdir()
     before = _artifacts(project)
-    result = invoke(*RENDER, *outputs)
-    assert result.exit_code == 3, result.stderr
+    result = in_project(*RENDER, *outputs)
+    assert result.returncode == 3, result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
     assert _snapshot_of(project) == before
 
 
 def test_a_read_only_directory_for_one_output_leaves_the_other_as_it_was(
-    invoke: Callable[..., Outcome], project: Path
+    in_project: Callable[..., Run], project: Path
 ) -> None:
     before = _artifacts(project)
     if os.geteuid() == 0:  # root writes into any directory it may chmod; sysfs refuses new files even to root
@@ -222,30 +206,30 @@ def test_a_read_only_directory_for_one_output_leaves_the_other_as_it_was(
         locked.chmod(0o555)
         target = "locked/appspec.yaml"
         before = _snapshot_of(project)
-    result = invoke(*RENDER, "--appspec", target)
-    assert result.exit_code == 3, result.stderr
+    result = in_project(*RENDER, "--appspec", target)
+    assert result.returncode == 3, result.stderr
     assert f"cannot write {target} (--appspec)" in result.stderr and "nothing was written" in result.stderr
     assert _snapshot_of(project) == before
 
 
 def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(
-    invoke: Callable[..., Outcome], project: Path
+    in_project: Callable[..., Run], project: Path
 ) -> None:
     artifacts = project / "artifacts"
     artifacts.mkdir()
     (artifacts / "taskdef.json").write_bytes(PREVIOUS)
     (project / "taskdef.json").symlink_to("artifacts/taskdef.json")
-    result = invoke(*RENDER, "--appspec", "appspec.yaml")
-    assert result.exit_code == 0, result.stderr
+    result = in_project(*RENDER, "--appspec", "appspec.yaml")
+    assert result.returncode == 0, result.stderr
     assert (project / "taskdef.json").is_symlink()
     assert os.readlink(project / "taskdef.json") == "artifacts/taskdef.json"
     assert json.loads((artifacts / "taskdef.json").read_text())["family"] == "checkout-api"
     assert sorted(p.name for p in artifacts.iterdir()) == ["taskdef.json"]  # staged beside the target, then renamed
 
 
-def test_dev_null_is_written_in_place_alongside_a_file(invoke: Callable[..., Outcome], project: Path) -> None:
-    result = invoke(*RENDER, "-o", os.devnull, "--appspec", "appspec.yaml")
-    assert result.exit_code == 0, result.stderr
+def test_dev_null_is_written_in_place_alongside_a_file(in_project: Callable[..., Run], project: Path) -> None:
+    result = in_project(*RENDER, "-o", os.devnull, "--appspec", "appspec.yaml")
+    assert result.returncode == 0, result.stderr
     assert Path(os.devnull).is_char_device()
     assert (project / "appspec.yaml").read_text().startswith("version: 0.0")
 
@@ -263,6 +247,7 @@ def _open_writer(fifo: Path, process: subprocess.Popen[str]) -> int:
             time.sleep(0.02)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_an_interrupted_render_exits_with_the_signal_code_and_keeps_the_old_file(
     project: Path, signum: int, code: int
@@ -305,6 +290,7 @@ def _into_a_closed_pipe(project: Path, *args: str) -> subprocess.CompletedProces
         os.close(writing)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     "args",
     [
@@ -338,6 +324,7 @@ def _in_a_shell(project: Path, command: str) -> subprocess.CompletedProcess[str]
     )
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("command", "message"),
     [
@@ -356,6 +343,7 @@ def test_closed_standard_streams_are_clean_io_errors(project: Path, command: str
     assert _snapshot_of(project) == before
 
 
+@pytest.mark.e2e
 def test_a_file_output_that_is_also_standard_output_is_a_usage_error(project: Path) -> None:
     """`--appspec -` while the shell sends standard output into the file -o names: one file, two writers."""
     process = _in_a_shell(project, "render --env prod --base base.json -o out.json --appspec - >>out.json")
@@ -371,19 +359,19 @@ def _base_text(project: Path) -> str:
     return (project / "base.json").read_text(encoding="utf-8")
 
 
-def test_a_missing_base_is_an_io_error(invoke: Callable[..., Outcome], project: Path) -> None:
+def test_a_missing_base_is_an_io_error(in_project: Callable[..., Run], project: Path) -> None:
     before = _artifacts(project)
-    result = invoke("render", "--env", "prod", "--base", "gone.json")
-    assert result.exit_code == 3
+    result = in_project("render", "--env", "prod", "--base", "gone.json")
+    assert result.returncode == 3
     assert "--base gone.json: no such file" in result.stderr
     assert _snapshot_of(project) == before
 
 
-def test_a_base_with_a_byte_order_mark_renders_like_one_without(invoke: Callable[..., Outcome], project: Path) -> None:
-    plain = invoke(*RENDER, "-o", "-")
+def test_a_base_with_a_byte_order_mark_renders_like_one_without(in_project: Callable[..., Run], project: Path) -> None:
+    plain = in_project(*RENDER, "-o", "-")
     (project / "bom.json").write_text("\ufeff" + _base_text(project), encoding="utf-8")
-    marked = invoke("render", "--env", "prod", "--base", "bom.json", "-o", "-")
-    assert marked.exit_code == plain.exit_code == 0, marked.stderr
+    marked = in_project("render", "--env", "prod", "--base", "bom.json", "-o", "-")
+    assert marked.returncode == plain.returncode == 0, marked.stderr
     assert marked.stdout == plain.stdout
 
 
@@ -392,14 +380,14 @@ def test_a_base_with_a_byte_order_mark_renders_like_one_without(invoke: Callable
     [("NaN", "base.json:8:24: NaN"), ("Infinity", "base.json:8:24: Infinity"), ("-Infinity", "8:24: -Infinity")],
 )
 def test_non_finite_numbers_in_a_base_are_refused_with_file_and_line(
-    invoke: Callable[..., Outcome], project: Path, replacement: str, where: str
+    in_project: Callable[..., Run], project: Path, replacement: str, where: str
 ) -> None:
     text = _base_text(project)
     assert text.splitlines()[7] == '                "cpu": 0,'
     (project / "base.json").write_text(text.replace('"cpu": 0,', f'"cpu": {replacement},', 1))
     before = _artifacts(project)
-    result = invoke(*RENDER)
-    assert result.exit_code == 1, result.stderr
+    result = in_project(*RENDER)
+    assert result.returncode == 1, result.stderr
     assert where in result.stderr and "not a finite number" in result.stderr
     assert _snapshot_of(project) == before
 
@@ -410,11 +398,11 @@ def test_json_output_refuses_non_finite_numbers() -> None:
 
 
 @pytest.mark.parametrize("opening", ["[", '{"a": '])
-def test_a_deeply_nested_base_is_a_clean_error(invoke: Callable[..., Outcome], project: Path, opening: str) -> None:
+def test_a_deeply_nested_base_is_a_clean_error(in_project: Callable[..., Run], project: Path, opening: str) -> None:
     (project / "deep.json").write_text(opening * 100_000)
     before = _artifacts(project)
-    result = invoke("render", "--env", "prod", "--base", "deep.json")
-    assert result.exit_code == 1
+    result = in_project("render", "--env", "prod", "--base", "deep.json")
+    assert result.returncode == 1
     assert "deep.json: nested more than 64 levels deep" in result.stderr
     assert _snapshot_of(project) == before
 
@@ -459,21 +447,21 @@ _PROPERTIES = "      TaskDefinition: <TASK_DEFINITION>\n      LoadBalancerInfo:\
     ],
 )
 def test_a_hand_written_appspec_of_the_wrong_shape_gives_findings(
-    invoke: Callable[..., Outcome], project: Path, text: str, fragments: list[str]
+    in_project: Callable[..., Run], project: Path, text: str, fragments: list[str]
 ) -> None:
     (project / "handmade.yaml").write_text(text)
     before = _artifacts(project)
-    result = invoke(*RENDER, "--check-appspec", "handmade.yaml")
-    assert result.exit_code == 1, result.stderr
+    result = in_project(*RENDER, "--check-appspec", "handmade.yaml")
+    assert result.returncode == 1, result.stderr
     assert "handmade.yaml" in result.stderr and "[appspec-structure]" in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
     assert _snapshot_of(project) == before
 
 
-def test_a_missing_appspec_to_check_is_an_io_error(invoke: Callable[..., Outcome], project: Path) -> None:
-    result = invoke(*RENDER, "--check-appspec", "nowhere.yaml")
-    assert result.exit_code == 3
+def test_a_missing_appspec_to_check_is_an_io_error(in_project: Callable[..., Run], project: Path) -> None:
+    result = in_project(*RENDER, "--check-appspec", "nowhere.yaml")
+    assert result.returncode == 3
     assert "--check-appspec nowhere.yaml: no such file" in result.stderr
 
 
@@ -488,12 +476,12 @@ def test_a_missing_appspec_to_check_is_an_io_error(invoke: Callable[..., Outcome
     ids=["missing", "not-json", "containers-text", "odd-items"],
 )
 def test_a_drift_snapshot_of_any_shape_is_read_or_refused_cleanly(
-    invoke: Callable[..., Outcome], project: Path, snapshot: str | None, exit_code: int, fragment: str
+    in_project: Callable[..., Run], project: Path, snapshot: str | None, exit_code: int, fragment: str
 ) -> None:
     if snapshot is not None:
         (project / "saved.json").write_text(snapshot)
-    result = invoke("drift", "--env", "prod", "--base", "base.json", "--snapshot", "saved.json")
-    assert result.exit_code == exit_code, result.stderr
+    result = in_project("drift", "--env", "prod", "--base", "base.json", "--snapshot", "saved.json")
+    assert result.returncode == exit_code, result.stderr
     assert fragment in result.stdout + result.stderr
 
 
@@ -515,11 +503,11 @@ def test_a_drift_snapshot_of_any_shape_is_read_or_refused_cleanly(
     ],
 )
 def test_a_malformed_image_is_a_usage_error_before_any_work(
-    invoke: Callable[..., Outcome], project: Path, image: str, problem: str
+    in_project: Callable[..., Run], project: Path, image: str, problem: str
 ) -> None:
     before = _artifacts(project)
-    result = invoke(*RENDER, "--image", image)
-    assert result.exit_code == 2, result.stderr
+    result = in_project(*RENDER, "--image", image)
+    assert result.returncode == 2, result.stderr
     assert problem in result.stderr and "--image" in result.stderr
     assert _snapshot_of(project) == before
 
@@ -536,45 +524,47 @@ def test_a_malformed_image_is_a_usage_error_before_any_work(
     ],
 )
 def test_well_formed_images_and_placeholders_are_accepted(
-    invoke: Callable[..., Outcome], project: Path, image: str
+    in_project: Callable[..., Run], project: Path, image: str
 ) -> None:
-    result = invoke(*RENDER, "-o", "-", "--image", image)
-    assert result.exit_code == 0, result.stderr
+    result = in_project(*RENDER, "-o", "-", "--image", image)
+    assert result.returncode == 0, result.stderr
     web = json.loads(result.stdout)["containerDefinitions"][0]
     assert web["image"] == image.partition("=")[2] or web["image"] == image
 
 
 def test_render_writes_a_placeholder_and_says_so_but_register_refuses_it(
-    invoke: Callable[..., Outcome], project: Path
+    in_project: Callable[..., Run], project: Path
 ) -> None:
-    rendered = invoke(*RENDER, "-o", "-", "--image", "web=<IMAGE1_NAME>")
-    assert rendered.exit_code == 0
+    rendered = in_project(*RENDER, "-o", "-", "--image", "web=<IMAGE1_NAME>")
+    assert rendered.returncode == 0
     assert json.loads(rendered.stdout)["containerDefinitions"][0]["image"] == "<IMAGE1_NAME>"
     assert "containerDefinitions[web].image: note: <IMAGE1_NAME> is a placeholder" in rendered.stderr
-    registered = invoke("register", "--env", "prod", "--base", "base.json", "--dry-run", "--image", "web=<IMAGE1_NAME>")
-    assert registered.exit_code == 1
+    registered = in_project(
+        "register", "--env", "prod", "--base", "base.json", "--dry-run", "--image", "web=<IMAGE1_NAME>"
+    )
+    assert registered.returncode == 1
     assert "not registering placeholders as images (containerDefinitions[web].image is <IMAGE1_NAME>)" in (
         registered.stderr
     )
     assert "--image NAME=URI" in registered.stderr and "valid RegisterTaskDefinition" not in registered.stderr
 
 
-def test_a_placeholder_in_the_base_is_never_registered(invoke: Callable[..., Outcome], project: Path) -> None:
+def test_a_placeholder_in_the_base_is_never_registered(in_project: Callable[..., Run], project: Path) -> None:
     (project / "base.json").write_text(_base_text(project).replace(f"{REPOSITORY}:3f9c2e1", "<IMAGE1_NAME>"))
-    result = invoke("register", "--env", "prod", "--base", "base.json", "--dry-run")
-    assert result.exit_code == 1
+    result = in_project("register", "--env", "prod", "--base", "base.json", "--dry-run")
+    assert result.returncode == 1
     assert "containerDefinitions[web].image is <IMAGE1_NAME>" in result.stderr
 
 
-def test_render_without_image_says_which_images_it_kept(invoke: Callable[..., Outcome], project: Path) -> None:
-    result = invoke(*RENDER, "-o", "-")
-    assert result.exit_code == 0
+def test_render_without_image_says_which_images_it_kept(in_project: Callable[..., Run], project: Path) -> None:
+    result = in_project(*RENDER, "-o", "-")
+    assert result.returncode == 0
     assert (
         f"kept images (no --image given): web {REPOSITORY}:3f9c2e1, "
         "log-router public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4, "
         "datadog-agent public.ecr.aws/datadog/agent:7.52.0\n"
     ) in result.stderr
-    with_image = invoke(*RENDER, "-o", "-", "--image", f"{REPOSITORY}:9d8e7f6")
+    with_image = in_project(*RENDER, "-o", "-", "--image", f"{REPOSITORY}:9d8e7f6")
     assert "kept images" not in with_image.stderr
 
 
@@ -591,17 +581,17 @@ FLOAT_OVERLAYS = {
 
 
 @pytest.mark.parametrize("case", sorted(FLOAT_OVERLAYS))
-def test_render_and_register_dry_run_agree_on_numbers(invoke: Callable[..., Outcome], project: Path, case: str) -> None:
+def test_render_and_register_dry_run_agree_on_numbers(in_project: Callable[..., Run], project: Path, case: str) -> None:
     """What render writes, botocore's request validator (register --dry-run) accepts, and the reverse."""
     (project / "environments" / "qa.yaml").write_text("extends: prod.yaml\n" + FLOAT_OVERLAYS[case])
-    rendered = invoke("render", "--env", "qa", "--base", "base.json", "-o", "-")
-    registered = invoke("register", "--env", "qa", "--base", "base.json", "--dry-run")
-    assert rendered.exit_code == registered.exit_code, (rendered.stderr, registered.stderr)
+    rendered = in_project("render", "--env", "qa", "--base", "base.json", "-o", "-")
+    registered = in_project("register", "--env", "qa", "--base", "base.json", "--dry-run")
+    assert rendered.returncode == registered.returncode, (rendered.stderr, registered.stderr)
     if case.startswith("fraction"):
-        assert rendered.exit_code == 1 and "should be a whole number" in rendered.stderr
+        assert rendered.returncode == 1 and "should be a whole number" in rendered.stderr
         assert "environments/qa.yaml:2:" in rendered.stderr
         return
-    assert rendered.exit_code == 0, rendered.stderr
+    assert rendered.returncode == 0, rendered.stderr
     assert "is a valid RegisterTaskDefinition request" in registered.stderr
     assert _floats(json.loads(rendered.stdout)) == []  # every whole number written as one: 512, not 512.0
 
@@ -613,15 +603,15 @@ def _floats(value: object) -> list[float]:
     return [found for item in items for found in _floats(item)]
 
 
-def test_a_float_in_the_base_is_written_as_the_integer_ecs_wants(invoke: Callable[..., Outcome], project: Path) -> None:
+def test_a_float_in_the_base_is_written_as_the_integer_ecs_wants(in_project: Callable[..., Run], project: Path) -> None:
     (project / "base.json").write_text(
         _base_text(project).replace('"containerPort": 8080,', '"containerPort": 8080.0,')
     )
-    rendered = invoke(*RENDER, "-o", "-")
-    assert rendered.exit_code == 0, rendered.stderr
+    rendered = in_project(*RENDER, "-o", "-")
+    assert rendered.returncode == 0, rendered.stderr
     assert json.loads(rendered.stdout)["containerDefinitions"][0]["portMappings"][0]["containerPort"] == 8080
     assert '"containerPort": 8080,' in rendered.stdout
-    assert invoke("register", "--env", "prod", "--base", "base.json", "--dry-run").exit_code == 0
+    assert in_project("register", "--env", "prod", "--base", "base.json", "--dry-run").returncode == 0
 
 
 # -- in-process, as a user hits them: nothing dropped, every ${…} resolved or refused -----------------

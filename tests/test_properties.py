@@ -16,6 +16,8 @@ from ecs_overlay.keyed import KeyedList
 from ecs_overlay.merge import MERGER
 from ecs_overlay.overlay import Overlay
 
+# One Ecs for every example: it loads botocore's ECS model once, as one run of the command does.
+ECS = Ecs()
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 names = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6)
@@ -143,5 +145,5 @@ def test_valid_overlays_on_valid_bases_make_requests_botocore_accepts(data: Any)
     base = data.draw(bases())
     result = render(base, [as_overlay(data.draw(overlay_documents(base)))])
     assert result.ok, result.findings
-    assert Ecs().request_problems(result.taskdef) == []
+    assert ECS.request_problems(result.taskdef) == []
     assert not any(isinstance(value, KeyedList) for value in result.taskdef.values())

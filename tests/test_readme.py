@@ -1,19 +1,24 @@
-"""Every ``console`` example in the README is the real output of the current code, and the quick
-start is what .ci/run runs."""
+"""Every ``console`` example in the README is the real output of the current code (run in-process
+when it is one ``[cd DIR &&] ecs-overlay ...`` command, through bash otherwise), the quick start
+works with the installed command, and its test command is what .ci/run runs."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, clean_environ, installed_command
+from .conftest import REPO, clean_environ, installed_command, run_in_process
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 CONSOLE_BLOCKS = re.findall(r"```console\n\$ (.+?)\n(.*?)```", README, flags=re.S)
+# One command, optionally after a cd: nothing a shell would expand, redirect or chain.
+ONE_COMMAND = re.compile(r"(?:cd ([^\s|;&<>$`*?(){}~]+) && )?ecs-overlay((?: [^|;&<>$`*?(){}~]+)?)")
 
 
 def test_the_readme_has_console_examples() -> None:
@@ -24,6 +29,12 @@ def test_the_readme_has_console_examples() -> None:
 def test_console_example_is_real_output(command: str, expected: str, tmp_path: Path) -> None:
     for name in ("environments", "examples", "tests"):
         shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    one_command = ONE_COMMAND.fullmatch(command)
+    if one_command:
+        directory, args = one_command.groups()
+        result = run_in_process(*shlex.split(args), cwd=tmp_path / (directory or "."))
+        assert result.stdout + result.stderr == expected
+        return
     bin_dir = str(Path(installed_command()).parent)
     env = clean_environ()
     env["PATH"] = f"{bin_dir}:{env.get('PATH', '')}"
@@ -31,9 +42,29 @@ def test_console_example_is_real_output(command: str, expected: str, tmp_path: P
     assert process.stdout + process.stderr == expected
 
 
+QUICK_START_SECTION = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+QUICK_START = re.findall(r"```sh\n(python3 -m venv .+?)\n```", QUICK_START_SECTION)
+
+
+@pytest.mark.e2e
+def test_the_quick_start_render_works_with_the_installed_command(tmp_path: Path) -> None:
+    install, render = QUICK_START[0].rsplit(" && ", 1)
+    assert install == "python3 -m venv .venv && .venv/bin/pip install -q ."  # what the README installs
+    assert render.startswith(".venv/bin/ecs-overlay render ")
+    for name in ("environments", "examples"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    command = render.replace(".venv/bin/ecs-overlay", shlex.quote(installed_command()), 1)
+    process = subprocess.run(
+        ["bash", "-c", command], cwd=tmp_path, env=clean_environ(), capture_output=True, text=True, timeout=60
+    )
+    assert process.returncode == 0, process.stderr
+    containers = json.loads(process.stdout)["containerDefinitions"]
+    assert [c["name"] for c in containers] == ["web", "log-router"]
+    assert containers[0]["image"] == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:9d8e7f6"
+
+
 def test_ci_runs_the_readme_test_command() -> None:
-    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
-    quick_start = re.findall(r"```sh\n(python3 -m venv .+?)\n```", section)
+    quick_start = QUICK_START
     assert len(quick_start) == 2
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert quick_start[1] in ci

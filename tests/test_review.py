@@ -1,5 +1,5 @@
-"""diff, drift, snapshot and explain through the installed command: a pull request's view in a real
-git repository, and drift against moto's standalone server."""
+"""diff, drift, snapshot and explain (in-process): a pull request's view in a real git repository,
+and drift against moto's standalone server."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ def committed(project: Path) -> Path:
     return project
 
 
-def test_pull_request_view_shows_only_the_edited_environment(run_cli, project: Path) -> None:
+def test_pull_request_view_shows_only_the_edited_environment(invoke, project: Path) -> None:
     committed(project)
     prod = project / "environments" / "prod.yaml"
     prod.write_text(prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
-    result = run_cli(
+    result = invoke(
         "diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "json", "--exit-code", cwd=project
     )
     assert result.returncode == 4, result.stderr
@@ -46,53 +46,53 @@ def test_pull_request_view_shows_only_the_edited_environment(run_cli, project: P
     assert change["origin"] == {"kind": "overlay", "file": "environments/prod.yaml", "line": 10, "column": 18}
 
 
-def test_pull_request_view_uses_shared_layers_as_they_were(run_cli, project: Path) -> None:
+def test_pull_request_view_uses_shared_layers_as_they_were(invoke, project: Path) -> None:
     committed(project)
     common = project / "environments" / "_common.yaml"
     common.write_text(common.read_text().replace("PORT: 8080", "PORT: 9090"))
-    result = run_cli("diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "markdown", cwd=project)
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "markdown", cwd=project)
     assert result.returncode == 0, result.stderr
     assert result.stdout.count('| ~ | `containerDefinitions[web].environment[PORT]` | `"8080"` | `"9090"` |') == 2
     assert "### `prod` — 1 change" in result.stdout and "### `stage` — 1 change" in result.stdout
 
 
-def test_no_changes_exit_0_with_exit_code(run_cli, project: Path) -> None:
+def test_no_changes_exit_0_with_exit_code(invoke, project: Path) -> None:
     committed(project)
-    result = run_cli("diff", "--all", "--against", "HEAD", "--base", "base.json", "--exit-code", cwd=project)
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", "--exit-code", cwd=project)
     assert result.returncode == 0
     assert "== prod: HEAD -> working tree: no changes" in result.stdout
 
 
-def test_unknown_git_revision_is_a_usage_error(run_cli, project: Path) -> None:
+def test_unknown_git_revision_is_a_usage_error(invoke, project: Path) -> None:
     committed(project)
-    result = run_cli("diff", "--env", "prod", "--against", "origin/nope", "--base", "base.json", cwd=project)
+    result = invoke("diff", "--env", "prod", "--against", "origin/nope", "--base", "base.json", cwd=project)
     assert result.returncode == 2
     assert "not a git revision" in result.stderr
 
 
-def test_reordered_keyed_lists_are_no_change(run_cli, project: Path) -> None:
+def test_reordered_keyed_lists_are_no_change(invoke, project: Path) -> None:
     document = json.loads((project / "base.json").read_text())
     document["taskDefinition"]["containerDefinitions"][0]["environment"].reverse()
     (project / "reordered.json").write_text(json.dumps(document))
     (project / "environments" / "prod.yaml").write_text("")
-    result = run_cli("diff", "--env", "prod", "--base", "reordered.json", "--format", "json", cwd=project)
+    result = invoke("diff", "--env", "prod", "--base", "reordered.json", "--format", "json", cwd=project)
     assert result.json()["environments"]["prod"]["changes"] == []
 
 
-def test_credential_like_values_are_masked_unless_asked(run_cli, project: Path) -> None:
+def test_credential_like_values_are_masked_unless_asked(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text(
         "allowPlaintext: [LEGACY_TOKEN]\ncontainerDefinitions: {web: {environment: {LEGACY_TOKEN: s3cr3t-value}}}\n"
     )
-    masked = run_cli("diff", "--env", "prod", "--base", "base.json", cwd=project)
+    masked = invoke("diff", "--env", "prod", "--base", "base.json", cwd=project)
     assert "s3cr3t-value" not in masked.stdout and "****" in masked.stdout
-    shown = run_cli("diff", "--env", "prod", "--base", "base.json", "--show-values", cwd=project)
+    shown = invoke("diff", "--env", "prod", "--base", "base.json", "--show-values", cwd=project)
     assert "s3cr3t-value" in shown.stdout
-    explained = run_cli("explain", "--env", "prod", "--base", "base.json", cwd=project)
+    explained = invoke("explain", "--env", "prod", "--base", "base.json", cwd=project)
     assert "s3cr3t-value" not in explained.stdout
     assert 'containerDefinitions[web].environment[LEGACY_TOKEN] = "****"' in explained.stdout
 
 
-def test_base_directory_takes_one_snapshot_per_environment(run_cli, project: Path) -> None:
+def test_base_directory_takes_one_snapshot_per_environment(invoke, project: Path) -> None:
     snapshots = project / "snapshots"
     snapshots.mkdir()
     document = json.loads((project / "base.json").read_text())
@@ -100,36 +100,36 @@ def test_base_directory_takes_one_snapshot_per_environment(run_cli, project: Pat
     document["taskDefinition"]["cpu"] = "256"
     document["taskDefinition"]["memory"] = "512"
     (snapshots / "stage.json").write_text(json.dumps(document))
-    result = run_cli("diff", "--all", "--base", "snapshots", "--format", "json", cwd=project)
+    result = invoke("diff", "--all", "--base", "snapshots", "--format", "json", cwd=project)
     assert result.returncode == 0, result.stderr
     stage = result.json()["environments"]["stage"]
     assert stage["compared"].startswith("snapshots/stage.json")
-    missing = run_cli("diff", "--env", "qa", "--base", "snapshots", cwd=project)
+    missing = invoke("diff", "--env", "qa", "--base", "snapshots", cwd=project)
     assert missing.returncode == 2
     (project / "environments" / "qa.yaml").write_text("")
-    missing = run_cli("diff", "--env", "qa", "--base", "snapshots", cwd=project)
+    missing = invoke("diff", "--env", "qa", "--base", "snapshots", cwd=project)
     assert missing.returncode == 3 and "no qa.json; write it with `ecs-overlay snapshot --env qa" in missing.stderr
 
 
-def test_explain_path_limits_the_output(run_cli, project: Path) -> None:
-    result = run_cli("explain", "--env", "prod", "--base", "base.json", "--path", "cpu", cwd=project)
+def test_explain_path_limits_the_output(invoke, project: Path) -> None:
+    result = invoke("explain", "--env", "prod", "--base", "base.json", "--path", "cpu", cwd=project)
     assert result.stdout == 'cpu = "1024"  <- environments/prod.yaml:4:6\n'
-    nothing = run_cli("explain", "--env", "prod", "--base", "base.json", "--path", "nope", cwd=project)
+    nothing = invoke("explain", "--env", "prod", "--base", "base.json", "--path", "nope", cwd=project)
     assert nothing.returncode == 2
 
 
-def test_drift_against_the_live_service(run_cli, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+def test_drift_against_the_live_service(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     register(ecs, example_taskdef())
     env = {**aws_env, "DEPLOY_ENV": "prod"}
     # Deploy: render on the live base and register the result; now live is what the overlays say.
-    assert run_cli("render", cwd=project, env=env).returncode == 0
+    assert invoke("render", cwd=project, env=env).returncode == 0
     register(ecs, json.loads((project / "taskdef.json").read_text()))
-    clean = run_cli("drift", cwd=project, env=env)
+    clean = invoke("drift", cwd=project, env=env)
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "no drift" in clean.stdout
 
     # Snapshot the deployed state, then a console hot-fix registers a new revision by hand.
-    assert run_cli("snapshot", "-o", "snapshot.json", cwd=project, env=env).returncode == 0
+    assert invoke("snapshot", "-o", "snapshot.json", cwd=project, env=env).returncode == 0
     described = ecs.describe_task_definition(taskDefinition="checkout-api", include=["TAGS"])
     hotfix = {k: v for k, v in described["taskDefinition"].items() if k in example_taskdef()}
     hotfix["tags"] = described["tags"]
@@ -139,7 +139,7 @@ def test_drift_against_the_live_service(run_cli, project: Path, ecs: Any, aws_en
     hotfix["containerDefinitions"][0]["user"] = "root"
     register(ecs, hotfix)
 
-    drifted = run_cli("drift", "--snapshot", "snapshot.json", cwd=project, env=env)
+    drifted = invoke("drift", "--snapshot", "snapshot.json", cwd=project, env=env)
     assert drifted.returncode == 4
     assert (
         '! containerDefinitions[web].environment[LOG_LEVEL]: live "debug", overlay "warn"  '
@@ -148,17 +148,17 @@ def test_drift_against_the_live_service(run_cli, project: Path, ecs: Any, aws_en
     assert "-- since the snapshot: 2 changes" in drifted.stdout
     assert '+ containerDefinitions[web].user: "root"' in drifted.stdout  # unmanaged, seen only via the snapshot
 
-    as_json = run_cli("drift", "--format", "json", cwd=project, env=env).json()
+    as_json = invoke("drift", "--format", "json", cwd=project, env=env).json()
     [item] = as_json["environments"]["prod"]["drift"]
     assert item["origin"]["file"] == "environments/prod.yaml" and item["live"] == "debug"
 
 
 def test_snapshot_writes_the_stripped_live_base_with_tags(
-    run_cli, project: Path, ecs: Any, aws_env: dict[str, str]
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
     taskdef = example_taskdef()
     register(ecs, taskdef)
-    result = run_cli("snapshot", "--family", "checkout-api", "-o", "-", cwd=project, env=aws_env)
+    result = invoke("snapshot", "--family", "checkout-api", "-o", "-", cwd=project, env=aws_env)
     assert result.returncode == 0, result.stderr
     snapshot = result.json()
     assert "revision" not in snapshot and "taskDefinitionArn" not in snapshot
@@ -166,10 +166,10 @@ def test_snapshot_writes_the_stripped_live_base_with_tags(
     assert snapshot["runtimePlatform"] == taskdef["runtimePlatform"]
 
 
-def test_a_new_environment_in_the_pull_request_is_compared_with_the_base(run_cli, project: Path) -> None:
+def test_a_new_environment_in_the_pull_request_is_compared_with_the_base(invoke, project: Path) -> None:
     committed(project)
     (project / "environments" / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
-    result = run_cli("diff", "--env", "qa", "--against", "HEAD", "--base", "base.json", "--format", "json", cwd=project)
+    result = invoke("diff", "--env", "qa", "--against", "HEAD", "--base", "base.json", "--format", "json", cwd=project)
     assert result.returncode == 0, result.stderr
     paths = {change["path"] for change in result.json()["environments"]["qa"]["changes"]}
     assert "memory" in paths and "containerDefinitions[web].environment[GIT_COMMIT]" in paths

@@ -1,4 +1,4 @@
-"""`ecs-overlay validate` through the installed command."""
+"""`ecs-overlay validate` in-process, and as a pre-commit hook (``e2e``)."""
 
 from __future__ import annotations
 
@@ -8,50 +8,50 @@ from pathlib import Path
 import pytest
 
 
-def test_clean_example_passes_offline(run_cli, project: Path) -> None:
-    result = run_cli("validate", cwd=project)
+def test_clean_example_passes_offline(invoke, project: Path) -> None:
+    result = invoke("validate", cwd=project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "checked 2 environments (prod, stage), overlay files: 0 errors, 0 warnings" in result.stderr
 
 
-def test_findings_of_every_environment_are_reported_together(run_cli, project: Path) -> None:
+def test_findings_of_every_environment_are_reported_together(invoke, project: Path) -> None:
     environments = project / "environments"
     (environments / "prod.yaml").write_text("extends: _common.yaml\ncontainerDefinitions:\n  web:\n    memroy: 1\n")
     (environments / "stage.yaml").write_text("extends: _common.yaml\nnetworkMode: tunnel\n")
-    result = run_cli("validate", cwd=project)
+    result = invoke("validate", cwd=project)
     assert result.returncode == 1
     assert "environments/prod.yaml:4:5 containerDefinitions[web].memroy: error: unknown field 'memroy'" in result.stdout
     assert 'environments/stage.yaml:2:1 networkMode: error: "tunnel" is not one of' in result.stdout
     assert "2 errors, 0 warnings" in result.stderr
 
 
-def test_shared_layer_findings_are_reported_once(run_cli, project: Path) -> None:
+def test_shared_layer_findings_are_reported_once(invoke, project: Path) -> None:
     (project / "environments" / "_common.yaml").write_text("cpuu: 1\n")
-    result = run_cli("validate", cwd=project)
+    result = invoke("validate", cwd=project)
     assert result.returncode == 1
     assert result.stdout.count("unknown field 'cpuu'") == 1
 
 
-def test_selected_environments_only(run_cli, project: Path) -> None:
+def test_selected_environments_only(invoke, project: Path) -> None:
     (project / "environments" / "stage.yaml").write_text("networkMode: tunnel\n")
-    assert run_cli("validate", "--env", "prod", cwd=project).returncode == 0
-    assert run_cli("validate", "--env", "prod", "--env", "stage", cwd=project).returncode == 1
-    assert run_cli("validate", "--env", "qa", cwd=project).returncode == 2
+    assert invoke("validate", "--env", "prod", cwd=project).returncode == 0
+    assert invoke("validate", "--env", "prod", "--env", "stage", cwd=project).returncode == 1
+    assert invoke("validate", "--env", "qa", cwd=project).returncode == 2
 
 
-def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli, project: Path) -> None:
+def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(invoke, project: Path) -> None:
     (project / "environments" / "prod.yaml").write_text(
         "extends: _common.yaml\ncpu: 1024\nmemory: 1024\ncontainerDefinitions:\n  web:\n"
         "    environment:\n      DB_PASSWORD: hunter2\n"
     )
     # The layers alone prove the plaintext credential; the Fargate pair depends on the base's launch type.
-    alone = run_cli("validate", "--env", "prod", "--format", "json", cwd=project)
+    alone = invoke("validate", "--env", "prod", "--format", "json", cwd=project)
     assert alone.returncode == 1
     assert {(f["rule"], f["line"], f["severity"]) for f in alone.json()} == {
         ("plaintext-secret", 7, "error"),
         ("fargate-task-size", 3, "warning"),
     }
-    result = run_cli("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
+    result = invoke("validate", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project)
     assert result.returncode == 1
     findings = result.json()
     rules = {(f["rule"], f["file"], f["line"], f["severity"]) for f in findings}
@@ -61,22 +61,25 @@ def test_with_a_base_the_rendered_results_are_checked_against_ecs_rules(run_cli,
     assert "hunter2" not in result.stdout + result.stderr
 
 
-def test_json_output_of_a_clean_run_is_an_empty_list(run_cli, project: Path) -> None:
-    result = run_cli("validate", "--format", "json", "--base", "base.json", cwd=project)
+def test_json_output_of_a_clean_run_is_an_empty_list(invoke, project: Path) -> None:
+    result = invoke("validate", "--format", "json", "--base", "base.json", cwd=project)
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.e2e
 def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path) -> None:
-    """pre-commit installs this repository's hook as a user's config would, and it catches a typo."""
+    """pre-commit installs this repository's hook from the README's configuration, as a user's would,
+    and it catches a typo. One PRE_COMMIT_HOME: the hook's environment is built once, then reused."""
+    import re
     import shutil
     import subprocess
     import sys
 
+    import yaml
+
     from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ
 
-    example = tmp_path / "app"
-    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
     env = clean_environ(
         {
             "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
@@ -86,8 +89,13 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
             "GIT_COMMITTER_EMAIL": "t@example.com",
         }
     )
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "example"]):
-        subprocess.run(command, cwd=example, env=env, check=True)
+
+    def git_commit_all(directory: Path, message: str) -> str:
+        for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", message]):
+            subprocess.run(command, cwd=directory, env=env, check=True)
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, env=env, capture_output=True, check=True)
+        return head.stdout.decode().strip()
+
     # pre-commit installs hooks from a commit: snapshot this working tree (untracked files too) as one.
     hook_repo = tmp_path / "hook-repo"
     listed = (
@@ -104,9 +112,18 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
         if (REPO / name).is_file():
             (hook_repo / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, hook_repo / name)
-    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "hook"]):
-        subprocess.run(command, cwd=hook_repo, env=env, check=True)
-    pre_commit = [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "ecs-overlay-validate", "--all-files"]
+    hook_commit = git_commit_all(hook_repo, "hook")
+
+    # The example repository with the README's configuration, pointed at that commit.
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r"add this to the repository's `.pre-commit-config.yaml`.*?```yaml\n(.*?)```", readme, re.S)
+    config = yaml.safe_load(shown)
+    config["repos"][0].update(repo=str(hook_repo), rev=hook_commit)
+    example = tmp_path / "app"
+    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
+    (example / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    git_commit_all(example, "example")
+    pre_commit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
 
     clean = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
     assert clean.returncode == 0, clean.stdout + clean.stderr
@@ -119,14 +136,8 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
     assert f"{expected}; did you mean 'memory'?" in broken.stdout
 
 
-def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_base(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_base(invoke, project: Path) -> None:
     """The pre-commit hook's full check: `--base snapshots/` renders each environment on its snapshot."""
-    from click.testing import CliRunner
-
-    from ecs_overlay.cli import cli
-
     snapshots = project / "snapshots"
     snapshots.mkdir()
     base = json.loads((project / "base.json").read_text())
@@ -134,9 +145,8 @@ def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_b
     base["taskDefinition"]["memory"] = "3000"  # prod's snapshot: a size Fargate refuses with cpu 1024
     (snapshots / "prod.json").write_text(json.dumps(base))
     (project / "environments" / "prod.yaml").write_text("extends: _common.yaml\ncpu: 1024\n")
-    monkeypatch.chdir(project)
-    result = CliRunner().invoke(cli, ["validate", "--base", "snapshots/", "--format", "json"], prog_name="ecs-overlay")
-    assert result.exit_code == 1, result.output
+    result = invoke("validate", "--base", "snapshots/", "--format", "json", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
     findings = json.loads(result.stdout)
     assert [(f["environment"], f["rule"], f["path"]) for f in findings] == [("prod", "fargate-task-size", "memory")]
 

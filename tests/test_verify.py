@@ -486,6 +486,7 @@ def test_render_verify_writes_nothing_when_a_check_fails(
     assert json.loads((project / "taskdef.json").read_text())["family"] == "checkout-api"
 
 
+@pytest.mark.e2e
 def test_the_installed_command_verifies(
     run_cli: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
 ) -> None:

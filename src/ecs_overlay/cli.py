@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import signal
 import sys
@@ -23,19 +22,21 @@ from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInpu
 from .findings import Finding, counted
 from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
 from .keyed import Item, format_path
-from .output import Artifact, check_outputs, to_json, write_all, write_stdout
+from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
+from .services import Service, discover, single
 from .workflow import (
     Rendered,
     build_checks,
     environment_name,
     render_environment,
     require_clean,
-    validate_environments,
 )
 
 if TYPE_CHECKING:  # review modules load only for the commands that use them
+    from . import app
+    from .app import Failure
     from .deploy import Progress
     from .diff import Change
     from .review import DriftReport
@@ -361,6 +362,28 @@ def register(
     write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
+def services_option(func: F) -> F:
+    return click.option(
+        "--services",
+        "services_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
+        help="Many services in one run: every subdirectory of DIR holding environments/ is a service "
+        "(--base DIR then reads DIR/<service>/<env>.json).",
+    )(func)
+
+
+def _services(services_dir: Path | None, environments: Environments) -> list[Service]:
+    return discover(services_dir) if services_dir is not None else single(environments)
+
+
+def _print_failures(failures: list[Failure]) -> None:
+    """Environments of a many-service run that could not be compared: each error, and the run goes on."""
+    for failure in failures:
+        _Failure(failure.error).show()
+        click.echo(f"(service {failure.service}, environment {failure.environment})", err=True)
+
+
 @cli.command()
 @click.option(
     "--env",
@@ -370,6 +393,7 @@ def register(
     help="Environment to check (repeatable; default: every environment).",
 )
 @environments_dir_option
+@services_option
 @base_options
 @image_option
 @check_options
@@ -378,6 +402,7 @@ def register(
 def validate(
     envs: tuple[str, ...],
     environments_dir: Environments,
+    services_dir: Path | None,
     base: BaseOptions,
     images: list[ImageRequest],
     options: RenderOptions,
@@ -387,17 +412,38 @@ def validate(
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
-    names = list(envs) or _environments(None, True, environments_dir)
-    results = validate_environments(names, environments_dir, base if base.given else None, images, options)
-    write_stdout(_findings_output(results, output_format))
-    errors = sum(1 for _, finding in results if finding.is_error)
-    warnings = sum(1 for _, finding in results if finding.is_warning)
-    scope = "overlay files" if not base.given else "rendered task definitions"
-    click.echo(
-        f"checked {counted(len(names), 'environment')} ({', '.join(names)}), "
-        f"{scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}",
-        err=True,
+    from . import app
+    from .report import by_service, findings_document, findings_json, findings_text, services_json, services_text
+
+    run = app.validate(
+        _services(services_dir, environments_dir),
+        app.Selection(envs, every=not envs),
+        base if base.given else None,
+        images,
+        options,
     )
+    if services_dir is None:
+        findings = [(name, finding) for _, name, finding in run.findings]
+        write_stdout(findings_json(findings) if output_format == "json" else findings_text(findings))
+    else:
+        grouped = dict(by_service((service, (name, finding)) for service, name, finding in run.findings))
+        if output_format == "json":
+            environments = by_service(run.environments)
+            write_stdout(
+                services_json([(s, findings_document(names, grouped.get(s, []))) for s, names in environments])
+            )
+        else:
+            write_stdout(services_text([(service, findings_text(found)) for service, found in grouped.items()]))
+    errors = sum(1 for _, _, finding in run.findings if finding.is_error)
+    warnings = sum(1 for _, _, finding in run.findings if finding.is_warning)
+    scope = "overlay files" if not base.given else "rendered task definitions"
+    names = [name for _, name in run.environments]
+    checked = (
+        f"{counted(len(names), 'environment')} ({', '.join(names)})"
+        if services_dir is None
+        else f"{counted(len(by_service(run.environments)), 'service')}, {counted(len(names), 'environment')}"
+    )
+    click.echo(f"checked {checked}, {scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}", err=True)
     if errors:
         sys.exit(EXIT_INVALID)
 
@@ -517,14 +563,6 @@ def _progress() -> Progress:
     return Progress(line, status, done)
 
 
-def _findings_output(results: list[tuple[str, Finding]], output_format: str) -> str:
-    """Findings as validate and verify print them: one line each, or a JSON list."""
-    if output_format == "json":
-        return json.dumps([{"environment": name, **f.to_json()} for name, f in results], indent=2) + "\n"
-    lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in results]
-    return "".join(f"{line}\n" for line in lines)
-
-
 @cli.command()
 @render_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -545,9 +583,12 @@ def verify(
     --service, the service's load-balancer target. Exit 0 when nothing failed (checks that could
     not be made are warnings), 1 when something did.
     """
+    from .report import findings_json, findings_text
+
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
     findings = _verified(name, rendered, base)
-    write_stdout(_findings_output([(name, finding) for finding in findings], output_format))
+    shown = [(name, finding) for finding in findings]
+    write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
     if any(finding.is_error for finding in findings):
         sys.exit(EXIT_INVALID)
 
@@ -567,23 +608,24 @@ def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]
     return findings
 
 
-def _environments(env: str | None, all_environments: bool, environments: Environments) -> list[str]:
-    if all_environments:
-        names = environments.names()
-        if not names:
-            raise UsageError(f"no environments found in {environments.directory}/; pass --environments-dir")
-        return names
-    return [environment_name(env, environments)]
+def _selection(env: str | None, all_environments: bool) -> app.Selection:
+    from . import app
+
+    return app.Selection((env,) if env else (), every=all_environments)
 
 
-def _exit_with_differences(found: bool) -> None:
-    if found:
+def _exit_with(differences: bool, failures: list[Failure]) -> None:
+    """The worst outcome: an environment that could not be compared (1) outranks differences (4)."""
+    if failures:
+        sys.exit(EXIT_INVALID)
+    if differences:
         sys.exit(EXIT_DIFFERENCES)
 
 
 @cli.command()
 @environment_options
 @all_option
+@services_option
 @base_options
 @image_option
 @click.option(
@@ -602,6 +644,7 @@ def diff(
     env: str | None,
     environments_dir: Environments,
     all_environments: bool,
+    services_dir: Path | None,
     base: BaseOptions,
     images: list[ImageRequest],
     against: str | None,
@@ -614,29 +657,71 @@ def diff(
 
     By default: the base as it stands against what render would write.
     """
-    from .report import changes_json, changes_markdown, changes_text, shown_changes
-    from .review import diff_environment
+    from . import app
+    from .report import (
+        by_service,
+        changes_document,
+        changes_json,
+        changes_markdown,
+        changes_text,
+        services_json,
+        services_markdown,
+        services_text,
+        shown_changes,
+    )
 
     if to_env is not None and (against is not None or all_environments):
         raise UsageError("--to-env compares two environments; it does not go with --against or --all")
-    sections = []
-    for name in _environments(env, all_environments, environments_dir):
-        result = diff_environment(name, environments_dir, base, images, against, to_env)
-        changes = shown_changes(result.changes, show_values)
-        sections.append((result.environment, f"{result.old_label} -> {result.new_label}", changes))
-    if output_format == "json":
-        write_stdout(changes_json(sections))
+    run = app.diff(
+        _services(services_dir, environments_dir),
+        _selection(env, all_environments),
+        base,
+        images,
+        against,
+        to_env,
+        services_dir,
+    )
+    sections = [
+        (
+            service,
+            (
+                result.environment,
+                f"{result.old_label} -> {result.new_label}",
+                shown_changes(result.changes, show_values),
+            ),
+        )
+        for service, result in run.diffs
+    ]
+    grouped = by_service(sections)
+    colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    if services_dir is None:
+        only = [section for _, section in sections]
+        if output_format == "json":
+            write_stdout(changes_json(only))
+        elif output_format == "markdown":
+            write_stdout(changes_markdown(only))
+        else:
+            write_stdout(changes_text(only, colour=colour))
+    elif output_format == "json":
+        write_stdout(services_json([(service, changes_document(group)) for service, group in grouped]))
     elif output_format == "markdown":
-        write_stdout(changes_markdown(sections))
+        write_stdout(services_markdown([(service, changes_markdown(group)) for service, group in grouped]))
     else:
-        colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        write_stdout(changes_text(sections, colour=colour))
-    _exit_with_differences(exit_code and any(changes for _, _, changes in sections))
+        write_stdout(services_text([(service, changes_text(group, colour=colour)) for service, group in grouped]))
+    if services_dir is not None and against is not None:
+        click.echo(
+            f"{counted(run.unchanged_services, 'service')} and {counted(run.unchanged_environments, 'environment')} "
+            f"unchanged at {against}: not rendered",
+            err=True,
+        )
+    _print_failures(run.failures)
+    _exit_with(exit_code and any(changes for _, (_, _, changes) in sections), run.failures)
 
 
 @cli.command()
 @environment_options
 @all_option
+@services_option
 @base_options
 @click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -646,33 +731,40 @@ def drift(
     env: str | None,
     environments_dir: Environments,
     all_environments: bool,
+    services_dir: Path | None,
     base: BaseOptions,
     snapshot: str | None,
     output_format: str,
     show_values: bool,
 ) -> None:
     """Report values the overlays set that the live task definition no longer has (exit 4 when any)."""
-    from .report import drift_json, drift_text
-    from .review import drift_environment
+    from . import app
+    from .report import by_service, drift_json, drift_text, services_json, services_text
 
-    reports = [
-        drift_environment(name, environments_dir, base, snapshot)
-        for name in _environments(env, all_environments, environments_dir)
-    ]
-    if output_format == "json":
-        document = {
+    run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
+
+    def document(reports: list[DriftReport]) -> dict[str, Any]:
+        return {
             "environments": {
                 r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
             }
         }
-        write_stdout(to_json(document))
-    else:
-        write_stdout(
-            "".join(
-                drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
-            )
+
+    def text(reports: list[DriftReport]) -> str:
+        return "".join(
+            drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
         )
-    _exit_with_differences(any(r.drifts or r.snapshot_changes for r in reports))
+
+    grouped = by_service(run.reports)
+    if services_dir is None:
+        reports = [report for _, report in run.reports]
+        write_stdout(to_json(document(reports)) if output_format == "json" else text(reports))
+    elif output_format == "json":
+        write_stdout(services_json([(service, document(reports)) for service, reports in grouped]))
+    else:
+        write_stdout(services_text([(service, text(reports)) for service, reports in grouped]))
+    _print_failures(run.failures)
+    _exit_with(any(r.drifts or r.snapshot_changes for _, r in run.reports), run.failures)
 
 
 def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
@@ -689,17 +781,49 @@ def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
     help="Environment whose overlay names the family (when no --family is given).",
 )
 @environments_dir_option
+@services_option
 @base_options
-@click.option("-o", "--output", required=True, metavar="PATH", help="File to write; - for standard output.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    metavar="PATH",
+    help="File to write; - for standard output. With --services: a directory, written as PATH/<service>/<env>.json.",
+)
 @reports_errors
-def snapshot(env: str | None, environments_dir: Environments, base: BaseOptions, output: str) -> None:
+def snapshot(
+    env: str | None, environments_dir: Environments, services_dir: Path | None, base: BaseOptions, output: str
+) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
+    if services_dir is not None:
+        _snapshot_services(env, services_dir, base, output)
+        return
     from .base import snapshot_base
 
     check_outputs([("--output", output)])
     taskdef, label = snapshot_base(env, environments_dir, base)
     write_all([Artifact("--output", output, to_json(taskdef))])
     click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
+
+
+def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, output: str) -> None:
+    """Every service's environments' live bases, as OUTPUT/<service>/<env>.json: all of them, or none."""
+    from . import app
+
+    if output == "-":
+        raise UsageError("--output with --services is a directory (OUTPUT/<service>/<env>.json), not -")
+    taken = app.snapshots(discover(services_dir), app.Selection((env,) if env else (), every=not env), base)
+    write_tree(
+        [
+            Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
+            for service, name, taskdef, _ in taken
+        ]
+    )
+    click.echo(
+        f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} "
+        f"of {counted(len({service for service, _, _, _ in taken}), 'service')}",
+        err=True,
+    )
 
 
 @cli.command()

@@ -36,10 +36,13 @@ class FileSource:
 class Environments:
     """The environments of one directory: ``<name>.yaml`` files (``.yml`` too), ``_*`` being shared layers."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, parsed: ParseCache | None = None) -> None:
+        """``parsed``: files already read this run, shared between the services of one run so that a
+        layer every service extends (``extends: ../../_shared/org.yaml``) is read and parsed once."""
         self.directory = directory
         self._files: dict[str, list[Path]] | None = None
-        self._parsed: dict[Path, _Parsed] = {}  # a shared layer is read once, not once per environment
+        # a shared layer is read once, not once per environment (nor per service)
+        self._parsed: ParseCache = {} if parsed is None else parsed
 
     def _listing(self) -> dict[str, list[Path]]:
         if self._files is None:
@@ -80,6 +83,20 @@ class Environments:
             return [ambiguous]
         return load_layers(self.file(name), parsed=self._parsed)
 
+    def layer_files(self, name: str) -> list[Path]:
+        """Every file environment ``name`` is made of (its file and what it extends, at any depth),
+        as read by :meth:`load`."""
+        self.load(name)
+        found: list[Path] = []
+        pending = [path.resolve() for path in self._listing().get(name, [])]
+        while pending:
+            resolved = pending.pop()
+            if resolved not in found:
+                found.append(resolved)
+                known = self._parsed.get(resolved)
+                pending.extend(target.resolve() for target in (known.targets if known else []))
+        return found
+
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
         return Finding("environment-file", self._ambiguous(name, found), file=shown_path(found[0]))
 
@@ -119,11 +136,15 @@ class _Parsed(NamedTuple):
     targets: list[Path]
 
 
+ParseCache = dict[Path, _Parsed]
+"""Files already read this run (resolved path → parsed overlay); overlays never change once parsed."""
+
+
 def load_layers(
     path: Path,
     environ: Mapping[str, str] | None = None,
     source: FileSource | None = None,
-    parsed: dict[Path, _Parsed] | None = None,
+    parsed: ParseCache | None = None,
 ) -> list[Overlay]:
     """The environment file and its ``extends`` layers, shared layers first, each file once.
 

@@ -9,7 +9,7 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -85,7 +85,8 @@ def write_all(artifacts: Sequence[Artifact]) -> None:
     outcome = "no output file was changed" if len(files) < len(targets) else "nothing was written"
     staged: list[tuple[Target, Path]] = []
     current = ""
-    with _signals_held():  # a signal now is acted on once every file is complete, or cleaned up
+    # a signal now is acted on once every file is complete, or cleaned up
+    with _signals_held(), _undone_on_failure(lambda: _discard(staged)):
         try:
             for target, artifact in files:
                 current = f"{target.path} ({target.option})"
@@ -94,11 +95,39 @@ def write_all(artifacts: Sequence[Artifact]) -> None:
                 current = f"{target.path} ({target.option})"
                 os.replace(temporary, target.real)  # type: ignore[arg-type]
         except OSError as error:
-            _discard(staged)
             raise OutputError(f"cannot write {current}: {_reason(error)}; {outcome}") from None
-        except BaseException:
-            _discard(staged)
-            raise
+
+
+def write_tree(artifacts: Sequence[Artifact]) -> None:
+    """:func:`write_all` for files in directories that may not exist yet (``snapshot --services``): the
+    missing directories are created first, and removed again when the write fails, so that a failing run
+    leaves the disk as it found it."""
+    created: list[Path] = []
+    with _undone_on_failure(lambda: _remove_directories(created)):
+        try:
+            for directory in sorted({Path(artifact.path).parent for artifact in artifacts}):
+                for missing in reversed([d for d in (directory, *directory.parents) if not d.exists()]):
+                    missing.mkdir()
+                    created.append(missing)
+        except OSError as error:
+            raise OutputError(f"cannot create {error.filename} ({artifacts[0].option}): {_reason(error)}") from None
+        write_all(artifacts)
+
+
+def _remove_directories(created: Sequence[Path]) -> None:
+    for directory in reversed(created):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+@contextlib.contextmanager
+def _undone_on_failure(undo: Callable[[], None]) -> Iterator[None]:
+    """Run ``undo`` when the block fails in any way (an error, an interruption), then let the failure go on."""
+    try:
+        yield
+    except BaseException:
+        undo()
+        raise
 
 
 def write_stdout(text: str) -> None:

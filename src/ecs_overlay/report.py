@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, TypeVar
 
 from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
-from .findings import counted, short
+from .findings import Finding, counted, short
 from .keyed import Path, format_path
 from .provenance import Origin, Provenance
 from .secrets import mask
+
+T = TypeVar("T")
 
 _SYMBOLS = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
 _COLOURS = {ADDED: "32", REMOVED: "31", CHANGED: "33"}
@@ -90,14 +92,61 @@ def change_json(change: Change) -> dict[str, Any]:
     return record
 
 
-def changes_json(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
-    document = {
+def changes_document(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> dict[str, Any]:
+    return {
         "environments": {
             environment: {"compared": heading, "changes": [change_json(c) for c in changes]}
             for environment, heading, changes in diffs
         }
     }
+
+
+def changes_json(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
+    return _dumps(changes_document(diffs))
+
+
+def _dumps(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def by_service(items: Iterable[tuple[str, T]]) -> list[tuple[str, list[T]]]:
+    """Items grouped by their service, in the order the services first appear."""
+    groups: dict[str, list[T]] = {}
+    for service, item in items:
+        groups.setdefault(service, []).append(item)
+    return list(groups.items())
+
+
+def services_text(sections: Sequence[tuple[str, str]]) -> str:
+    """Each service's text under a ``=== service NAME`` heading."""
+    return "".join(f"=== service {service}\n{text}" for service, text in sections)
+
+
+def services_markdown(sections: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"## Service `{service}`\n\n{text}" for service, text in sections)
+
+
+def services_json(documents: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """``{"services": {name: {"environments": {...}}}}``."""
+    return _dumps({"services": dict(documents)})
+
+
+def findings_text(findings: Sequence[tuple[str, Finding]]) -> str:
+    """Validate's findings, one line each; a finding with no file says its environment."""
+    lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in findings]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def findings_json(findings: Sequence[tuple[str, Finding]]) -> str:
+    return _dumps([{"environment": name, **f.to_json()} for name, f in findings])
+
+
+def findings_document(environments: Sequence[str], findings: Sequence[tuple[str, Finding]]) -> dict[str, Any]:
+    """One service's environments, each with its findings (an empty list when clean)."""
+    document: dict[str, list[dict[str, Any]]] = {name: [] for name in environments}
+    for name, finding in findings:
+        document[name].append(finding.to_json())
+    return {"environments": {name: {"findings": listed} for name, listed in document.items()}}
 
 
 def drift_text(

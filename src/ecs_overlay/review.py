@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from . import schemas
 from .base import BaseOptions, fetch_base, read_base_file, registerable
@@ -14,6 +15,9 @@ from .images import ImageRequest
 from .overlay import Overlay
 from .render import RenderResult
 from .workflow import problems, render_on
+
+if TYPE_CHECKING:
+    from .gitsource import GitSource
 
 
 @dataclass
@@ -46,11 +50,12 @@ def diff_environment(
     environments: Environments,
     base_options: BaseOptions,
     images: Sequence[ImageRequest] = (),
-    against: str | None = None,
+    against: GitSource | None = None,
     to_environment: str | None = None,
 ) -> EnvironmentDiff:
-    """The default: the base as it stands against what render would write. ``against`` a git revision:
-    the overlays then and now on the same base. ``to_environment``: two environments on the same base."""
+    """The default: the base as it stands against what render would write. ``against`` a git revision
+    (the run's one source): the overlays then and now on the same base. ``to_environment``: two
+    environments on the same base."""
     layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
@@ -61,14 +66,11 @@ def diff_environment(
     new = _checked(name, render_on(base, layers, images))
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
-    from .gitsource import GitSource
-
-    source = GitSource(against, environments.directory)
     path = environments.file(name)
-    old_layers = load_layers(path, source=source) if source.exists(path) else []
-    old = _checked(name, render_on(base, old_layers, images), against)
+    old_layers = load_layers(path, source=against, parsed=against.parsed) if against.exists(path) else []
+    old = _checked(name, render_on(base, old_layers, images), against.ref)
     changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
-    return EnvironmentDiff(name, changes, against, "working tree")
+    return EnvironmentDiff(name, changes, against.ref, "working tree")
 
 
 @dataclass

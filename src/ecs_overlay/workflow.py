@@ -15,7 +15,7 @@ from .errors import InvalidInputError, UsageError
 from .findings import Finding, counted
 from .images import ImageRequest
 from .overlay import Overlay
-from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, check_layers, render
+from .render import DEFAULT_OPTIONS, RenderOptions, RenderResult, render
 
 
 @dataclass
@@ -60,31 +60,6 @@ def render_on(
     """Render on a base as it was read: the notes about reading it come first among the findings."""
     result = render(base.taskdef, layers, images, options._replace(base_from_api=base.from_api))
     return replace(result, findings=[*base.notes(), *result.findings])
-
-
-def validate_environments(
-    names: Sequence[str],
-    environments: Environments,
-    base_options: BaseOptions | None,
-    images: Sequence[ImageRequest],
-    options: RenderOptions = DEFAULT_OPTIONS,
-) -> list[tuple[str, Finding]]:
-    """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
-
-    A shared layer used by several environments is reported once per finding, not once per use.
-    """
-    seen: set[Finding] = set()
-    results: list[tuple[str, Finding]] = []
-    for name in names:
-        if base_options is None:
-            findings = check_layers(environments.load(name))
-        else:
-            findings = render_environment(name, environments, base_options, images, options).result.findings
-        for finding in findings:
-            if finding.file is None or finding not in seen:
-                seen.add(finding)
-                results.append((name, finding))
-    return results
 
 
 def problems(environment: str, findings: Sequence[Finding], outcome: str = "nothing was written") -> InvalidInputError:
