@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from ecs_overlay import schemas
+from ecs_overlay.base import registerable
+
 from .conftest import FaultProxy
 
 ACCOUNT = "123456789012"
@@ -102,9 +105,9 @@ def write_project(tmp_path: Path, account: Account, overlay: str = "", secret_na
     return tmp_path
 
 
-def verify(invoke: Any, project: Path, env: dict[str, str], *args: str) -> Any:
+def verify(invoke: Any, project: Path, env: dict[str, str], *args: str, tag: str = "v1") -> Any:
     return invoke(
-        "verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:v1", *args, cwd=project, env=env
+        "verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:{tag}", *args, cwd=project, env=env
     )
 
 
@@ -227,35 +230,11 @@ def test_an_image_never_pushed_and_an_image_of_the_wrong_architecture_fail(
 ) -> None:
     account.push("amd64-only", image_index("amd64"))
     project = write_project(tmp_path, account)
-    wrong = invoke(
-        "verify",
-        "--env",
-        "test",
-        "--base",
-        "base.json",
-        "--image",
-        f"{REPO}:amd64-only",
-        "--format",
-        "json",
-        cwd=project,
-        env=aws_env,
-    )
+    wrong = verify(invoke, project, aws_env, "--format", "json", tag="amd64-only")
     assert wrong.returncode == 1
     [message] = by_rule(findings(wrong), "verify-image-architecture", "error")
     assert f"{REPO}:amd64-only is built for X86_64 but the task runs on ARM64" in message
-    absent = invoke(
-        "verify",
-        "--env",
-        "test",
-        "--base",
-        "base.json",
-        "--image",
-        f"{REPO}:never",
-        "--format",
-        "json",
-        cwd=project,
-        env=aws_env,
-    )
+    absent = verify(invoke, project, aws_env, "--format", "json", tag="never")
     assert absent.returncode == 1
     [message] = by_rule(findings(absent), "verify-image-missing", "error")
     assert f"{REPO}:never is not in the registry" in message
@@ -279,8 +258,7 @@ def test_a_single_platform_manifest_without_its_configuration_cannot_be_checked_
     # moto does not implement GetDownloadUrlForLayer: the configuration blob cannot be had.
     account.push("single", json.dumps(SINGLE_MANIFEST), "application/vnd.docker.distribution.manifest.v2+json")
     project = write_project(tmp_path, account)
-    result = invoke("verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:single",
-                    "--format", "json", cwd=project, env=aws_env)  # fmt: skip
+    result = verify(invoke, project, aws_env, "--format", "json", tag="single")
     assert result.returncode == 0, result.stdout + result.stderr
     [warning] = by_rule(findings(result), "verify-image-architecture", "warning")
     assert "single-platform manifest" in warning and "(ecr:GetDownloadUrlForLayer)" in warning
@@ -303,8 +281,7 @@ def test_a_single_platform_image_is_checked_from_its_configuration(
     )
     fault_proxy.answer("", 200, {"architecture": architecture, "os": "linux", "config": {}}, "application/json")
     project = write_project(tmp_path, account)
-    result = invoke("verify", "--env", "test", "--base", "base.json", "--image", f"{REPO}:single",
-                    "--format", "json", cwd=project, env=fault_proxy.env(aws_env))  # fmt: skip
+    result = verify(invoke, project, fault_proxy.env(aws_env), "--format", "json", tag="single")
     [message] = by_rule(findings(result), "verify-image-architecture", verdict)
     if verdict == "info":
         assert result.returncode == 0 and message == f"{REPO}:single offers ARM64"
@@ -353,17 +330,7 @@ def test_the_service_load_balancer_target_must_exist_in_the_task_definition(
     group = account.elbv2.create_target_group(Name="checkout", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
     group_arn = group["TargetGroups"][0]["TargetGroupArn"]
     project = write_project(tmp_path, account)
-    taskdef = json.loads((project / "base.json").read_text())["taskDefinition"]
-    for field in (
-        "taskDefinitionArn",
-        "revision",
-        "status",
-        "requiresAttributes",
-        "compatibilities",
-        "registeredAt",
-        "registeredBy",
-    ):
-        taskdef.pop(field)
+    taskdef = registerable(json.loads((project / "base.json").read_text()), schemas.describe_only_fields())
     arn = account.ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
     account.ecs.create_cluster(clusterName="shop")
     for name, port in (("good", 8080), ("bad", 9090)):
