@@ -283,3 +283,18 @@ def test_progress_rewrites_one_status_line_on_a_terminal_and_prints_changes_else
         progress.done()
         progress.line("done")
         assert stream.getvalue() == expected
+
+
+def test_deploy_renders_from_base_when_given_and_from_the_running_revision_otherwise(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str]
+) -> None:
+    base = json.loads((project / "base.json").read_text())
+    base["taskDefinition"]["containerDefinitions"][1]["image"] = "public.ecr.aws/aws-observability/aws-for-fluent-bit:9"
+    (project / "base.json").write_text(json.dumps(base))
+    from_file = deploy(invoke, project, aws_env, "--base", "base.json", "--dry-run")
+    assert from_file.returncode == 0, from_file.stderr
+    assert json.loads(from_file.stdout)["containerDefinitions"][1]["image"].endswith("aws-for-fluent-bit:9")
+    from_service = deploy(invoke, project, aws_env, "--dry-run")
+    assert from_service.returncode == 0, from_service.stderr
+    assert json.loads(from_service.stdout)["containerDefinitions"][1]["image"].endswith("aws-for-fluent-bit:2.32.4")
+    assert ecs.list_task_definitions()["taskDefinitionArns"] == [OLD]
