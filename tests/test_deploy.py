@@ -18,14 +18,16 @@ from ecs_overlay.deploy import rollout
 from .conftest import FaultProxy
 from .test_e2e_aws import APP_REPO, example_taskdef
 
-FAMILY_ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api"
-OLD, NEW = f"{FAMILY_ARN}:1", f"{FAMILY_ARN}:2"
+TASK_DEFINITIONS = "arn:aws:ecs:eu-west-1:123456789012:task-definition"
+# prod's `base:` names its own family, checkout-api-prod: the service runs its first revision.
+OLD, NEW = f"{TASK_DEFINITIONS}/checkout-api-prod:1", f"{TASK_DEFINITIONS}/checkout-api-prod:2"
 
 
 @pytest.fixture
 def service(ecs: Any) -> str:
-    """Service shop/checkout on revision 1 of the example task definition, rolling, circuit breaker on."""
-    arn: str = ecs.register_task_definition(**example_taskdef())["taskDefinition"]["taskDefinitionArn"]
+    """Service shop/checkout on revision 1 of the example task definition (as prod's family), rolling."""
+    taskdef = {**example_taskdef(), "family": "checkout-api-prod"}
+    arn: str = ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
     assert arn == OLD
     ecs.create_cluster(clusterName="shop")
     ecs.create_service(
@@ -188,7 +190,7 @@ def test_dry_run_shows_the_revision_and_the_update_and_changes_nothing(
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["containerDefinitions"][0]["image"] == f"{APP_REPO}:new"
     assert f"service shop/checkout (now on {OLD}) updated with:" in result.stderr
-    assert '"taskDefinition": "<new revision of checkout-api>"' in result.stderr
+    assert '"taskDefinition": "<new revision of checkout-api-prod>"' in result.stderr
     assert not {"RegisterTaskDefinition", "UpdateService"} & set(fault_proxy.operations)
     assert ecs.list_task_definitions()["taskDefinitionArns"] == [OLD] and running(ecs) == OLD
 
@@ -294,6 +296,8 @@ def test_deploy_renders_from_base_when_given_and_from_the_running_revision_other
     from_file = deploy(invoke, project, aws_env, "--base", "base.json", "--dry-run")
     assert from_file.returncode == 0, from_file.stderr
     assert json.loads(from_file.stdout)["containerDefinitions"][1]["image"].endswith("aws-for-fluent-bit:9")
+    overlay = project / "environments" / "prod.yaml"
+    overlay.write_text(overlay.read_text().replace("base:\n  family: checkout-api-prod\n", ""))
     from_service = deploy(invoke, project, aws_env, "--dry-run")
     assert from_service.returncode == 0, from_service.stderr
     assert json.loads(from_service.stdout)["containerDefinitions"][1]["image"].endswith("aws-for-fluent-bit:2.32.4")

@@ -112,20 +112,24 @@ class Ecs:
         self._region = region
         self._timeout = timeout
         self._session: Any = None
-        self._clients: dict[tuple[str, str | None], Any] = {}
-        # Creating the session and its clients is not safe from two threads at once; using them is.
+        self._clients: dict[tuple[str, str | None, str | None], Any] = {}  # by (service, region, role assumed)
+        # Creating the session, its clients and a role's credentials is not safe from two threads at once;
+        # using the clients is.
         self._creating = threading.RLock()
-        self._described: dict[tuple[str | None, str], dict[str, Any]] = {}
-        self._services: dict[tuple[str | None, str, str], str] = {}
+        self._assumed: dict[str, dict[str, str]] = {}  # each role assumed once per run
+        self._described: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+        self._services: dict[tuple[str | None, str | None, str, str], str] = {}
         self._readonly: list[str] | None = None
         self._dropped: list[str] = []
         self._unreadable = False
         self._parsing = False  # botocore is parsing an answer: a plain exception now means a malformed body
 
-    def describe_task_definition(self, reference: str) -> dict[str, Any]:
+    def describe_task_definition(
+        self, reference: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any]:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
-        client = self._client(_arn_region(reference))
-        key = (client.meta.region_name, reference)
+        client = self._client(_arn_region(reference), region, role_arn)
+        key = (client.meta.region_name, role_arn, reference)
         if key not in self._described:
             self._dropped, self._unreadable = [], False
             response = self._call(
@@ -169,17 +173,23 @@ class Ecs:
             self._readonly = readonly_fields(self._model())
         return self._readonly
 
-    def service_task_definition(self, cluster: str, service: str) -> str:
+    def service_task_definition(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None
+    ) -> str:
         """The ARN of the task definition that ``service`` runs now (its primary deployment's)."""
-        client = self._client()
-        key = (client.meta.region_name, cluster, service)
+        client = self._client(None, region, role_arn)
+        key = (client.meta.region_name, role_arn, cluster, service)
         if key not in self._services:
-            self._services[key] = str(self.describe_service(cluster, service)["taskDefinition"])
+            self._services[key] = str(self.describe_service(cluster, service, region, role_arn)["taskDefinition"])
         return self._services[key]
 
-    def register(self, taskdef: dict[str, Any]) -> str:
+    def region_name(self, region: str | None = None, role_arn: str | None = None) -> str | None:
+        """The region the calls for ``region`` (and ``role_arn``) go to, as the configuration resolves it."""
+        return str(self._client(None, region, role_arn).meta.region_name) or None
+
+    def register(self, taskdef: dict[str, Any], region: str | None = None, role_arn: str | None = None) -> str:
         """Register ``taskdef`` as a new revision; the new revision's ARN."""
-        client = self._client()
+        client = self._client(None, region, role_arn)
         response = self._call(
             client.register_task_definition,
             _REGISTER_PERMISSION,
@@ -195,9 +205,11 @@ class Ecs:
             )
         return arn
 
-    def describe_service(self, cluster: str, service: str) -> dict[str, Any]:
+    def describe_service(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any]:
         """The service as DescribeServices tells it now (never cached: deploy polls it)."""
-        client = self._client()
+        client = self._client(None, region, role_arn)
         response = self._call(
             client.describe_services,
             "ecs:DescribeServices",
@@ -209,9 +221,11 @@ class Ecs:
         found: dict[str, Any] = next(s for s in response["services"] if s.get("status") != "INACTIVE")
         return found
 
-    def update_service(self, cluster: str, service: str, **changes: Any) -> dict[str, Any]:
+    def update_service(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
         """UpdateService with ``changes`` (taskDefinition, deploymentConfiguration); the service as updated."""
-        client = self._client()
+        client = self._client(None, region, role_arn)
         response = self._call(
             client.update_service,
             "ecs:UpdateService (and iam:PassRole on the task and execution roles)",
@@ -243,7 +257,7 @@ class Ecs:
 
     def _model(self) -> Any:
         """ECS's service model: the client's when one is open, else loaded without opening one."""
-        for (service, _), client in self._clients.items():
+        for (service, _, _), client in self._clients.items():
             if service == "ecs":
                 return client.meta.service_model
         with _translated("ecs:DescribeTaskDefinition"):
@@ -264,26 +278,41 @@ class Ecs:
             self._session = session
         return self._session
 
-    def region(self) -> str | None:
-        """The run's region: --region, else the AWS configuration chain."""
+    def region(self, region: str | None = None) -> str | None:
+        """The region calls go to: --region, then the environment's ``base.region``, then the AWS configuration."""
         session = self._botocore_session()
         with _translated("ecs:DescribeTaskDefinition"), self._creating:  # botocore reads its config files once
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
-            region: str | None = self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
-        return region
+            chosen: str | None = (
+                self._region or region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
+            )
+        return chosen
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        """The run's client for ``service`` in ``region`` (default: the run's), created once."""
-        return self._client(region, service, explicit=region is not None)
+    def client(
+        self, service: str, region: str | None = None, role_arn: str | None = None, resource_region: str | None = None
+    ) -> Any:
+        """The run's client for ``service`` as ``role_arn``, created once: in ``resource_region`` (where the
+        resource lives, from its ARN) when given, else in ``region`` as ``region()`` resolves it."""
+        return self._client(resource_region, region, role_arn, service=service, explicit=resource_region is not None)
 
-    def ask(self, service: str, operation: str, permission: str, region: str | None = None, **params: Any) -> Answer:
+    def ask(
+        self,
+        service: str,
+        operation: str,
+        permission: str,
+        *,
+        region: str | None = None,
+        role_arn: str | None = None,
+        resource_region: str | None = None,
+        **params: Any,
+    ) -> Answer:
         """One read-only question (``operation`` in botocore's snake_case): its answer, or why there is none.
 
         Not existing, a missing permission and an operation the endpoint does not offer are answers,
         not failures; everything else (no credentials, no network, the deadline) raises AwsError as
         any other call does.
         """
-        call = getattr(self.client(service, region), operation)
+        call = getattr(self.client(service, region, role_arn, resource_region), operation)
         outcome = self._attempt(call, **params)
         if isinstance(outcome, ClientError):
             details = outcome.response.get("Error", {})
@@ -303,34 +332,77 @@ class Ecs:
             return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
         return Answer("ok", self._finished(outcome, call, permission, ""))
 
-    def _client(self, region_hint: str | None = None, service: str = "ecs", explicit: bool = False) -> Any:
-        """The client of ``service`` in the run's region (the ARN's when nothing else names one), created once.
+    def _client(
+        self,
+        region_hint: str | None = None,
+        region: str | None = None,
+        role_arn: str | None = None,
+        service: str = "ecs",
+        explicit: bool = False,
+    ) -> Any:
+        """The client of ``service`` in a region (and assumed role), created once: ``--region``, then the
+        environment's ``base.region``, then the AWS configuration, then the ARN's region.
 
         ``explicit``: ``region_hint`` is where the resource lives (an ARN's region), so it wins.
         """
-        session = self._botocore_session()
-        configured = self.region()
-        with _translated(f"{service}:*" if service != "ecs" else "ecs:DescribeTaskDefinition"), self._creating:
-            region = region_hint if explicit else (configured or region_hint)
-            if (service, region) not in self._clients:
-                _check_max_attempts(session)
-                retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-                config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
-                try:
-                    client = session.create_client(service, region_name=region, config=config)
-                except InvalidRegionError:
-                    raise AwsError(
-                        f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region) to one "
-                        "such as eu-west-1"
-                    ) from None
-                except ValueError as error:  # botocore raises bare ValueErrors for several settings
-                    raise AwsError(_unusable_configuration(error)) from None
+        configured = self.region(region)
+        permission = "ecs:DescribeTaskDefinition" if service == "ecs" else f"{service}:*"
+        with _translated(permission), self._creating:
+            chosen = region_hint if explicit else (configured or region_hint)
+            key = (service, chosen, role_arn)
+            if key not in self._clients:
+                credentials = self._role_credentials(role_arn, chosen) if role_arn else {}
+                client = self._create_client(service, chosen, **credentials)
                 if service == "ecs":
                     client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
                     client.meta.events.register("before-send.ecs", self._sending)
                     client.meta.events.register("before-parse.ecs", self._parsing_answer)
-                self._clients[(service, region)] = client
-        return self._clients[(service, region)]
+                self._clients[key] = client
+        return self._clients[key]
+
+    def _create_client(self, service: str, region: str | None, **credentials: str) -> Any:
+        session = self._botocore_session()
+        _check_max_attempts(session)
+        retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+        config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
+        try:
+            return session.create_client(service, region_name=region, config=config, **credentials)
+        except InvalidRegionError:
+            raise AwsError(
+                f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region, or the environment's "
+                "base.region) to one such as eu-west-1"
+            ) from None
+        except ValueError as error:  # botocore raises bare ValueErrors for several settings
+            raise AwsError(_unusable_configuration(error)) from None
+
+    def _role_credentials(self, role_arn: str, region: str | None) -> dict[str, str]:
+        """Temporary credentials of ``role_arn`` (the environment's ``base.roleArn``), assumed once per run
+        with the standard chain's credentials, through the regional STS endpoint."""
+        if role_arn not in self._assumed:
+            sts = self._create_client("sts", region)
+            try:
+                response = self._call(
+                    sts.assume_role,
+                    f"sts:AssumeRole on {role_arn}, and the role's trust policy must allow the caller",
+                    f"role '{role_arn}'",
+                    RoleArn=role_arn,
+                    RoleSessionName="ecs-overlay",
+                )
+            except AwsError as error:
+                raise AwsError(
+                    f"cannot assume role {role_arn} (the environment's base.roleArn): {error.message}"
+                ) from None
+            found = response.get("Credentials") if isinstance(response, dict) else None
+            if not isinstance(found, dict) or not all(
+                isinstance(found.get(key), str) for key in ("AccessKeyId", "SecretAccessKey", "SessionToken")
+            ):
+                raise AwsError(f"AWS sent a malformed AssumeRole response for {role_arn}; check AWS_ENDPOINT_URL")
+            self._assumed[role_arn] = {
+                "aws_access_key_id": found["AccessKeyId"],
+                "aws_secret_access_key": found["SecretAccessKey"],
+                "aws_session_token": found["SessionToken"],
+            }
+        return self._assumed[role_arn]
 
     def _call(self, operation: Callable[..., Any], permission: str, subject: str, **params: Any) -> Any:
         """``operation(**params)`` within the deadline, botocore's failures translated.

@@ -114,6 +114,20 @@ def environment_options(func: F) -> F:
     )(func)
 
 
+REGION_OPTION = click.option(
+    "--region", help="AWS region (default: the environment's base.region, then the standard AWS configuration chain)."
+)
+AWS_TIMEOUT_OPTION = click.option(
+    "--aws-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="The most time one AWS call may take, every retry included (standard mode, "
+    "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
+)
+
+
 def base_options(func: F) -> F:
     """Where the base task definition comes from; the command receives one ``base: BaseOptions``."""
 
@@ -143,16 +157,8 @@ def base_options(func: F) -> F:
             metavar="FILE",
             help="Start from `aws ecs describe-task-definition` output in FILE (- for stdin); offline.",
         ),
-        click.option("--region", help="AWS region (default: the standard AWS configuration chain)."),
-        click.option(
-            "--aws-timeout",
-            type=click.FloatRange(min=0.1),
-            default=30,
-            show_default=True,
-            metavar="SECONDS",
-            help="The most time one AWS call may take, every retry included (standard mode, "
-            "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
-        ),
+        REGION_OPTION,
+        AWS_TIMEOUT_OPTION,
     ]
     command: Any = wrapper
     for option in reversed(options):
@@ -359,7 +365,10 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
+    from .base import aws_place
+
+    place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
+    write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
 
 
 def services_option(func: F) -> F:
@@ -505,22 +514,29 @@ def deploy(
     (use render --appspec --image-detail with CodeDeploy). The base is the revision the service runs,
     unless --family or --base names another. Exit 5 when the deployment fails or times out.
     """
+    from .base import aws_place
     from .deploy import deploy as deploy_service
     from .deploy import plan
+    from .merge import merge_base_location
 
     if base.cluster is None or base.service is None:
         raise UsageError("deploy needs the service to update: pass --cluster and --service")
     cluster, service = base.cluster, base.service
-    planned = plan(base.ecs(), cluster, service)  # a CodeDeploy service is refused before any work
-    # The base: --family or --base when given, else the revision the service runs (described once, above).
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    place = aws_place(base, layers)  # the environment's region and account
+    planned = plan(base.ecs(), cluster, service, place)  # a CodeDeploy service is refused before any work
+    # The base: --family or --base, else the environment's `base:` section, else the revision the service
+    # runs (described once, above).
+    located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
     render_base = BaseOptions(
-        family=base.family or (None if base.base_file else planned.previous),
+        family=base.family if located else planned.previous,
         base_file=base.base_file,
         region=base.region,
         timeout=base.timeout,
     )
     render_base._ecs = base.ecs()  # one connection for the run
-    name, rendered, _ = _render_checked(env, environments_dir, render_base, images, options, image_arch)
+    _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
     _check_registerable(rendered, base)
     planned.configure(rendered.result.service)
     if dry_run:
@@ -595,11 +611,18 @@ def verify(
 
 def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]:
     """verify's findings for a rendered environment, with a summary line on stderr."""
+    from .base import aws_place
+    from .merge import merge_base_location
     from .verify import verify as verify_taskdef
 
-    service = (base.cluster, base.service) if base.cluster is not None and base.service is not None else None
+    location = merge_base_location(rendered.layers)  # the environment's `base:`, when the options name no service
+    cluster, service = (
+        (base.cluster, base.service) if base.cluster else (location.get("cluster"), location.get("service"))
+    )
+    target = (str(cluster), str(service)) if cluster and service else None
+    place = aws_place(base, rendered.layers)  # the environment's region and account
     findings = verify_taskdef(
-        base.ecs(), rendered.result.taskdef, rendered.result.provenance, service, rendered.result.appspec
+        base.ecs(), place, rendered.result.taskdef, rendered.result.provenance, target, rendered.result.appspec
     )
     ok = sum(1 for finding in findings if not finding.is_error and not finding.is_warning)
     failed = sum(1 for finding in findings if finding.is_error)
@@ -827,6 +850,43 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
 
 
 @cli.command()
+@click.option("--cluster", required=True, help="The cluster of the service to adopt.")
+@click.option("--service", required=True, help="The ECS service whose running task definition is the base.")
+@click.option(
+    "--env", "env", required=True, metavar="NAME", help="The environment to write: <environments-dir>/NAME.yaml."
+)
+@environments_dir_option
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@click.option("--force", is_flag=True, help="Overwrite the environment's file if it exists.")
+@reports_errors
+def init(
+    cluster: str,
+    service: str,
+    env: str,
+    environments_dir: Environments,
+    region: str | None,
+    aws_timeout: float,
+    force: bool,
+) -> None:
+    """Adopt a running service: write the environment's layer, the overlay schema and a snapshot.
+
+    A second environment's run factors what both share into _common.yaml.
+    """
+    from .adopt import adopt_environment
+
+    adoption = adopt_environment(
+        env, environments_dir, BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout), force
+    )
+    for path in adoption.files:  # a new repository has no environments/, schema/ or snapshots/ yet
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_all([Artifact("init", str(path), text) for path, text in adoption.files.items()])
+    for line in adoption.notes:
+        click.echo(line, err=True)
+    click.echo(f"wrote {', '.join(str(path) for path in adoption.files)}: {adoption.summary}", err=True)
+
+
+@cli.command()
 @environment_options
 @base_options
 @image_option
@@ -873,7 +933,7 @@ def _render_checked(
     rendered = render_environment(name, environments_dir, base, images, options)
     require_clean(rendered)
     appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
-    _print_warnings(rendered.result.findings)
+    _print_warnings([*rendered.notes, *rendered.result.findings])
     _print_images(rendered.result.taskdef, images)
     return name, rendered, appspec_text
 

@@ -16,6 +16,7 @@ from .errors import DeploymentError, UsageError
 
 if TYPE_CHECKING:
     from .aws import Ecs
+    from .base import AwsPlace
 
 # The members of UpdateService's deploymentConfiguration an environment's `service:` section may set;
 # the rest of the service's configuration is left as it is.
@@ -28,6 +29,7 @@ class Plan:
 
     cluster: str
     service: str
+    place: AwsPlace  # the environment's region and account
     previous: str  # the task definition the service runs now
     described: dict[str, Any] = field(default_factory=dict, repr=False)
     deployment_configuration: dict[str, Any] | None = None  # None: left as it is
@@ -57,9 +59,9 @@ class Progress:
     done: Callable[[], None]
 
 
-def plan(aws: Ecs, cluster: str, service: str) -> Plan:
+def plan(aws: Ecs, cluster: str, service: str, place: AwsPlace) -> Plan:
     """The service as it runs now, checked to be one ECS deploys itself."""
-    described = aws.describe_service(cluster, service)
+    described = aws.describe_service(cluster, service, *place)
     controller = (described.get("deploymentController") or {}).get("type", "ECS")
     if controller == "CODE_DEPLOY":
         raise UsageError(
@@ -72,7 +74,7 @@ def plan(aws: Ecs, cluster: str, service: str) -> Plan:
             f"service {cluster}/{service} has deploymentController {controller}; deploy updates only services "
             "ECS deploys itself (ECS: rolling or BLUE_GREEN)"
         )
-    return Plan(cluster, service, str(described.get("taskDefinition")), described)
+    return Plan(cluster, service, place, str(described.get("taskDefinition")), described)
 
 
 def deploy(
@@ -91,14 +93,14 @@ def deploy(
     A rollout that fails or does not finish within ``wait_timeout`` raises DeploymentError (exit 5),
     after updating the service back to the revision it ran before when ``rollback`` is set.
     """
-    arn = aws.register(taskdef)
+    arn = aws.register(taskdef, *planned.place)
     progress.line(f"registered {arn}")
     seen = {event.get("id") for event in planned.described.get("events") or []}
-    aws.update_service(planned.cluster, planned.service, **planned.update(arn))
+    aws.update_service(planned.cluster, planned.service, *planned.place, **planned.update(arn))
     progress.line(f"updated service {planned.cluster}/{planned.service}: {planned.previous} -> {arn}")
     deadline = clock() + wait_timeout
     while True:
-        described = aws.describe_service(planned.cluster, planned.service)
+        described = aws.describe_service(planned.cluster, planned.service, *planned.place)
         for event in reversed(described.get("events") or []):
             if event.get("id") not in seen:
                 seen.add(event.get("id"))
@@ -147,6 +149,6 @@ def _after_failure(aws: Ecs, planned: Plan, rollback: bool, progress: Progress) 
             f"the service keeps the new revision; roll back with `aws ecs update-service --cluster {planned.cluster} "
             f"--service {planned.service} --task-definition {planned.previous}`, or run deploy with --rollback"
         )
-    aws.update_service(planned.cluster, planned.service, taskDefinition=planned.previous)
+    aws.update_service(planned.cluster, planned.service, *planned.place, taskDefinition=planned.previous)
     progress.line(f"rolled back: service {planned.cluster}/{planned.service} updated to {planned.previous}")
     return f"rolled back to {planned.previous} (ECS is deploying it now)"

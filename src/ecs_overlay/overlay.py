@@ -56,6 +56,10 @@ class Overlay:
     # The ECS service settings `deploy` manages (deploymentConfiguration); never part of the task definition.
     service: dict[str, Any] | None = None
     has_service: bool = False
+    # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
+    # of the task definition either, and merged through `extends` the same way.
+    base_location: dict[str, Any] | None = None
+    has_base_location: bool = False
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -85,9 +89,10 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.appspec = overlay.data.pop("appspec", None)
     overlay.has_service = "service" in overlay.data
     overlay.service = overlay.data.pop("service", None)
-    overlay.origins = [
-        (path, origin) for path, origin in reader.origins if path[:1] not in (("appspec",), ("service",))
-    ]
+    overlay.has_base_location = "base" in overlay.data
+    overlay.base_location = overlay.data.pop("base", None)
+    sections = (("appspec",), ("service",), ("base",))
+    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.items = reader.items
     overlay.extends = reader.extends
     return overlay

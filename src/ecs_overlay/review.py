@@ -59,16 +59,16 @@ def diff_environment(
     layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
-        old = _checked(name, render_on(base, layers, images))
-        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), images))
+        old = _checked(name, render_on(base, layers, name, images))
+        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), to_environment, images))
         changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
         return EnvironmentDiff(to_environment, changes, name, to_environment)
-    new = _checked(name, render_on(base, layers, images))
+    new = _checked(name, render_on(base, layers, name, images))
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
     path = environments.file(name)
     old_layers = load_layers(path, source=against, parsed=against.parsed) if against.exists(path) else []
-    old = _checked(name, render_on(base, old_layers, images), against.ref)
+    old = _checked(name, render_on(base, old_layers, name, images), against.ref)
     changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
     return EnvironmentDiff(name, changes, against.ref, "working tree")
 
@@ -87,7 +87,7 @@ def drift_environment(
     """Managed values the live task definition no longer matches; with a snapshot, every change since."""
     layers = _layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
-    result = _checked(name, render_on(live, layers))
+    result = _checked(name, render_on(live, layers, name))
     report = DriftReport(name, label, drift(live.taskdef, result.taskdef, result.provenance))
     if snapshot is not None:
         saved = registerable(read_base_file(snapshot, "--snapshot"), schemas.describe_only_fields())

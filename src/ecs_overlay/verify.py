@@ -36,6 +36,7 @@ from .rules.verify import (
 
 if TYPE_CHECKING:
     from .aws import Answer, Ecs
+    from .base import AwsPlace
 
 # Bounded: a few questions in flight at once, gentle on AWS's per-account request rates.
 MAX_CONCURRENT = 6
@@ -70,13 +71,14 @@ class Grant(NamedTuple):
 
 def verify(
     aws: Ecs,
+    place: AwsPlace,
     taskdef: Mapping[str, Any],
     provenance: Provenance,
     service: tuple[str, str] | None = None,
     appspec: Mapping[str, Any] | None = None,
 ) -> list[Finding]:
     """Every check's findings, in a stable order (the order the checks are listed, not finished)."""
-    checks = Checks(aws, taskdef, provenance)
+    checks = Checks(aws, place, taskdef, provenance)
     jobs: list[Callable[[], list[Finding]]] = [
         checks.roles,
         *(checks.reference_job(reference) for reference in secret_references(taskdef)),
@@ -97,10 +99,17 @@ def verify(
 class Checks:
     """The checks of one task definition, each a list of findings."""
 
-    def __init__(self, aws: Ecs, taskdef: Mapping[str, Any], provenance: Provenance) -> None:
+    def __init__(self, aws: Ecs, place: AwsPlace, taskdef: Mapping[str, Any], provenance: Provenance) -> None:
         self.aws = aws
+        self.place = place
         self.taskdef = taskdef
         self.provenance = provenance
+
+    def ask(self, service: str, operation: str, permission: str, **params: Any) -> Answer:
+        """A question asked in the environment's region and account (its ``base:`` region and role)."""
+        return self.aws.ask(
+            service, operation, permission, region=self.place.region, role_arn=self.place.role_arn, **params
+        )
 
     def finding(self, rule: str, severity: str, message: str, path: Path) -> Finding:
         return Finding.at(self.provenance.locate(path), rule, message, format_path(path), severity)
@@ -124,7 +133,7 @@ class Checks:
             path: Path = (field,)
             name = value.rsplit("/", 1)[-1]
             what = f"the {label} '{name}'"
-            answer = self.aws.ask("iam", "get_role", "iam:GetRole", RoleName=name)
+            answer = self.ask("iam", "get_role", "iam:GetRole", RoleName=name)
             unanswered = self.answered(answer, ROLE_MISSING, path, what)
             if unanswered or answer.status == "missing":
                 findings.append(
@@ -159,7 +168,7 @@ class Checks:
         """What IAM's policy simulator says of the execution role's grants; one warning when it cannot say."""
         findings: list[Finding] = []
         for grant in self.grants(role_arn.split(":")[4]):
-            answer = self.aws.ask(
+            answer = self.ask(
                 "iam",
                 "simulate_principal_policy",
                 "iam:SimulatePrincipalPolicy",
@@ -196,7 +205,7 @@ class Checks:
         return findings
 
     def grants(self, account: str) -> list[Grant]:
-        region = self.aws.region() or ""
+        region = self.aws.region(self.place.region) or ""
         grants: list[Grant] = []
         for reference in secret_references(self.taskdef):
             kind, arn, _ = _parse_reference(reference.value_from, region, account)
@@ -225,17 +234,17 @@ class Checks:
         return lambda: [self.reference(reference)]
 
     def reference(self, reference: Reference) -> Finding:
-        region = self.aws.region() or ""
+        region = self.aws.region(self.place.region) or ""
         kind, _, parts = _parse_reference(reference.value_from, region, "")
         if kind == "secret":
             return self.secret(reference, parts)
         name, parameter_region = parts
         what = f"the SSM parameter '{name}'"
-        answer = self.aws.ask(
+        answer = self.ask(
             "ssm",
             "describe_parameters",
             "ssm:DescribeParameters",
-            region=parameter_region if parameter_region != region else None,
+            resource_region=parameter_region if parameter_region != region else None,
             ParameterFilters=[{"Key": "Name", "Option": "Equals", "Values": [name]}],
         )
         unanswered = self.answered(answer, PARAMETER_MISSING, reference.path, what)
@@ -255,11 +264,11 @@ class Checks:
     def secret(self, reference: Reference, parts: tuple[str, ...]) -> Finding:
         secret_id, secret_region, stage, version = parts
         what = f"the secret {secret_id}"
-        answer = self.aws.ask(
+        answer = self.ask(
             "secretsmanager",
             "describe_secret",
             "secretsmanager:DescribeSecret",
-            region=secret_region or None,
+            resource_region=secret_region or None,
             SecretId=secret_id,
         )
         unanswered = self.answered(answer, SECRET_MISSING, reference.path, what)
@@ -299,11 +308,11 @@ class Checks:
                 self.finding(LOG_GROUP_MISSING, INFO, f"{what} is created on first start (awslogs-create-group)", path)
             ]
         region = options.get("awslogs-region")
-        answer = self.aws.ask(
+        answer = self.ask(
             "logs",
             "describe_log_groups",
             "logs:DescribeLogGroups",
-            region=region if isinstance(region, str) else None,
+            resource_region=region if isinstance(region, str) else None,
             logGroupNamePrefix=group,
         )
         unanswered = self.answered(answer, LOG_GROUP_MISSING, path, what)
@@ -332,11 +341,11 @@ class Checks:
         if match is None:
             return []  # a public registry's image: ECR cannot be asked about it
         image_id = {"imageDigest": match["digest"]} if match["digest"] else {"imageTag": match["tag"] or "latest"}
-        answer = self.aws.ask(
+        answer = self.ask(
             "ecr",
             "batch_get_image",
             "ecr:BatchGetImage",
-            region=match["region"],
+            resource_region=match["region"],
             registryId=match["registry"],
             repositoryName=match["repository"],
             imageIds=[image_id],
@@ -393,11 +402,11 @@ class Checks:
             config = json.loads(str(found.get("imageManifest")))["config"]["digest"]
         except (ValueError, KeyError, TypeError):
             return None
-        answer = self.aws.ask(
+        answer = self.ask(
             "ecr",
             "get_download_url_for_layer",
             "ecr:GetDownloadUrlForLayer",
-            region=region,
+            resource_region=region,
             registryId=found.get("registryId"),
             repositoryName=found.get("repositoryName"),
             layerDigest=config,
@@ -426,7 +435,7 @@ class Checks:
                 continue
             what = f"{label} {identifier}"
             permission = "elasticfilesystem:" + "".join(part.capitalize() for part in operation.split("_"))
-            answer = self.aws.ask("efs", operation, permission, **{parameter: identifier})
+            answer = self.ask("efs", operation, permission, **{parameter: identifier})
             findings.append(
                 self.answered(answer, EFS_MISSING, path, what)
                 or (
@@ -443,7 +452,7 @@ class Checks:
     def firelens(self, path: Path, location: str) -> Finding:
         bucket, _, key = location.removeprefix("arn:aws:s3:::").partition("/")
         what = f"the FireLens configuration file {location}"
-        answer = self.aws.ask("s3", "head_object", "s3:GetObject", Bucket=bucket, Key=key)
+        answer = self.ask("s3", "head_object", "s3:GetObject", Bucket=bucket, Key=key)
         unanswered = self.answered(answer, FIRELENS_CONFIG_MISSING, path, what)
         if unanswered:
             return unanswered
@@ -459,7 +468,7 @@ class Checks:
         from .appspec import missing_target
 
         what = f"the load balancers of service {cluster}/{service}"
-        answer = self.aws.ask("ecs", "describe_services", "ecs:DescribeServices", cluster=cluster, services=[service])
+        answer = self.ask("ecs", "describe_services", "ecs:DescribeServices", cluster=cluster, services=[service])
         unanswered = self.answered(answer, LOAD_BALANCER_TARGET, (), what)
         if unanswered:
             return [unanswered]
@@ -481,7 +490,7 @@ class Checks:
 
     def target_group(self, arn: str, path: Path) -> Finding:
         what = f"the target group {arn}"
-        answer = self.aws.ask(
+        answer = self.ask(
             "elbv2", "describe_target_groups", "elasticloadbalancing:DescribeTargetGroups", TargetGroupArns=[arn]
         )
         unanswered = self.answered(answer, LOAD_BALANCER_TARGET, path, what)
