@@ -529,3 +529,16 @@ def test_a_question_aws_refuses_as_malformed_is_a_warning(
     assert result.stdout, result.stderr
     [warning] = by_rule(findings(result), "verify-efs-missing", "warning")
     assert warning.startswith("could not check the EFS file system not-an-id: AWS refused the question (BadRequest")
+
+
+def test_verify_asks_in_the_environments_account_as_its_base_role(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    role = account.role("ecs-overlay-deploy", {"Version": "2012-10-17", "Statement": []})
+    project = write_project(tmp_path, account, f"base:\n  roleArn: {role}\n  region: eu-west-1\n")
+    result = verify(invoke, project, fault_proxy.env(aws_env), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert fault_proxy.operations.count("AssumeRole") == 1  # once for every service's client
+    assert {"GetRole", "DescribeSecret", "DescribeParameters", "DescribeLogGroups", "BatchGetImage"} <= set(
+        fault_proxy.operations
+    )
