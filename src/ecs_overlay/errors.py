@@ -13,6 +13,7 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_AWS_OR_IO = 3
 EXIT_DIFFERENCES = 4
+EXIT_DEPLOYMENT = 5
 
 
 class EcsOverlayError(Exception):
@@ -51,3 +52,9 @@ class OutputError(EcsOverlayError):
     """A file could not be read or written."""
 
     exit_code = EXIT_AWS_OR_IO
+
+
+class DeploymentError(EcsOverlayError):
+    """The service's deployment failed or did not complete in time (rolled back, when asked)."""
+
+    exit_code = EXIT_DEPLOYMENT
