@@ -97,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def github() -> Iterator[FakeGitHub]:
     server = FakeGitHub()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield server
