@@ -68,6 +68,12 @@ def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict
     return read_base(document, describe_only).taskdef
 
 
+def load_base(path: str | Path) -> dict[str, Any]:
+    """Python API: the register-able task definition in a file written by
+    ``aws ecs describe-task-definition`` (or a bare task definition), as ``--base FILE`` reads it."""
+    return registerable(read_base_file(str(path)), schemas.describe_only_fields())
+
+
 def without_nulls(value: Any) -> tuple[Any, int]:
     """``value`` without any ``null`` (a mapping's value or a list's item, at any depth), and how many went."""
     if not isinstance(value, (dict, list)):
