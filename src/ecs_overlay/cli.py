@@ -607,6 +607,25 @@ def snapshot(
     click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
 
 
+@cli.command()
+@click.argument("kind", type=click.Choice(["overlay", "taskdef"]), default="overlay")
+@click.option(
+    "-o", "--output", default="-", show_default=True, metavar="FILE", help="File to write; - for standard output."
+)
+@reports_errors
+def schema(kind: str, output: str) -> None:
+    """Print the JSON Schema of overlay files (or, with taskdef, of task definitions) for editors.
+
+    Its $id is the raw URL the same file is published at. Point an overlay at it with a first line
+    `# yaml-language-server: $schema=<path or URL>`.
+    """
+    from . import schemas
+
+    write_all([Artifact("--output", output, schemas.shipped_text(kind))])
+    if output != "-":
+        click.echo(f"wrote {_shown(output)}: the {kind} schema", err=True)
+
+
 def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, output: str) -> None:
     """Every service's environments' live bases, as OUTPUT/<service>/<env>.json: all of them, or none."""
     from . import app

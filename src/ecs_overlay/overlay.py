@@ -514,7 +514,7 @@ def _explain_error(
         meant = YAML11_BOOLEANS.get(error.instance.lower())
         if meant is not None:
             message = (
-                f"{error.instance} is not a boolean in YAML 1.2, which editors use (YAML 1.1 read it as {meant}); "
+                f"{error.instance} is not a boolean in YAML 1.2, which editors use (YAML 1.1 reads it as {meant}); "
                 f"write {meant}"
             )
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
