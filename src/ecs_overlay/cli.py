@@ -37,7 +37,7 @@ from .workflow import (
 if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
-    from .diff import Change
+    from .diff import Change, IgnoreRule
     from .review import DriftReport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -323,6 +323,28 @@ def register(
     write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
+def _parse_ignore(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[IgnoreRule]:
+    from .diff import IgnoreRule
+
+    try:
+        return [IgnoreRule(value) for value in values]
+    except UsageError as error:
+        raise click.BadParameter(error.message) from None
+
+
+def ignore_option(func: F) -> F:
+    """--ignore PATH (repeatable): paths left out of the report and the exit code."""
+    return click.option(
+        "--ignore",
+        "ignore",
+        multiple=True,
+        metavar="PATH",
+        callback=_parse_ignore,
+        help="Leave out changes at PATH and below (repeatable); * matches within one step, e.g. tags[*] or "
+        "containerDefinitions[*].environment[GIT_COMMIT].",
+    )(func)
+
+
 def services_option(func: F) -> F:
     return click.option(
         "--services",
@@ -439,6 +461,7 @@ def _exit_with(differences: bool, failures: list[Failure]) -> None:
     "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
 )
 @click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
+@ignore_option
 @show_values_option
 @reports_errors
 def diff(
@@ -452,6 +475,7 @@ def diff(
     to_env: str | None,
     output_format: str,
     exit_code: bool,
+    ignore: list[IgnoreRule],
     show_values: bool,
 ) -> None:
     """Show what a deploy (or a pull request, or another environment) changes, semantically.
@@ -459,6 +483,7 @@ def diff(
     By default: the base as it stands against what render would write.
     """
     from . import app
+    from .diff import not_ignored
     from .report import (
         by_service,
         changes_document,
@@ -488,7 +513,7 @@ def diff(
             (
                 result.environment,
                 f"{result.old_label} -> {result.new_label}",
-                shown_changes(result.changes, show_values),
+                shown_changes(not_ignored(result.changes, ignore), show_values),
             ),
         )
         for service, result in run.diffs
@@ -526,6 +551,7 @@ def diff(
 @base_options
 @click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@ignore_option
 @show_values_option
 @reports_errors
 def drift(
@@ -536,24 +562,46 @@ def drift(
     base: BaseOptions,
     snapshot: str | None,
     output_format: str,
+    ignore: list[IgnoreRule],
     show_values: bool,
 ) -> None:
-    """Report values the overlays set that the live task definition no longer has (exit 4 when any)."""
+    """Report values the overlays set that the live task definition no longer has (exit 4 when any).
+
+    Values built from ${VARS} (a commit, a build number) are set by each deploy, not managed: when they
+    differ they are listed apart as build-time values, which are not drift and never change the exit code.
+    """
+    from dataclasses import replace
+
     from . import app
+    from .diff import not_ignored
     from .report import by_service, drift_json, drift_text, services_json, services_text
 
     run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
+    run.reports = [
+        (
+            service,
+            replace(
+                r,
+                drifts=not_ignored(r.drifts, ignore),
+                build_time=not_ignored(r.build_time, ignore),
+                snapshot_changes=not_ignored(r.snapshot_changes, ignore),
+            ),
+        )
+        for service, r in run.reports
+    ]
 
     def document(reports: list[DriftReport]) -> dict[str, Any]:
         return {
             "environments": {
-                r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
+                r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values, r.build_time)
+                for r in reports
             }
         }
 
     def text(reports: list[DriftReport]) -> str:
         return "".join(
-            drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values) for r in reports
+            drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values, r.build_time)
+            for r in reports
         )
 
     grouped = by_service(run.reports)

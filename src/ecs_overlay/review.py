@@ -79,6 +79,8 @@ class DriftReport:
     base_label: str
     drifts: list[Drift] = field(default_factory=list)
     snapshot_changes: list[Change] = field(default_factory=list)
+    # values built from ${VARS} of the build that differ now: reported apart, never drift (see Drift.build_time)
+    build_time: list[Drift] = field(default_factory=list)
 
 
 def drift_environment(
@@ -88,7 +90,9 @@ def drift_environment(
     layers = _layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
     result = _checked(name, render_on(live, layers))
-    report = DriftReport(name, label, drift(live.taskdef, result.taskdef, result.provenance))
+    found = drift(live.taskdef, result.taskdef, result.provenance)
+    managed = [item for item in found if not item.build_time]
+    report = DriftReport(name, label, managed, build_time=[item for item in found if item.build_time])
     if snapshot is not None:
         saved = registerable(read_base_file(snapshot, "--snapshot"), schemas.describe_only_fields())
         report.snapshot_changes = compare(saved, live.taskdef)
