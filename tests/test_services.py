@@ -157,7 +157,7 @@ def test_git_errors_keep_their_messages(invoke: Any, tmp_path: Path) -> None:
     root = repository(tmp_path, ["a"])
     outside = invoke("diff", "--all", "--against", "HEAD", "--services", "services", "--base", "snapshots", cwd=root)
     assert outside.returncode == 2
-    assert "--against HEAD: not a git revision of the repository holding services" in outside.stderr
+    assert "--against HEAD: services is not in a git work tree" in outside.stderr
     committed(root)
     unknown = invoke("diff", "--all", "--against", "nope", "--services", "services", "--base", "snapshots", cwd=root)
     assert unknown.returncode == 2 and "--against nope: not a git revision" in unknown.stderr

@@ -37,7 +37,13 @@ class GitSource(FileSource):
         )
         top = _work_tree_top(directory.resolve())
         if top is None:
-            raise self._not_a_revision
+            raise UsageError(
+                f"--against {ref}: {directory} is not in a git work tree (a CodePipeline source artifact is a zip "
+                "without git history), so there is no revision to compare with. Run it in a clone of the "
+                "repository (in CodePipeline, choose the source action's Full clone option instead of the "
+                "default ZIP), or compare without git: --base DIR renders each environment on its snapshot, "
+                "and --env A --to-env B compares two environments"
+            )
         self.top = top
         self._blobs = self._list_tree()
         self._batch: subprocess.Popen[bytes] | None = None
