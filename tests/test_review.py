@@ -251,3 +251,52 @@ def test_an_ignore_rule_that_is_not_a_path_is_a_usage_error(invoke, project: Pat
     result = invoke("diff", "--env", "prod", "--base", "base.json", "--ignore", "tags[]", cwd=project)
     assert result.returncode == 2
     assert "Invalid value for '--ignore': 'tags[]' is not a path; write it as diff shows paths" in result.stderr
+
+
+def test_pull_request_view_reports_added_removed_and_renamed_environments_and_layers(invoke, project: Path) -> None:
+    (project / "environments" / "_logging.yaml").write_text("containerDefinitions: {web: {environment: {A: b}}}\n")
+    committed(project)
+    environments = project / "environments"
+    (environments / "stage.yaml").rename(environments / "staging.yaml")  # same content
+    (environments / "_logging.yaml").rename(environments / "_logs.yaml")
+    (environments / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
+    prod = (environments / "prod.yaml").read_text()
+    (environments / "prod.yaml").unlink()
+    (environments / "production.yaml").write_text(prod.replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
+
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if line.startswith("== ")]
+    assert headings == [
+        "== production: environment production added (not at HEAD: compared with the base alone); "
+        "HEAD -> working tree: 8 changes",
+        "== qa: environment qa added (not at HEAD: compared with the base alone); HEAD -> working tree: 2 changes",
+        "== staging: environment stage renamed to staging; HEAD -> working tree: no changes",
+        "== prod: environment prod removed (at HEAD, not in the working tree); HEAD -> working tree: no changes",
+    ]
+    assert result.stderr == "layer _logging.yaml renamed to _logs.yaml\n"
+    document = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "json", cwd=project)
+    assert document.json()["environments"]["staging"] == {
+        "compared": "environment stage renamed to staging; HEAD -> working tree",
+        "changes": [],
+    }
+
+
+def test_an_environment_without_a_snapshot_is_reported_as_no_base_and_the_others_are_compared(
+    invoke, project: Path
+) -> None:
+    snapshots = project / "snapshots"
+    snapshots.mkdir()
+    (snapshots / "prod.json").write_text((project / "base.json").read_text())
+    committed(project)
+    (project / "environments" / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "snapshots", "--exit-code", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "== prod: HEAD -> working tree: no changes" in result.stdout
+    assert "== qa" not in result.stdout and "== stage" not in result.stdout
+    for name in ("qa", "stage"):
+        assert f"environment {name}: no base, not compared: --base snapshots: no {name}.json; write it with" in (
+            result.stderr
+        )
+    alone = invoke("diff", "--env", "qa", "--base", "snapshots", cwd=project)
+    assert alone.returncode == 3 and "no qa.json" in alone.stderr  # asked for by name: an error, as before

@@ -239,3 +239,22 @@ def test_snapshot_that_cannot_write_one_file_leaves_no_new_directory(
     result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=aws_env)
     assert result.returncode != 0 and "snap/checkout/prod.json" in result.stderr
     assert sorted(path.name for path in (root / "snap").iterdir()) == ["checkout"]  # snap/billing went again
+
+
+def test_a_pull_request_across_services_reports_renamed_and_removed_environments_and_missing_snapshots(
+    invoke: Any, tmp_path: Path
+) -> None:
+    root = committed(repository(tmp_path, ["billing", "checkout"]))
+    billing = root / "services" / "billing" / "environments"
+    (billing / "stage.yaml").rename(billing / "staging.yaml")  # no snapshot billing/staging.json yet
+    (root / "services" / "checkout" / "environments" / "prod.yaml").unlink()
+    result = invoke("diff", "--against", "HEAD", "--services", "services", "--base", "snapshots", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "=== service checkout\n"
+        "== prod: environment prod removed (at HEAD, not in the working tree); HEAD -> working tree: no changes\n"
+    )
+    assert result.stderr.startswith("0 services and 2 environments unchanged at HEAD: not rendered\n")
+    assert "service billing, environment staging: no base, not compared: --base snapshots/billing: no staging.json" in (
+        result.stderr
+    )

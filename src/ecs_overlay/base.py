@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, OutputError, UsageError
+from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise OutputError(
+                raise NoBaseError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )

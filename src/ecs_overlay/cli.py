@@ -512,7 +512,7 @@ def diff(
             service,
             (
                 result.environment,
-                f"{result.old_label} -> {result.new_label}",
+                result.heading,
                 shown_changes(not_ignored(result.changes, ignore), show_values),
             ),
         )
@@ -540,6 +540,12 @@ def diff(
             f"unchanged at {against}: not rendered",
             err=True,
         )
+    many = services_dir is not None
+    for service, sentence in run.layer_changes:
+        click.echo(sentence + (f" (service {service})" if many else ""), err=True)
+    for service, name, why in run.no_base:
+        where = f"service {service}, " if many else ""
+        click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
     _print_failures(run.failures)
     _exit_with(exit_code and any(changes for _, (_, _, changes) in sections), run.failures)
 

@@ -51,3 +51,7 @@ class OutputError(EcsOverlayError):
     """A file could not be read or written."""
 
     exit_code = EXIT_AWS_OR_IO
+
+
+class NoBaseError(OutputError):
+    """``--base DIR`` holds no snapshot for the environment: a run over many environments reports it and goes on."""

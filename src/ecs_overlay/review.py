@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import schemas
@@ -28,6 +29,13 @@ class EnvironmentDiff:
     changes: list[Change]
     old_label: str
     new_label: str
+    # what happened to the environment's file in a pull request: added, renamed from another, removed
+    status: str | None = None
+
+    @property
+    def heading(self) -> str:
+        compared = f"{self.old_label} -> {self.new_label}"
+        return f"{self.status}; {compared}" if self.status else compared
 
 
 def _checked(name: str, result: RenderResult, revision: str | None = None) -> RenderResult:
@@ -52,10 +60,11 @@ def diff_environment(
     images: Sequence[ImageRequest] = (),
     against: GitSource | None = None,
     to_environment: str | None = None,
+    renamed_from: str | None = None,
 ) -> EnvironmentDiff:
     """The default: the base as it stands against what render would write. ``against`` a git revision
-    (the run's one source): the overlays then and now on the same base. ``to_environment``: two
-    environments on the same base."""
+    (the run's one source): the overlays then and now on the same base (``renamed_from``: the file name
+    the environment had at the revision). ``to_environment``: two environments on the same base."""
     layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
@@ -67,10 +76,18 @@ def diff_environment(
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
     path = environments.file(name)
+    if renamed_from is not None:
+        path = path.with_name(renamed_from)
     old_layers = load_layers(path, source=against, parsed=against.parsed) if against.exists(path) else []
     old = _checked(name, render_on(base, old_layers, images), against.ref)
     changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
-    return EnvironmentDiff(name, changes, against.ref, "working tree")
+    if renamed_from is not None:
+        status = f"environment {Path(renamed_from).stem} renamed to {name}"
+    elif not old_layers:
+        status = f"environment {name} added (not at {against.ref}: compared with the base alone)"
+    else:
+        status = None
+    return EnvironmentDiff(name, changes, against.ref, "working tree", status)
 
 
 @dataclass
