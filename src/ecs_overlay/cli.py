@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # review modules load only for the commands that use them
     from .review import DriftReport
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class _Failure(click.ClickException):
@@ -168,11 +169,16 @@ def show_values_option(func: F) -> F:
     return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
 
 
-def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
-    try:
-        return [ImageRequest.parse(value) for value in values]
-    except UsageError as error:
-        raise click.BadParameter(error.message) from None
+def _parsed_each(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], list[T]]:
+    """A click callback: each value of a repeatable option through ``parse``, its UsageError as click's own."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[T]:
+        try:
+            return [parse(value) for value in values]
+        except UsageError as error:
+            raise click.BadParameter(error.message) from None
+
+    return callback
 
 
 def image_option(func: F) -> F:
@@ -181,7 +187,7 @@ def image_option(func: F) -> F:
         "images",
         multiple=True,
         metavar="[NAME=]URI",
-        callback=_parse_images,
+        callback=_parsed_each(ImageRequest.parse),
         help="Set container NAME's image, or (without NAME=) every container running an image from "
         "the same repository. Repeatable.",
     )(func)
@@ -323,13 +329,10 @@ def register(
     write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
 
 
-def _parse_ignore(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[IgnoreRule]:
-    from .diff import IgnoreRule
+def _ignore_rule(pattern: str) -> IgnoreRule:
+    from .diff import IgnoreRule  # loaded only by the commands that take --ignore
 
-    try:
-        return [IgnoreRule(value) for value in values]
-    except UsageError as error:
-        raise click.BadParameter(error.message) from None
+    return IgnoreRule(pattern)
 
 
 def ignore_option(func: F) -> F:
@@ -339,7 +342,7 @@ def ignore_option(func: F) -> F:
         "ignore",
         multiple=True,
         metavar="PATH",
-        callback=_parse_ignore,
+        callback=_parsed_each(_ignore_rule),
         help="Leave out changes at PATH and below (repeatable); * matches within one step, e.g. tags[*] or "
         "containerDefinitions[*].environment[GIT_COMMIT].",
     )(func)
