@@ -300,3 +300,31 @@ def test_an_environment_without_a_snapshot_is_reported_as_no_base_and_the_others
         )
     alone = invoke("diff", "--env", "qa", "--base", "snapshots", cwd=project)
     assert alone.returncode == 3 and "no qa.json" in alone.stderr  # asked for by name: an error, as before
+
+
+def test_drift_without_a_build_variable_that_has_no_default_is_not_a_failure(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    """A value written ${CODEBUILD_BUILD_NUMBER} (no default) cannot render in a scheduled job that lacks the
+    variable; drift reads it as written and lists it as a build-time value instead of failing."""
+    prod = project / "environments" / "prod.yaml"
+    prod.write_text(
+        prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: warn\n      BUILD: ${CODEBUILD_BUILD_NUMBER}")
+    )
+    register(ecs, example_taskdef())
+    env = {**aws_env, "DEPLOY_ENV": "prod"}
+    built = invoke("render", cwd=project, env={**env, "CODEBUILD_BUILD_NUMBER": "42"})
+    assert built.returncode == 0, built.stderr
+    register(ecs, json.loads((project / "taskdef.json").read_text()))
+
+    later = invoke("drift", "--format", "json", cwd=project, env=env)
+    assert later.returncode == 0, later.stderr
+    document = later.json()["environments"]["prod"]
+    assert document["drift"] == []
+    # every ${…} then reads as written, a defaulted one too: both are build-time values, neither is drift
+    assert [(item["path"], item["live"], item["overlay"]) for item in document["build_time"]] == [
+        ("containerDefinitions[web].environment[GIT_COMMIT]", "unknown", "${CODEBUILD_RESOLVED_SOURCE_VERSION}"),
+        ("containerDefinitions[web].environment[BUILD]", "42", "${CODEBUILD_BUILD_NUMBER}"),
+    ]
+    render = invoke("render", "-o", "-", cwd=project, env=env)  # render itself still refuses the unset variable
+    assert render.returncode == 1 and "${CODEBUILD_BUILD_NUMBER} is not set" in render.stderr

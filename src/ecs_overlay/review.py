@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,10 @@ def _checked(name: str, result: RenderResult, revision: str | None = None) -> Re
 
 
 def _layers(name: str, environments: Environments) -> list[Overlay]:
-    layers = environments.load(name)
+    return _layers_checked(name, environments.load(name))
+
+
+def _layers_checked(name: str, layers: list[Overlay]) -> list[Overlay]:
     findings = [finding for layer in layers for finding in layer.findings]
     if has_errors(findings):
         raise problems(name, findings, "it does not render; fix them first")
@@ -100,11 +104,29 @@ class DriftReport:
     build_time: list[Drift] = field(default_factory=list)
 
 
+class _UnsetAsWritten(dict[str, str]):
+    """The environment, where a variable the build set but this run lacks reads as its own ``${NAME}``."""
+
+    def get(self, name: str, default: str | None = None) -> str:  # type: ignore[override]
+        return super().get(name, f"${{{name}}}")
+
+
+def _build_time_layers(name: str, environments: Environments) -> list[Overlay]:
+    """The layers as drift reads them. A scheduled job lacks the build's variables: when the only errors are
+    unset ones (``${CODEBUILD_BUILD_NUMBER}`` without a default), every variable the run lacks reads as its
+    ``${NAME}`` (one with a default too), so those values are build-time values that differ, not a reason to fail."""
+    layers = environments.load(name)
+    errors = [finding for layer in layers for finding in layer.findings if finding.is_error]
+    if errors and all(finding.rule == "unset-variable" for finding in errors):
+        layers = load_layers(environments.file(name), _UnsetAsWritten(os.environ))
+    return _layers_checked(name, layers)
+
+
 def drift_environment(
     name: str, environments: Environments, base_options: BaseOptions, snapshot: str | None
 ) -> DriftReport:
     """Managed values the live task definition no longer matches; with a snapshot, every change since."""
-    layers = _layers(name, environments)
+    layers = _build_time_layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
     result = _checked(name, render_on(live, layers))
     found = drift(live.taskdef, result.taskdef, result.provenance)
