@@ -50,7 +50,7 @@ def test_shared_layers_are_not_environments(invoke, project: Path) -> None:
 def test_base_from_stdin(invoke, project: Path) -> None:
     result = invoke("render", "--env", "prod", "--base", "-", "-o", "-", cwd=project, stdin=EXAMPLE_BASE.read_text())
     assert result.returncode == 0, result.stderr
-    assert result.json()["family"] == "checkout-api"
+    assert result.json()["family"] == "checkout-api-prod"
 
 
 def test_bare_task_definition_base(invoke, project: Path) -> None:
@@ -187,7 +187,7 @@ def test_device_outputs_are_written_in_place_not_replaced(invoke, project: Path)
     result = invoke("render", "--env", "prod", "--base", "base.json", "-o", "artifact.pipe", cwd=project)
     reader.join(timeout=30)
     assert result.returncode == 0, result.stderr
-    assert json.loads(received[0])["family"] == "checkout-api"
+    assert json.loads(received[0])["family"] == "checkout-api-prod"
     assert fifo.is_fifo()
 
 

@@ -180,15 +180,17 @@ def test_pipeline_placeholder_images_are_written_as_given(invoke, project: Path)
 
 
 def test_register_creates_exactly_one_revision(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    register(ecs, example_taskdef())
+    register(ecs, example_taskdef("prod"))
     result = invoke("register", "--env", "prod", "--image", f"{APP_REPO}:abc", cwd=project, env=aws_env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:2\n"
-    arns = ecs.list_task_definitions(familyPrefix="checkout-api")["taskDefinitionArns"]
+    assert result.stdout == "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api-prod:2\n"
+    arns = ecs.list_task_definitions(familyPrefix="checkout-api-prod")["taskDefinitionArns"]
     assert len(arns) == 2
-    registered = ecs.describe_task_definition(taskDefinition="checkout-api:2", include=["TAGS"])
+    registered = ecs.describe_task_definition(taskDefinition="checkout-api-prod:2", include=["TAGS"])
     assert registered["taskDefinition"]["containerDefinitions"][0]["image"] == f"{APP_REPO}:abc"
     assert {"key": "env", "value": "prod"} in registered["tags"]
+    # The environment tag is registered with the revision: the next render knows whose base it is.
+    assert {"key": "ecs-overlay:environment", "value": "prod"} in registered["tags"]
 
 
 def test_register_dry_run_calls_no_aws(invoke, project: Path) -> None:
@@ -208,7 +210,7 @@ def test_register_access_denied_names_register_and_pass_role(invoke, project: Pa
 def test_the_example_buildspec_line_produces_a_deployable_pair(
     project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
-    register(ecs, example_taskdef())
+    register(ecs, example_taskdef("prod"))
     buildspec = yaml.safe_load((REPO / "examples" / "codebuild" / "buildspec.yml").read_text())
     [line] = [command for command in buildspec["phases"]["build"]["commands"] if command.startswith("ecs-overlay")]
     assert buildspec["artifacts"]["files"] == ["taskdef.json", "appspec.yaml"]

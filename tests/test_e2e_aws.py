@@ -19,9 +19,13 @@ from .conftest import EXAMPLE_BASE, without_static_credentials
 APP_REPO = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
 
 
-def example_taskdef() -> dict[str, Any]:
-    """The sample app (app + FireLens log router + monitoring sidecar, ARM64 Fargate), register-able."""
-    return registerable(json.loads(EXAMPLE_BASE.read_text()), schemas.describe_only_fields())
+def example_taskdef(environment: str | None = None) -> dict[str, Any]:
+    """The sample app (app + FireLens log router + monitoring sidecar, ARM64 Fargate), register-able;
+    in the family of ``environment`` in the example project (checkout-api-stage, checkout-api-prod)."""
+    taskdef = registerable(json.loads(EXAMPLE_BASE.read_text()), schemas.describe_only_fields())
+    if environment is not None:
+        taskdef["family"] = f"checkout-api-{environment}"
+    return taskdef
 
 
 def register(ecs: Any, taskdef: dict[str, Any]) -> str:
@@ -34,11 +38,11 @@ def register(ecs: Any, taskdef: dict[str, Any]) -> str:
 def test_render_from_the_live_family_and_register_the_result(
     run_cli, project: Path, ecs: Any, aws_env: dict[str, str], environment: str
 ) -> None:
-    register(ecs, example_taskdef())
+    register(ecs, example_taskdef(environment))
     env = {**aws_env, "DEPLOY_ENV": environment, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"}
     result = run_cli("render", "--image", f"{APP_REPO}:9d8e7f6", cwd=project, env=env)
     assert result.returncode == 0, result.stderr
-    assert "base checkout-api" in result.stderr
+    assert f"base checkout-api-{environment}" in result.stderr
     taskdef = json.loads((project / "taskdef.json").read_text())
     containers = {c["name"]: c for c in taskdef["containerDefinitions"]}
     assert containers["web"]["image"] == f"{APP_REPO}:9d8e7f6"
@@ -100,7 +104,10 @@ def test_tags_from_describe_become_task_definition_tags(
     (project / "environments" / "prod.yaml").write_text("family: checkout-api\n")
     result = invoke("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env)
     assert result.returncode == 0, result.stderr
-    assert result.json()["tags"] == [{"key": "owner", "value": "payments"}]
+    assert result.json()["tags"] == [
+        {"key": "owner", "value": "payments"},
+        {"key": "ecs-overlay:environment", "value": "prod"},
+    ]
 
 
 PREVIOUS = b'{"family": "previous-artifact"}\n'
@@ -203,7 +210,7 @@ def test_fields_the_installed_botocore_does_not_know_stop_the_run(invoke, projec
 
 
 def test_region_option_overrides_the_environment(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    register(ecs, example_taskdef())  # registered in eu-west-1
+    register(ecs, example_taskdef("prod"))  # registered in eu-west-1
     elsewhere = {**aws_env, "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
     assert invoke("render", "--env", "prod", "-o", "-", cwd=project, env=elsewhere).returncode == 3
     result = invoke("render", "--env", "prod", "--region", "eu-west-1", "-o", "-", cwd=project, env=elsewhere)
@@ -217,8 +224,8 @@ RUNNING_ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:7
     ("args", "calls"),
     [
         (["validate", "--family", "checkout-api"], ["DescribeTaskDefinition"]),
-        (["diff", "--all"], ["DescribeTaskDefinition"]),
-        (["drift", "--all"], ["DescribeTaskDefinition"]),
+        (["diff", "--all"], ["DescribeTaskDefinition", "DescribeTaskDefinition"]),  # a family per environment
+        (["drift", "--all"], ["DescribeTaskDefinition", "DescribeTaskDefinition"]),
         (["diff", "--all", "--cluster", "shop", "--service", "web"], ["DescribeServices", "DescribeTaskDefinition"]),
         (["snapshot", "--env", "prod", "-o", "-"], ["DescribeTaskDefinition"]),
         (["register", "--env", "prod"], ["DescribeTaskDefinition", "RegisterTaskDefinition"]),
@@ -227,7 +234,7 @@ RUNNING_ARN = "arn:aws:ecs:eu-west-1:123456789012:task-definition/checkout-api:7
 def test_a_run_describes_each_reference_once_on_one_session(
     invoke, project: Path, fake_ecs: Any, monkeypatch: pytest.MonkeyPatch, args: list[str], calls: list[str]
 ) -> None:
-    """Both example environments start from checkout-api: one describe serves them all, and register
+    """Each reference is described once (one for both environments when both start from one service), and register
     reuses its render's description and client; the whole run opens one botocore session."""
     import botocore.session
 
@@ -258,18 +265,18 @@ def test_each_run_reads_the_aws_settings_of_its_own_environment(
     invoke, project: Path, ecs: Any, aws_env: dict[str, str]
 ) -> None:
     """Nothing AWS is cached between runs in one process: a second run with another region sees it."""
-    register(ecs, example_taskdef())  # in eu-west-1
+    register(ecs, example_taskdef("prod"))  # in eu-west-1
     assert invoke("render", "--env", "prod", "-o", "-", cwd=project, env=aws_env).returncode == 0
     elsewhere = invoke("render", "--env", "prod", "-o", "-", cwd=project, env={**aws_env, "AWS_REGION": "us-east-1"})
     assert elsewhere.returncode == 3
-    assert "task definition 'checkout-api' not found" in elsewhere.stderr
+    assert "task definition 'checkout-api-prod' not found" in elsewhere.stderr
 
 
 def test_a_profile_that_assumes_a_role_gets_its_credentials_from_sts(
     invoke, project: Path, ecs: Any, aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     """Credentials that need another service's model (STS here; SSO likewise) load it through the same session."""
-    register(ecs, example_taskdef())
+    register(ecs, example_taskdef("prod"))
     (tmp_path / "config").write_text(
         "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = base\n"
     )
@@ -284,4 +291,4 @@ def test_a_profile_that_assumes_a_role_gets_its_credentials_from_sts(
     )
     result = invoke("render", "--env", "prod", "-o", "-", cwd=project, env=env)
     assert result.returncode == 0, result.stderr
-    assert result.json()["family"] == "checkout-api"
+    assert result.json()["family"] == "checkout-api-prod"

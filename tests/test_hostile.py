@@ -223,7 +223,7 @@ def test_output_through_a_symlink_replaces_its_target_and_keeps_the_link(
     assert result.returncode == 0, result.stderr
     assert (project / "taskdef.json").is_symlink()
     assert os.readlink(project / "taskdef.json") == "artifacts/taskdef.json"
-    assert json.loads((artifacts / "taskdef.json").read_text())["family"] == "checkout-api"
+    assert json.loads((artifacts / "taskdef.json").read_text())["family"] == "checkout-api-prod"
     assert sorted(p.name for p in artifacts.iterdir()) == ["taskdef.json"]  # staged beside the target, then renamed
 
 
@@ -796,7 +796,7 @@ def test_a_problem_in_an_overlay_at_the_revision_says_it_is_at_that_revision(
     prod.write_text(fixed)  # the pull request fixes the typo
     result = run_in(project, monkeypatch, "diff", "--env", "prod", "--against", "HEAD", "--base", "base.json")
     assert result.exit_code == 1
-    assert "environments/prod.yaml@HEAD:4:1 cpuu: error: unknown field 'cpuu'" in result.stderr
+    assert "environments/prod.yaml@HEAD:9:1 cpuu: error: unknown field 'cpuu'" in result.stderr
     assert "in environment 'prod'; it does not render as it is at HEAD" in result.stderr
 
 

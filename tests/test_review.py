@@ -44,7 +44,7 @@ def test_pull_request_view_shows_only_the_edited_environment(invoke, project: Pa
     [change] = environments["prod"]["changes"]
     assert change["path"] == "containerDefinitions[web].environment[LOG_LEVEL]"
     assert (change["operation"], change["old"], change["new"]) == ("changed", "warn", "error")
-    assert change["origin"] == {"kind": "overlay", "file": "environments/prod.yaml", "line": 10, "column": 18}
+    assert change["origin"] == {"kind": "overlay", "file": "environments/prod.yaml", "line": 15, "column": 18}
 
 
 def test_pull_request_view_uses_shared_layers_as_they_were(invoke, project: Path) -> None:
@@ -74,6 +74,7 @@ def test_unknown_git_revision_is_a_usage_error(invoke, project: Path) -> None:
 def test_reordered_keyed_lists_are_no_change(invoke, project: Path) -> None:
     document = json.loads((project / "base.json").read_text())
     document["taskDefinition"]["containerDefinitions"][0]["environment"].reverse()
+    document["tags"] = [{"key": "ecs-overlay:environment", "value": "prod"}]  # deployed by ecs-overlay before
     (project / "reordered.json").write_text(json.dumps(document))
     (project / "environments" / "prod.yaml").write_text("")
     result = invoke("diff", "--env", "prod", "--base", "reordered.json", "--format", "json", cwd=project)
@@ -114,13 +115,13 @@ def test_base_directory_takes_one_snapshot_per_environment(invoke, project: Path
 
 def test_explain_path_limits_the_output(invoke, project: Path) -> None:
     result = invoke("explain", "--env", "prod", "--base", "base.json", "--path", "cpu", cwd=project)
-    assert result.stdout == 'cpu = "1024"  <- environments/prod.yaml:4:6\n'
+    assert result.stdout == 'cpu = "1024"  <- environments/prod.yaml:9:6\n'
     nothing = invoke("explain", "--env", "prod", "--base", "base.json", "--path", "nope", cwd=project)
     assert nothing.returncode == 2
 
 
 def test_drift_against_the_live_service(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
-    register(ecs, example_taskdef())
+    register(ecs, example_taskdef("prod"))
     env = {**aws_env, "DEPLOY_ENV": "prod"}
     # Deploy: render on the live base and register the result; now live is what the overlays say.
     assert invoke("render", cwd=project, env=env).returncode == 0
@@ -131,7 +132,7 @@ def test_drift_against_the_live_service(invoke, project: Path, ecs: Any, aws_env
 
     # Snapshot the deployed state, then a console hot-fix registers a new revision by hand.
     assert invoke("snapshot", "-o", "snapshot.json", cwd=project, env=env).returncode == 0
-    described = ecs.describe_task_definition(taskDefinition="checkout-api", include=["TAGS"])
+    described = ecs.describe_task_definition(taskDefinition="checkout-api-prod", include=["TAGS"])
     hotfix = {k: v for k, v in described["taskDefinition"].items() if k in example_taskdef()}
     hotfix["tags"] = described["tags"]
     for variable in hotfix["containerDefinitions"][0]["environment"]:
@@ -144,7 +145,7 @@ def test_drift_against_the_live_service(invoke, project: Path, ecs: Any, aws_env
     assert drifted.returncode == 4
     assert (
         '! containerDefinitions[web].environment[LOG_LEVEL]: live "debug", overlay "warn"  '
-        "(environments/prod.yaml:10:18)"
+        "(environments/prod.yaml:15:18)"
     ) in drifted.stdout
     assert "-- since the snapshot: 2 changes" in drifted.stdout
     assert '+ containerDefinitions[web].user: "root"' in drifted.stdout  # unmanaged, seen only via the snapshot

@@ -235,7 +235,8 @@ def test_masked_output_keeps_what_is_not_secret(project: Path) -> None:
     stripe = lines["containerDefinitions[web].secrets[STRIPE_API_KEY]"]
     assert stripe.startswith('"arn:aws:ssm:eu-west-1:123456789012:parameter/stripe"')
     stage = run("diff", "--env", "stage", "--base", "base.json", "--format", "json").stdout
-    [removed] = json.loads(stage)["environments"]["stage"]["changes"]
+    removed, tagged = json.loads(stage)["environments"]["stage"]["changes"]
+    assert tagged["path"] == "tags" and tagged["new"] == [{"key": "ecs-overlay:environment", "value": "stage"}]
     assert removed["path"] == "containerDefinitions[web].environment" and removed["operation"] == "removed"
     assert {item["name"]: item["value"] for item in removed["old"]} == {
         "LOG_LEVEL": "info",

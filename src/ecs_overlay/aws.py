@@ -78,18 +78,21 @@ class Ecs:
         self._region = region
         self._timeout = timeout
         self._session: Any = None
-        self._clients: dict[str | None, Any] = {}
-        self._described: dict[tuple[str | None, str], dict[str, Any]] = {}
-        self._services: dict[tuple[str | None, str, str], str] = {}
+        self._clients: dict[tuple[str | None, str | None], Any] = {}  # by (region, role assumed)
+        self._assumed: dict[str, dict[str, str]] = {}  # each role assumed once per run
+        self._described: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
+        self._services: dict[tuple[str | None, str | None, str, str], str] = {}
         self._readonly: list[str] | None = None
         self._dropped: list[str] = []
         self._unreadable = False
         self._parsing = False  # botocore is parsing an answer: a plain exception now means a malformed body
 
-    def describe_task_definition(self, reference: str) -> dict[str, Any]:
+    def describe_task_definition(
+        self, reference: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any]:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
-        client = self._client(_arn_region(reference))
-        key = (client.meta.region_name, reference)
+        client = self._client(_arn_region(reference), region, role_arn)
+        key = (client.meta.region_name, role_arn, reference)
         if key not in self._described:
             self._dropped, self._unreadable = [], False
             response = self._call(
@@ -133,10 +136,12 @@ class Ecs:
             self._readonly = readonly_fields(self._model())
         return self._readonly
 
-    def service_task_definition(self, cluster: str, service: str) -> str:
+    def service_task_definition(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None
+    ) -> str:
         """The ARN of the task definition that ``service`` runs now (its primary deployment's)."""
-        client = self._client()
-        key = (client.meta.region_name, cluster, service)
+        client = self._client(None, region, role_arn)
+        key = (client.meta.region_name, role_arn, cluster, service)
         if key not in self._services:
             response = self._call(
                 client.describe_services,
@@ -148,9 +153,13 @@ class Ecs:
             self._services[key] = _running_task_definition(response, cluster, service)
         return self._services[key]
 
-    def register(self, taskdef: dict[str, Any]) -> str:
+    def region_name(self, region: str | None = None, role_arn: str | None = None) -> str | None:
+        """The region the calls for ``region`` (and ``role_arn``) go to, as the configuration resolves it."""
+        return str(self._client(None, region, role_arn).meta.region_name) or None
+
+    def register(self, taskdef: dict[str, Any], region: str | None = None, role_arn: str | None = None) -> str:
         """Register ``taskdef`` as a new revision; the new revision's ARN."""
-        client = self._client()
+        client = self._client(None, region, role_arn)
         response = self._call(
             client.register_task_definition,
             _REGISTER_PERMISSION,
@@ -197,32 +206,71 @@ class Ecs:
             self._session = session
         return self._session
 
-    def _client(self, region_hint: str | None = None) -> Any:
-        """The client of the run's region (the ARN's when nothing else names one), created once."""
+    def _client(self, region_hint: str | None = None, region: str | None = None, role_arn: str | None = None) -> Any:
+        """The ECS client of a region (and assumed role), created once: ``--region``, then the
+        environment's ``base.region``, then the AWS configuration, then the ARN's region."""
         session = self._botocore_session()
         with _translated("ecs:DescribeTaskDefinition"):
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
             region = (
-                self._region or session.get_config_variable("region") or os.environ.get("AWS_REGION") or region_hint
+                self._region
+                or region
+                or session.get_config_variable("region")
+                or os.environ.get("AWS_REGION")
+                or region_hint
             )
-            if region not in self._clients:
-                _check_max_attempts(session)
-                retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-                config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
-                try:
-                    client = session.create_client("ecs", region_name=region, config=config)
-                except InvalidRegionError:
-                    raise AwsError(
-                        f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region) to one "
-                        "such as eu-west-1"
-                    ) from None
-                except ValueError as error:  # botocore raises bare ValueErrors for several settings
-                    raise AwsError(_unusable_configuration(error)) from None
+            if (region, role_arn) not in self._clients:
+                credentials = self._role_credentials(role_arn, region) if role_arn else {}
+                client = self._create_client("ecs", region, **credentials)
                 client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
                 client.meta.events.register("before-send.ecs", self._sending)
                 client.meta.events.register("before-parse.ecs", self._parsing_answer)
-                self._clients[region] = client
-        return self._clients[region]
+                self._clients[(region, role_arn)] = client
+        return self._clients[(region, role_arn)]
+
+    def _create_client(self, service: str, region: str | None, **credentials: str) -> Any:
+        session = self._botocore_session()
+        _check_max_attempts(session)
+        retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
+        config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
+        try:
+            return session.create_client(service, region_name=region, config=config, **credentials)
+        except InvalidRegionError:
+            raise AwsError(
+                f"{json.dumps(region)} is not an AWS region name; set AWS_REGION (or --region, or the environment's "
+                "base.region) to one such as eu-west-1"
+            ) from None
+        except ValueError as error:  # botocore raises bare ValueErrors for several settings
+            raise AwsError(_unusable_configuration(error)) from None
+
+    def _role_credentials(self, role_arn: str, region: str | None) -> dict[str, str]:
+        """Temporary credentials of ``role_arn`` (the environment's ``base.roleArn``), assumed once per run
+        with the standard chain's credentials, through the regional STS endpoint."""
+        if role_arn not in self._assumed:
+            sts = self._create_client("sts", region)
+            try:
+                response = self._call(
+                    sts.assume_role,
+                    f"sts:AssumeRole on {role_arn}, and the role's trust policy must allow the caller",
+                    f"role '{role_arn}'",
+                    RoleArn=role_arn,
+                    RoleSessionName="ecs-overlay",
+                )
+            except AwsError as error:
+                raise AwsError(
+                    f"cannot assume role {role_arn} (the environment's base.roleArn): {error.message}"
+                ) from None
+            found = response.get("Credentials") if isinstance(response, dict) else None
+            if not isinstance(found, dict) or not all(
+                isinstance(found.get(key), str) for key in ("AccessKeyId", "SecretAccessKey", "SessionToken")
+            ):
+                raise AwsError(f"AWS sent a malformed AssumeRole response for {role_arn}; check AWS_ENDPOINT_URL")
+            self._assumed[role_arn] = {
+                "aws_access_key_id": found["AccessKeyId"],
+                "aws_secret_access_key": found["SecretAccessKey"],
+                "aws_session_token": found["SessionToken"],
+            }
+        return self._assumed[role_arn]
 
     def _call(self, operation: Callable[..., Any], permission: str, subject: str, **params: Any) -> Any:
         """``operation(**params)`` within the deadline, botocore's failures translated.

@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import schemas
 from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
+from .merge import merge_base_location
 
 if TYPE_CHECKING:
     from .aws import Ecs  # botocore loads only for live runs
     from .environments import Environments
     from .overlay import Overlay
+
+
+# The tag every rendered task definition carries, naming its environment. It is registered with the
+# task definition (RegisterTaskDefinition's `tags`) and read back by describe's `include: TAGS`, so the
+# next render knows which environment a base belongs to. Keys starting with `aws:` are reserved to AWS.
+ENVIRONMENT_TAG = "ecs-overlay:environment"
 
 
 class Base(NamedTuple):
@@ -28,6 +35,8 @@ class Base(NamedTuple):
     taskdef: dict[str, Any]
     nulls_dropped: int = 0
     from_api: bool = False  # fetched from the ECS API (it may carry fields newer than botocore), not a file
+    untagged_for: str | None = None  # rendered for this environment, on a base no environment has claimed yet
+    revision: str | None = None  # the task definition ARN of a live base
 
     def notes(self) -> list[Finding]:
         """What the user should know about reading the base: neither errors nor warnings."""
@@ -35,6 +44,37 @@ class Base(NamedTuple):
             return []
         message = f"dropped {counted(self.nulls_dropped, 'null value')} from the base (null means absent in ECS)"
         return [Finding("base-null", message, severity=INFO)]
+
+    def adoption_notes(self) -> list[Finding]:
+        """Said where a tagged result is written or registered: the base belonged to no environment yet."""
+        if self.untagged_for is None:
+            return []
+        message = f"base not tagged {ENVIRONMENT_TAG} yet (first adoption); the result is tagged {self.untagged_for}"
+        return [Finding("environment-tag", message, severity=INFO)]
+
+
+def environment_tag(taskdef: dict[str, Any]) -> str | None:
+    """The environment a task definition was rendered for (its ENVIRONMENT_TAG), if any."""
+    for tag in taskdef.get("tags") or []:
+        if isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG and isinstance(tag.get("value"), str):
+            return str(tag["value"])
+    return None
+
+
+def claimed_for(base: Base, environment: str, label: str) -> Base:
+    """``base`` for rendering ``environment``: refused when another environment's render made it (bleed)."""
+    owner = environment_tag(base.taskdef)
+    if owner is None:
+        return base._replace(untagged_for=environment)
+    if owner != environment:
+        raise InvalidInputError(
+            f"environment '{environment}' would start from a base rendered for environment '{owner}' "
+            f"({base.revision or label} carries the tag {ENVIRONMENT_TAG}={owner}): {owner}'s values would bleed into "
+            f"{environment}. Point {environment}'s `base:` at its own family or service (base: {{family: "
+            f"<{environment} family>}} or base: {{cluster: …, service: …}}), or pass --family/--service; "
+            "nothing was written"
+        )
+    return base
 
 
 def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
@@ -271,16 +311,60 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
-        return read_base(read_base_file(path), schemas.describe_only_fields()), path
-    ecs = options.ecs()
-    if options.cluster is not None and options.service is not None:
-        reference = ecs.service_task_definition(options.cluster, options.service)
-        label = f"service {options.cluster}/{options.service} ({reference})"
+        base, label = read_base(read_base_file(path), schemas.describe_only_fields()), path
     else:
-        reference = options.family or _overlay_family(layers)
-        label = reference
-    document = ecs.describe_task_definition(reference)
-    return read_base(document, ecs.describe_only_fields())._replace(from_api=True), label
+        base, label = _fetch_live(options, layers, environment)
+    return (base if environment is None else claimed_for(base, environment, label)), label
+
+
+def _fetch_live(options: BaseOptions, layers: Sequence[Overlay], environment: str | None) -> tuple[Base, str]:
+    ecs = options.ecs()
+    place = aws_place(options, layers)
+    where = _located(options, layers, environment)
+    if isinstance(where, tuple):
+        cluster, service = where
+        reference = ecs.service_task_definition(cluster, service, *place)
+        label = f"service {cluster}/{service} ({reference})"
+    else:
+        reference = label = where
+    document = ecs.describe_task_definition(reference, *place)
+    arn = document["taskDefinition"].get("taskDefinitionArn")
+    revision = arn if isinstance(arn, str) else None
+    return read_base(document, ecs.describe_only_fields())._replace(from_api=True, revision=revision), label
+
+
+class AwsPlace(NamedTuple):
+    """Where an environment's AWS calls go: its region and the role to assume (None: the standard chain)."""
+
+    region: str | None = None
+    role_arn: str | None = None
+
+
+def aws_place(options: BaseOptions, layers: Sequence[Overlay]) -> AwsPlace:
+    """--region over the layers' ``base.region``; the role is the layers' ``base.roleArn`` (the account)."""
+    location = merge_base_location(layers)
+    return AwsPlace(options.region or location.get("region"), location.get("roleArn"))
+
+
+def _located(options: BaseOptions, layers: Sequence[Overlay], environment: str | None) -> str | tuple[str, str]:
+    """The family (or ARN) or the (cluster, service) to start from: options, then ``base:``, then ``family:``."""
+    if options.cluster is not None and options.service is not None:
+        return options.cluster, options.service
+    if options.family is not None:
+        return options.family
+    location = merge_base_location(layers)
+    cluster, service, family = (location.get(key) for key in ("cluster", "service", "family"))
+    files = ", ".join(layer.file for layer in layers if layer.has_base_location)
+    where = f"environment '{environment}' ({files})" if environment else files
+    if (cluster is None) != (service is None):
+        raise InvalidInputError(f"{where}: `base:` needs cluster and service together; give both, or neither")
+    if family is not None and cluster is not None:
+        raise InvalidInputError(
+            f"{where}: `base:` sets both family and cluster/service; keep one (`null` removes an inherited one)"
+        )
+    if cluster is not None and service is not None:
+        return str(cluster), str(service)
+    return str(family) if family is not None else _overlay_family(layers)
 
 
 def _overlay_family(layers: Sequence[Overlay]) -> str:
@@ -290,7 +374,7 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
             return family
     raise UsageError(
         "no base given: pass --family, --cluster and --service, or --base FILE, "
-        "or set `family:` in the environment's overlay"
+        "or set `base:` (family, or cluster and service) in the environment's overlay"
     )
 
 

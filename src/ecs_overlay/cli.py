@@ -113,6 +113,20 @@ def environment_options(func: F) -> F:
     )(func)
 
 
+REGION_OPTION = click.option(
+    "--region", help="AWS region (default: the environment's base.region, then the standard AWS configuration chain)."
+)
+AWS_TIMEOUT_OPTION = click.option(
+    "--aws-timeout",
+    type=click.FloatRange(min=0.1),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="The most time one AWS call may take, every retry included (standard mode, "
+    "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
+)
+
+
 def base_options(func: F) -> F:
     """Where the base task definition comes from; the command receives one ``base: BaseOptions``."""
 
@@ -142,16 +156,8 @@ def base_options(func: F) -> F:
             metavar="FILE",
             help="Start from `aws ecs describe-task-definition` output in FILE (- for stdin); offline.",
         ),
-        click.option("--region", help="AWS region (default: the standard AWS configuration chain)."),
-        click.option(
-            "--aws-timeout",
-            type=click.FloatRange(min=0.1),
-            default=30,
-            show_default=True,
-            metavar="SECONDS",
-            help="The most time one AWS call may take, every retry included (standard mode, "
-            "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
-        ),
+        REGION_OPTION,
+        AWS_TIMEOUT_OPTION,
     ]
     command: Any = wrapper
     for option in reversed(options):
@@ -326,7 +332,10 @@ def register(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
         )
         return
-    write_stdout(base.ecs().register(rendered.result.taskdef) + "\n")
+    from .base import aws_place
+
+    place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
+    write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
 
 
 def _ignore_rule(pattern: str) -> IgnoreRule:
@@ -704,6 +713,43 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
 
 
 @cli.command()
+@click.option("--cluster", required=True, help="The cluster of the service to adopt.")
+@click.option("--service", required=True, help="The ECS service whose running task definition is the base.")
+@click.option(
+    "--env", "env", required=True, metavar="NAME", help="The environment to write: <environments-dir>/NAME.yaml."
+)
+@environments_dir_option
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@click.option("--force", is_flag=True, help="Overwrite the environment's file if it exists.")
+@reports_errors
+def init(
+    cluster: str,
+    service: str,
+    env: str,
+    environments_dir: Environments,
+    region: str | None,
+    aws_timeout: float,
+    force: bool,
+) -> None:
+    """Adopt a running service: write the environment's layer, the overlay schema and a snapshot.
+
+    A second environment's run factors what both share into _common.yaml.
+    """
+    from .adopt import adopt_environment
+
+    adoption = adopt_environment(
+        env, environments_dir, BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout), force
+    )
+    for path in adoption.files:  # a new repository has no environments/, schema/ or snapshots/ yet
+        path.parent.mkdir(parents=True, exist_ok=True)
+    write_all([Artifact("init", str(path), text) for path, text in adoption.files.items()])
+    for line in adoption.notes:
+        click.echo(line, err=True)
+    click.echo(f"wrote {', '.join(str(path) for path in adoption.files)}: {adoption.summary}", err=True)
+
+
+@cli.command()
 @environment_options
 @base_options
 @image_option
@@ -750,7 +796,7 @@ def _render_checked(
     rendered = render_environment(name, environments_dir, base, images, options)
     require_clean(rendered)
     appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
-    _print_warnings(rendered.result.findings)
+    _print_warnings([*rendered.notes, *rendered.result.findings])
     _print_images(rendered.result.taskdef, images)
     return name, rendered, appspec_text
 

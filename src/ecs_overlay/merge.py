@@ -7,7 +7,7 @@ is the ordinary mapping merge. Nothing here mutates its inputs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from deepmerge import Merger
@@ -83,10 +83,20 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
 
 def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
     """The ``appspec`` sections of all layers, merged by the same rules; ``appspec: null`` removes."""
+    return _merge_sections(overlay.appspec for overlay in overlays if overlay.has_appspec)
+
+
+def merge_base_location(overlays: Sequence[Overlay]) -> dict[str, Any]:
+    """The ``base`` sections of all layers (where the base lives), merged; ``base: null`` removes."""
+    merged = _merge_sections(overlay.base_location for overlay in overlays if overlay.has_base_location)
+    return {key: value for key, value in (merged or {}).items() if value is not None}
+
+
+def _merge_sections(sections: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """Sections that are not part of the task definition, layer after layer; a ``null`` section removes."""
     merged: dict[str, Any] | None = None
-    for overlay in overlays:
-        if overlay.has_appspec:
-            merged = None if overlay.appspec is None else MERGER.merge(merged or {}, overlay.appspec)
+    for section in sections:
+        merged = None if section is None else MERGER.merge(merged or {}, section)
     return merged
 
 

@@ -57,6 +57,10 @@ class Overlay:
     # inherited settings, so "written as null" and "not written" differ.
     appspec: dict[str, Any] | None = None
     has_appspec: bool = False
+    # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
+    # of the task definition either, and merged through `extends` the same way.
+    base_location: dict[str, Any] | None = None
+    has_base_location: bool = False
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -84,7 +88,9 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
         return overlay
     overlay.has_appspec = "appspec" in overlay.data
     overlay.appspec = overlay.data.pop("appspec", None)
-    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] != ("appspec",)]
+    overlay.has_base_location = "base" in overlay.data
+    overlay.base_location = overlay.data.pop("base", None)
+    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in (("appspec",), ("base",))]
     overlay.items = reader.items
     overlay.extends = reader.extends
     return overlay

@@ -14,6 +14,7 @@ from .keyed import Path
 BASE = "base"
 OVERLAY = "overlay"
 IMAGE = "image"
+TOOL = "tool"  # set by ecs-overlay itself: the environment tag
 
 
 class Origin(NamedTuple):
@@ -42,8 +43,8 @@ class Origin(NamedTuple):
             if self.variables:
                 text += " via " + ", ".join(f"${{{name}}}" for name in self.variables)
             return text
-        if self.kind == IMAGE:
-            return self.detail or "--image"
+        if self.kind in (IMAGE, TOOL):
+            return self.detail or self.kind
         return "base"
 
 
@@ -80,7 +81,8 @@ class Provenance:
 
     def locate(self, path: Path) -> Origin:
         """Where to point a finding about ``path``: its own origin, or, when that is the base,
-        the first overlay position that set something inside it (a value, or a `null` delete)."""
+        the first overlay position that set something inside it (a value, or a `null` delete);
+        the environment tag ecs-overlay adds points nowhere a user could edit."""
         own = self.origin(path)
         if own.kind != BASE:
             return own
@@ -88,7 +90,7 @@ class Provenance:
         inside = [
             origin
             for recorded, origin in self
-            if len(recorded) > size and recorded[:size] == path and origin.kind != BASE
+            if len(recorded) > size and recorded[:size] == path and origin.kind not in (BASE, TOOL)
         ]
         return min(inside, key=lambda o: (o.line or 0, o.column or 0)) if inside else own
 

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import schemas
+from .base import ENVIRONMENT_TAG
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
 from .merge import merge_appspec, merge_layers
 from .overlay import Overlay
-from .provenance import IMAGE, Origin, Provenance
+from .provenance import IMAGE, TOOL, Origin, Provenance
 from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
 from .validate import schema_findings
 
@@ -25,6 +26,7 @@ class RenderOptions(NamedTuple):
 
     max_size: int = DEFAULT_MAX_SIZE
     base_from_api: bool = False  # the base came from the ECS API, not from a file: see schema_findings
+    environment: str | None = None  # tag the result for this environment (ENVIRONMENT_TAG)
 
 
 DEFAULT_OPTIONS = RenderOptions()
@@ -61,6 +63,8 @@ def render(
     taskdef: dict[str, Any] = schemas.whole_numbers("taskdef", from_keyed(merged))
     _normalise_task_size(taskdef)
     _set_images(taskdef, images, provenance)
+    if options.environment is not None:
+        _tag_environment(taskdef, options.environment, provenance)
     findings.extend(schema_findings(taskdef, provenance, options.base_from_api))
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
@@ -96,6 +100,16 @@ def _normalise_task_size(taskdef: dict[str, Any]) -> None:
         units = task_size_units(value, name)
         if units is not None:
             taskdef[name] = str(units)
+
+
+def _tag_environment(taskdef: dict[str, Any], environment: str, provenance: Provenance) -> None:
+    """Name the environment in the task definition's tags, so that a base can say whose it is."""
+    tags = taskdef.get("tags") or []
+    if not isinstance(tags, list):
+        return  # not a tag list: the schema check says so, and a tag cannot be added to it
+    others = [tag for tag in tags if not (isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG)]
+    taskdef["tags"] = [*others, {"key": ENVIRONMENT_TAG, "value": environment}]
+    provenance.set(("tags", Item(ENVIRONMENT_TAG)), Origin(TOOL, detail="set by ecs-overlay"))
 
 
 def _set_images(taskdef: dict[str, Any], images: Sequence[ImageRequest], provenance: Provenance) -> None:

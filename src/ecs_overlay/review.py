@@ -72,18 +72,18 @@ def diff_environment(
     layers = _layers(name, environments)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
-        old = _checked(name, render_on(base, layers, images))
-        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), images))
+        old = _checked(name, render_on(base, layers, name, images))
+        new = _checked(to_environment, render_on(base, _layers(to_environment, environments), to_environment, images))
         changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
         return EnvironmentDiff(to_environment, changes, name, to_environment)
-    new = _checked(name, render_on(base, layers, images))
+    new = _checked(name, render_on(base, layers, name, images))
     if against is None:
         return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
     path = environments.file(name)
     if renamed_from is not None:
         path = path.with_name(renamed_from)
     old_layers = load_layers(path, source=against, parsed=against.parsed) if against.exists(path) else []
-    old = _checked(name, render_on(base, old_layers, images), against.ref)
+    old = _checked(name, render_on(base, old_layers, name, images), against.ref)
     changes = compare(old.taskdef, new.taskdef, new.provenance, old.provenance)
     if renamed_from is not None:
         status = f"environment {Path(renamed_from).stem} renamed to {name}"
@@ -128,7 +128,7 @@ def drift_environment(
     """Managed values the live task definition no longer matches; with a snapshot, every change since."""
     layers = _build_time_layers(name, environments)
     live, label = fetch_base(base_options, layers, name)
-    result = _checked(name, render_on(live, layers))
+    result = _checked(name, render_on(live, layers, name))
     found = drift(live.taskdef, result.taskdef, result.provenance)
     managed = [item for item in found if not item.build_time]
     report = DriftReport(name, label, managed, build_time=[item for item in found if item.build_time])

@@ -180,6 +180,24 @@ _APPSPEC_SCHEMA = {
         },
     },
 }
+_TEXT = {"type": ["string", "null"]}
+_BASE_SCHEMA = {
+    "description": "Where this environment's base lives; never part of the task definition. Command-line "
+    "options override it; without it, the overlay's `family:` names the base.",
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "family": {**_TEXT, "description": "Family, family:revision or task-definition ARN of the base."},
+        "cluster": {**_TEXT, "description": "With service: start from the task definition the service runs now."},
+        "service": {**_TEXT, "description": "With cluster: the ECS service."},
+        "region": {**_TEXT, "description": "AWS region of the base (and of `register`)."},
+        "roleArn": {
+            **_TEXT,
+            "description": "IAM role to assume (sts:AssumeRole) for the environment's account.",
+            "pattern": "^arn:[^:]+:iam::[0-9]{12}:role/.+$",
+        },
+    },
+}
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
 
 
@@ -197,6 +215,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     for name in ("cpu", "memory"):
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
     properties["appspec"] = _APPSPEC_SCHEMA
+    properties["base"] = _BASE_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",
         "type": "array",

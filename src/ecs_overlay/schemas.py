@@ -199,7 +199,14 @@ def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[
     count = len(error.instance) if isinstance(error.instance, (list, str, dict)) else None
     if error.validator in ("maxItems", "minItems") and count is not None:
         bound = "at most" if error.validator == "maxItems" else "at least"
-        return f"has {count} items; ECS allows {bound} {expected}"
+        counting = ""
+        if tuple(error.absolute_path) == ("tags",):
+            from .base import ENVIRONMENT_TAG
+
+            tags = error.instance if isinstance(error.instance, list) else []
+            if any(isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG for tag in tags):
+                counting = f" (counting the {ENVIRONMENT_TAG} tag ecs-overlay adds)"
+        return f"has {count} items{counting}; ECS allows {bound} {expected}"
     if error.validator in ("maxLength", "minLength") and count is not None:
         bound = "at most" if error.validator == "maxLength" else "at least"
         return f"{shown} is {count} characters long; ECS allows {bound} {expected}"

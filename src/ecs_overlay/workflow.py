@@ -27,6 +27,7 @@ class Rendered:
     result: RenderResult
     base_label: str
     base: dict[str, Any] = field(default_factory=dict)
+    notes: list[Finding] = field(default_factory=list)  # for where the result is written: see Base.adoption_notes
 
 
 def environment_name(name: str | None, environments: Environments) -> str:
@@ -51,14 +52,21 @@ def render_environment(
         # Overlay mistakes are reported before any AWS call: they need no base to be found.
         return Rendered(name, layers, RenderResult({}, findings=findings), "")
     base, label = fetch_base(base_options, layers, name)
-    return Rendered(name, layers, render_on(base, layers, images, options), label, base.taskdef)
+    result = render_on(base, layers, name, images, options)
+    return Rendered(name, layers, result, label, base.taskdef, base.adoption_notes())
 
 
 def render_on(
-    base: Base, layers: Sequence[Overlay], images: Sequence[ImageRequest] = (), options: RenderOptions = DEFAULT_OPTIONS
+    base: Base,
+    layers: Sequence[Overlay],
+    environment: str,
+    images: Sequence[ImageRequest] = (),
+    options: RenderOptions = DEFAULT_OPTIONS,
 ) -> RenderResult:
-    """Render on a base as it was read: the notes about reading it come first among the findings."""
-    result = render(base.taskdef, layers, images, options._replace(base_from_api=base.from_api))
+    """Render ``environment`` on a base as it was read: the notes about reading it come first among the findings."""
+    result = render(
+        base.taskdef, layers, images, options._replace(base_from_api=base.from_api, environment=environment)
+    )
     return replace(result, findings=[*base.notes(), *result.findings])
 
 

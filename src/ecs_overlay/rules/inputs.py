@@ -67,6 +67,15 @@ declare(
     severity=INFO,
 )
 
+# Every rendered task definition names its environment in a tag; a base tagged for another one is refused.
+declare(
+    "environment-tag",
+    summary="a base without the ecs-overlay:environment tag (first adoption) is accepted, said once",
+    source="README.md#where-the-base-lives-and-whose-it-is",
+    category="rendered",
+    severity=INFO,
+)
+
 for _category, _entries in (("overlay", _OVERLAY), ("rendered", _RENDERED), ("build", _BUILD)):
     for _id, _summary, _source in _entries:
         declare(_id, summary=_summary, source=_source, category=_category)
