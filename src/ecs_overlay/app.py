@@ -1,22 +1,23 @@
 """A run of a command over services × environments: load, fetch, render, check; result objects out.
 
-Commands in ``cli.py`` parse options, call one of these and hand the result to ``report.py``. With
-one service (no ``--services``) a failing environment stops the run as it always did; across many
-services it is recorded with its service and the run goes on, so every service is reported and the
-exit code is the worst outcome.
+Commands in ``cli.py`` parse options, call one of these and hand the result to a reporter
+(``report/reporters.py``). With one service (no ``--services``) a failing environment stops the run as
+it always did; across many services it is recorded with its service and the run goes on, so every
+service is reported and the exit code is the worst outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .base import BaseOptions, snapshot_base
+from .diff import IgnoreRule, not_ignored
 from .environments import ENVIRONMENT_SUFFIXES
-from .errors import InvalidInputError, NoBaseError, UsageError
+from .errors import EcsOverlayError, InvalidInputError, NoBaseError, UsageError
 from .findings import Finding, has_errors
 from .images import ImageRequest
 from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
@@ -78,6 +79,8 @@ class ValidateRun:
 
     findings: list[tuple[str, str, Finding]] = field(default_factory=list)
     environments: list[tuple[str, str]] = field(default_factory=list)
+    # Each environment's own overlay file: where a report places a finding that has no file of its own.
+    files: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def validate(
@@ -105,6 +108,9 @@ def validate(
                     seen.add(finding)
                     run.findings.append((service.name, name, finding))
         run.environments.extend((service.name, name) for name in names)
+        for name in names:
+            with suppress(EcsOverlayError):  # prod.yaml and prod.yml both: a finding already says so
+                run.files[(service.name, name)] = str(service.environments.file(name))
     return run
 
 
@@ -247,6 +253,20 @@ def drift(
                     raise
                 run.failures.append(Failure(service.name, name, error))
     return run
+
+
+def drop_ignored(run: DiffRun | DriftRun, rules: Sequence[IgnoreRule]) -> None:
+    """Leave out of ``run`` every change and drift an ``--ignore`` rule covers, before it is reported or counted."""
+    if not rules:
+        return
+    if isinstance(run, DiffRun):
+        for _, result in run.diffs:
+            result.changes = not_ignored(result.changes, rules)
+        return
+    for _, report in run.reports:
+        report.drifts = not_ignored(report.drifts, rules)
+        report.build_time = not_ignored(report.build_time, rules)
+        report.snapshot_changes = not_ignored(report.snapshot_changes, rules)
 
 
 def snapshots(

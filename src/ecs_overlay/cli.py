@@ -37,8 +37,7 @@ from .workflow import (
 if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
-    from .diff import Change, IgnoreRule
-    from .review import DriftReport
+    from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -368,6 +367,28 @@ def services_option(func: F) -> F:
     )(func)
 
 
+def format_option(command: str) -> Callable[[F], F]:
+    """``--format``: the formats the reporter registry offers for ``command`` (report/reporters.py)."""
+    from .report.reporters import formats
+
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(formats(command)),
+        default="text",
+        show_default=True,
+        help="Output format; sarif, junit and github are for CI (see the README's format table).",
+    )
+
+
+def _report(output_format: str, command: str, run: Any, services_dir: Path | None, **view: Any) -> None:
+    """Standard output gets the run as the chosen reporter renders it."""
+    from .report.reporters import REPORTER_BY_NAME, View
+
+    render = getattr(REPORTER_BY_NAME[output_format], command)
+    write_stdout(render(run, View(many=services_dir is not None, root=Path.cwd(), **view)))
+
+
 def _services(services_dir: Path | None, environments: Environments) -> list[Service]:
     return discover(services_dir) if services_dir is not None else single(environments)
 
@@ -392,7 +413,7 @@ def _print_failures(failures: list[Failure]) -> None:
 @base_options
 @image_option
 @check_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("validate")
 @reports_errors
 def validate(
     envs: tuple[str, ...],
@@ -408,7 +429,7 @@ def validate(
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
     from . import app
-    from .report import by_service, findings_document, findings_json, findings_text, services_json, services_text
+    from .report import by_service
 
     run = app.validate(
         _services(services_dir, environments_dir),
@@ -417,18 +438,7 @@ def validate(
         images,
         options,
     )
-    if services_dir is None:
-        findings = [(name, finding) for _, name, finding in run.findings]
-        write_stdout(findings_json(findings) if output_format == "json" else findings_text(findings))
-    else:
-        grouped = dict(by_service((service, (name, finding)) for service, name, finding in run.findings))
-        if output_format == "json":
-            environments = by_service(run.environments)
-            write_stdout(
-                services_json([(s, findings_document(names, grouped.get(s, []))) for s, names in environments])
-            )
-        else:
-            write_stdout(services_text([(service, findings_text(found)) for service, found in grouped.items()]))
+    _report(output_format, "validate", run, services_dir)
     errors = sum(1 for _, _, finding in run.findings if finding.is_error)
     warnings = sum(1 for _, _, finding in run.findings if finding.is_warning)
     scope = "overlay files" if not base.given else "rendered task definitions"
@@ -469,9 +479,7 @@ def _exit_with(differences: bool, failures: list[Failure]) -> None:
     help="Compare the overlays at GIT_REF (read with git, no checkout) with the working tree.",
 )
 @click.option("--to-env", metavar="NAME", help="Compare environment --env with NAME on the same base.")
-@click.option(
-    "--format", "output_format", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True
-)
+@format_option("diff")
 @click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
 @ignore_option
 @show_values_option
@@ -495,18 +503,6 @@ def diff(
     By default: the base as it stands against what render would write.
     """
     from . import app
-    from .diff import not_ignored
-    from .report import (
-        by_service,
-        changes_document,
-        changes_json,
-        changes_markdown,
-        changes_text,
-        services_json,
-        services_markdown,
-        services_text,
-        shown_changes,
-    )
 
     if to_env is not None and (against is not None or all_environments):
         raise UsageError("--to-env compares two environments; it does not go with --against or --all")
@@ -519,33 +515,9 @@ def diff(
         to_env,
         services_dir,
     )
-    sections = [
-        (
-            service,
-            (
-                result.environment,
-                result.heading,
-                shown_changes(not_ignored(result.changes, ignore), show_values),
-            ),
-        )
-        for service, result in run.diffs
-    ]
-    grouped = by_service(sections)
+    app.drop_ignored(run, ignore)
     colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    if services_dir is None:
-        only = [section for _, section in sections]
-        if output_format == "json":
-            write_stdout(changes_json(only))
-        elif output_format == "markdown":
-            write_stdout(changes_markdown(only))
-        else:
-            write_stdout(changes_text(only, colour=colour))
-    elif output_format == "json":
-        write_stdout(services_json([(service, changes_document(group)) for service, group in grouped]))
-    elif output_format == "markdown":
-        write_stdout(services_markdown([(service, changes_markdown(group)) for service, group in grouped]))
-    else:
-        write_stdout(services_text([(service, changes_text(group, colour=colour)) for service, group in grouped]))
+    _report(output_format, "diff", run, services_dir, show_values=show_values, colour=colour)
     if services_dir is not None and against is not None:
         click.echo(
             f"{counted(run.unchanged_services, 'service')} and {counted(run.unchanged_environments, 'environment')} "
@@ -559,7 +531,7 @@ def diff(
         where = f"service {service}, " if many else ""
         click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
     _print_failures(run.failures)
-    _exit_with(exit_code and any(changes for _, (_, _, changes) in sections), run.failures)
+    _exit_with(exit_code and any(result.changes for _, result in run.diffs), run.failures)
 
 
 @cli.command()
@@ -568,7 +540,7 @@ def diff(
 @services_option
 @base_options
 @click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("drift")
 @ignore_option
 @show_values_option
 @reports_errors
@@ -588,55 +560,13 @@ def drift(
     Values built from ${VARS} (a commit, a build number) are set by each deploy, not managed: when they
     differ they are listed apart as build-time values, which are not drift and never change the exit code.
     """
-    from dataclasses import replace
-
     from . import app
-    from .diff import not_ignored
-    from .report import by_service, drift_json, drift_text, services_json, services_text
 
     run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
-    run.reports = [
-        (
-            service,
-            replace(
-                r,
-                drifts=not_ignored(r.drifts, ignore),
-                build_time=not_ignored(r.build_time, ignore),
-                snapshot_changes=not_ignored(r.snapshot_changes, ignore),
-            ),
-        )
-        for service, r in run.reports
-    ]
-
-    def document(reports: list[DriftReport]) -> dict[str, Any]:
-        return {
-            "environments": {
-                r.environment: drift_json(r.base_label, r.drifts, _since(r, snapshot), show_values, r.build_time)
-                for r in reports
-            }
-        }
-
-    def text(reports: list[DriftReport]) -> str:
-        return "".join(
-            drift_text(r.environment, r.base_label, r.drifts, _since(r, snapshot), show_values, r.build_time)
-            for r in reports
-        )
-
-    grouped = by_service(run.reports)
-    if services_dir is None:
-        reports = [report for _, report in run.reports]
-        write_stdout(to_json(document(reports)) if output_format == "json" else text(reports))
-    elif output_format == "json":
-        write_stdout(services_json([(service, document(reports)) for service, reports in grouped]))
-    else:
-        write_stdout(services_text([(service, text(reports)) for service, reports in grouped]))
+    app.drop_ignored(run, ignore)
+    _report(output_format, "drift", run, services_dir, show_values=show_values, snapshot=snapshot is not None)
     _print_failures(run.failures)
     _exit_with(any(r.drifts or r.snapshot_changes for _, r in run.reports), run.failures)
-
-
-def _since(report: DriftReport, snapshot: str | None) -> list[Change] | None:
-    """The changes since the snapshot, when one was given."""
-    return report.snapshot_changes if snapshot else None
 
 
 @cli.command()

@@ -1,4 +1,8 @@
-"""Turn diffs, drift and origins into text, Markdown or JSON. Pure: strings in, strings out."""
+"""Turn diffs, drift and origins into text, Markdown or JSON. Pure: strings in, strings out.
+
+The CI formats live beside: ``sarif``, ``junit``, ``github``, ``pr_comment``; ``reporters`` maps each
+``--format`` name to what it renders for validate, diff and drift.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,11 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from .diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
-from .findings import Finding, counted, short
-from .keyed import Path, format_path
-from .provenance import Origin, Provenance
-from .secrets import mask
+from ..diff import ADDED, CHANGED, REMOVED, Change, Drift, leaves
+from ..findings import Finding, counted, short
+from ..keyed import Path, format_path
+from ..provenance import Origin, Provenance
+from ..secrets import mask
 
 T = TypeVar("T")
 
@@ -66,19 +70,24 @@ def changes_markdown(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
     for environment, heading, changes in diffs:
         parts.append(f"### `{environment}` — {_count(changes)}\n\n_{heading}_\n")
         if changes:
-            parts.append("| | path | old | new | set by |\n|---|---|---|---|---|")
-            for change in changes:
-                old = "" if change.operation == ADDED else f"`{_cell(short(change.old, 60))}`"
-                new = "" if change.operation == REMOVED else f"`{_cell(short(change.new, 60))}`"
-                origin = change.origin.describe() if change.origin else ""
-                parts.append(
-                    f"| {_SYMBOLS[change.operation]} | `{change.readable_path}` | {old} | {new} | {_cell(origin)} |"
-                )
+            parts.append(changes_table(changes))
         parts.append("")
     return "\n".join(parts)
 
 
-def _cell(text: str) -> str:
+def changes_table(changes: Sequence[Change]) -> str:
+    """A Markdown table of changes (already masked as wanted), one row each."""
+    rows = ["| | path | old | new | set by |", "|---|---|---|---|---|"]
+    for change in changes:
+        old = "" if change.operation == ADDED else f"`{cell(short(change.old, 60))}`"
+        new = "" if change.operation == REMOVED else f"`{cell(short(change.new, 60))}`"
+        origin = change.origin.describe() if change.origin else ""
+        rows.append(f"| {_SYMBOLS[change.operation]} | `{change.readable_path}` | {old} | {new} | {cell(origin)} |")
+    return "\n".join(rows)
+
+
+def cell(text: str) -> str:
+    """Text made safe for a Markdown table cell."""
     return text.replace("|", "\\|").replace("`", "'")
 
 

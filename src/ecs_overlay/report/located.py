@@ -1,0 +1,67 @@
+"""What the CI formats report: findings placed at a service, an environment and (mostly) an overlay line.
+
+Validate's findings are used as they are; drift becomes one finding per drifted value, placed where the
+overlay sets that value, so that SARIF, JUnit and GitHub annotations point at the line to look at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from ..diff import Drift
+from ..findings import ERROR, Finding, short
+
+DRIFT = "drift"
+DRIFT_SUMMARY = "The live task definition no longer has a value that the overlays set."
+
+
+def qualified(service: str, environment: str) -> str:
+    """``service/environment``, or the environment alone (one service, no ``--services``)."""
+    return f"{service}/{environment}" if service else environment
+
+
+class Located(NamedTuple):
+    """A finding of one environment of one service (``service`` is "" without ``--services``)."""
+
+    service: str
+    environment: str
+    finding: Finding
+
+    @property
+    def scope(self) -> str:
+        """``service S, environment E``, or ``environment E``: how a message says where it belongs."""
+        return (
+            f"service {self.service}, environment {self.environment}"
+            if self.service
+            else f"environment {self.environment}"
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The environments a run covered, each with its overlay file (where a finding without a file goes)."""
+
+    environments: Sequence[tuple[str, str]]
+    files: dict[tuple[str, str], str]
+
+
+def drift_finding(service: str, environment: str, item: Drift, label: str) -> Located:
+    """A drifted value (already masked as wanted) as an error at the overlay line that sets it."""
+    live = short(item.live) if item.live_present else "no value"
+    wanted = short(item.overlay) if item.overlay is not None else "it deleted"
+    message = f"live {label} has {live}, the overlays set {wanted}"
+    return Located(service, environment, Finding.at(item.origin, DRIFT, message, item.readable_path, ERROR))
+
+
+def relative_uri(file: str, root: Path) -> str:
+    """A file as SARIF and GitHub want it: relative to the repository root, with forward slashes."""
+    path = Path(file)
+    if path.is_absolute():
+        try:
+            path = path.relative_to(root)
+        except ValueError:
+            return path.as_uri()
+    return path.as_posix()
