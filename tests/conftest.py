@@ -289,3 +289,98 @@ def fake_ecs() -> Iterator[FakeEcs]:
         yield fake
     finally:
         fake.close()
+
+
+class FaultProxy:
+    """moto's server behind a local proxy that answers chosen operations itself: what moto cannot model
+    (iam:SimulatePrincipalPolicy, a deployment that completes or fails, AccessDenied) stands in here.
+
+    ``answer(operation, status, body)`` queues an answer for that operation (X-Amz-Target's suffix,
+    or the query protocol's Action); the last queued answer repeats; ``forward(operation)`` queues a
+    turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        import http.client
+        import http.server
+        import threading
+        import urllib.parse
+
+        self.answers: dict[str, list[tuple[int, bytes, str]]] = {}
+        self.operations: list[str] = []
+        self.requests: list[tuple[str, bytes]] = []
+        target = urllib.parse.urlsplit(upstream)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def handle_any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0))
+                operation = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1]
+                if not operation:
+                    fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+                    operation = (fields.get("Action") or [""])[0]
+                proxy.operations.append(operation)
+                proxy.requests.append((operation, body))
+                queued = proxy.answers.get(operation)
+                status, payload, content_type = (
+                    (queued.pop(0) if len(queued) > 1 else queued[0]) if queued else (0, b"", "")
+                )
+                headers = {"Content-Type": content_type}
+                if not status:
+                    connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                    connection.request(self.command, self.path, body, dict(self.headers))
+                    response = connection.getresponse()
+                    status, payload = response.status, response.read()
+                    headers = {
+                        key: value
+                        for key, value in response.getheaders()
+                        if key.lower() not in ("transfer-encoding", "connection", "content-length")
+                    }
+                    connection.close()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any  # noqa: N815 - http.server's naming
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, operation: str, status: int, body: Any, content_type: str = "application/x-amz-json-1.1") -> None:
+        payload = (
+            body.encode() if isinstance(body, str) else body if isinstance(body, bytes) else json.dumps(body).encode()
+        )
+        self.answers.setdefault(operation, []).append((status, payload, content_type))
+
+    def forward(self, operation: str) -> None:
+        self.answers.setdefault(operation, []).append((0, b"", ""))
+
+    def sent(self, operation: str) -> list[Any]:
+        """The JSON bodies sent for ``operation``, in order."""
+        return [json.loads(body) for name, body in self.requests if name == operation]
+
+    def env(self, aws_env: Mapping[str, str]) -> dict[str, str]:
+        return {**aws_env, "AWS_ENDPOINT_URL": self.url}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fault_proxy(moto_endpoint: str, ecs: Any) -> Iterator[FaultProxy]:
+    """A FaultProxy in front of moto's server (reset, as the ecs fixture does)."""
+    proxy = FaultProxy(moto_endpoint)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

@@ -39,21 +39,21 @@ def target_container(taskdef: Mapping[str, Any], settings: Mapping[str, Any]) ->
                 "appspec",
             )
         return candidates[0]
-    problem = _missing_target(containers, str(name), port)
+    problem = missing_target(containers, str(name), port)
     if problem:
         return Finding("appspec-target", problem, "appspec")
     return str(name), int(port)
 
 
-def _missing_target(containers: list[dict[str, Any]], name: str, port: Any) -> str | None:
+def missing_target(containers: list[dict[str, Any]], name: str, port: Any, source: str = "the appspec") -> str | None:
     container = next((c for c in containers if c.get("name") == name), None)
     if container is None:
         names = ", ".join(str(c.get("name")) for c in containers)
-        return f"the appspec names container {name!r}, which the task definition does not have ({names})"
+        return f"{source} names container {name!r}, which the task definition does not have ({names})"
     ports = [mapping.get("containerPort") for mapping in container.get("portMappings") or []]
     if port not in ports:
         listed = ", ".join(map(str, ports)) or "none"
-        return f"the appspec names port {port} of {name!r}, which maps only: {listed}"
+        return f"{source} names port {port} of {name!r}, which maps only: {listed}"
     return None
 
 
@@ -174,7 +174,7 @@ def _check_target(resources: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[
         yield "appspec-structure", f"{where}.ContainerPort", "ContainerPort must be a port number, such as 8080"
         return
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
-    problem = _missing_target(containers, name, port)
+    problem = missing_target(containers, name, port)
     if problem:
         yield "appspec-target", where, problem
 

@@ -1,6 +1,7 @@
 """The only module that talks to AWS. Imported lazily: offline runs never load botocore.
 
-One ``Ecs`` per run: one botocore session, one client per region, each reference described once.
+One ``Ecs`` per run: one botocore session, one client per service and region (created on first use,
+shared by every thread of the run), each reference described once.
 Every AWS call ends within the run's deadline; every botocore failure, every configuration mistake
 and every malformed answer becomes an AwsError (exit 3) that says what to do next, except ECS
 refusing a task definition, which is invalid input (exit 1) with ECS's own words.
@@ -15,7 +16,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 import botocore
 import botocore.session
@@ -41,6 +42,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 from botocore.loaders import JSONFileLoader, Loader
+from botocore.parsers import ResponseParserError
 
 from .errors import AwsError, InvalidInputError
 from .secrets import mask_text
@@ -64,6 +66,38 @@ _PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 _CONCURRENT_REGISTRATION = "Too many concurrent attempts to create a new revision"
 _BOTOCORE_VALUE = re.compile(r", value: .*?, (type: <class|valid min)")
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
+# What each service answers when the thing asked about does not exist (S3's HEAD answers a bare 404).
+_MISSING = {
+    "NoSuchEntity",
+    "ParameterNotFound",
+    "ResourceNotFoundException",
+    "RepositoryNotFoundException",
+    "ImageNotFoundException",
+    "FileSystemNotFound",
+    "AccessPointNotFound",
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NotFound",
+    "404",
+    "TargetGroupNotFound",
+}
+# An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
+_UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
+_MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
+# A question AWS will not answer as asked (an identifier of the wrong form): no answer, not a failure.
+_UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
+
+
+class Answer(NamedTuple):
+    """What AWS said to a question verify asks: the answer, or why there is none.
+
+    ``missing``: the thing does not exist; ``denied``: the caller lacks ``reason``'s permission;
+    ``unanswered``: this endpoint does not offer the operation.
+    """
+
+    status: Literal["ok", "missing", "denied", "unanswered"]
+    body: Any = None
+    reason: str = ""
 
 
 class Ecs:
@@ -78,7 +112,10 @@ class Ecs:
         self._region = region
         self._timeout = timeout
         self._session: Any = None
-        self._clients: dict[tuple[str | None, str | None], Any] = {}  # by (region, role assumed)
+        self._clients: dict[tuple[str, str | None, str | None], Any] = {}  # by (service, region, role assumed)
+        # Creating the session, its clients and a role's credentials is not safe from two threads at once;
+        # using the clients is.
+        self._creating = threading.RLock()
         self._assumed: dict[str, dict[str, str]] = {}  # each role assumed once per run
         self._described: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
         self._services: dict[tuple[str | None, str | None, str, str], str] = {}
@@ -143,14 +180,7 @@ class Ecs:
         client = self._client(None, region, role_arn)
         key = (client.meta.region_name, role_arn, cluster, service)
         if key not in self._services:
-            response = self._call(
-                client.describe_services,
-                "ecs:DescribeServices",
-                f"cluster '{cluster}'",
-                cluster=cluster,
-                services=[service],
-            )
-            self._services[key] = _running_task_definition(response, cluster, service)
+            self._services[key] = str(self.describe_service(cluster, service, region, role_arn)["taskDefinition"])
         return self._services[key]
 
     def region_name(self, region: str | None = None, role_arn: str | None = None) -> str | None:
@@ -175,6 +205,43 @@ class Ecs:
             )
         return arn
 
+    def describe_service(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any]:
+        """The service as DescribeServices tells it now (never cached: deploy polls it)."""
+        client = self._client(None, region, role_arn)
+        response = self._call(
+            client.describe_services,
+            "ecs:DescribeServices",
+            f"cluster '{cluster}'",
+            cluster=cluster,
+            services=[service],
+        )
+        _running_task_definition(response, cluster, service)  # the same checks: found, active, well formed
+        found: dict[str, Any] = next(s for s in response["services"] if s.get("status") != "INACTIVE")
+        return found
+
+    def update_service(
+        self, cluster: str, service: str, region: str | None = None, role_arn: str | None = None, **changes: Any
+    ) -> dict[str, Any]:
+        """UpdateService with ``changes`` (taskDefinition, deploymentConfiguration); the service as updated."""
+        client = self._client(None, region, role_arn)
+        response = self._call(
+            client.update_service,
+            "ecs:UpdateService (and iam:PassRole on the task and execution roles)",
+            f"cluster '{cluster}'",
+            cluster=cluster,
+            service=service,
+            **changes,
+        )
+        updated = response.get("service") if isinstance(response, dict) else None
+        if not isinstance(updated, dict):
+            raise AwsError(
+                "AWS sent a malformed UpdateService response; the service may have been updated: check with "
+                "`aws ecs describe-services` before running again"
+            )
+        return updated
+
     def request_problems(self, taskdef: dict[str, Any]) -> list[str]:
         """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
         from botocore.validate import ParamValidator
@@ -190,12 +257,17 @@ class Ecs:
 
     def _model(self) -> Any:
         """ECS's service model: the client's when one is open, else loaded without opening one."""
-        for client in self._clients.values():
-            return client.meta.service_model
+        for (service, _, _), client in self._clients.items():
+            if service == "ecs":
+                return client.meta.service_model
         with _translated("ecs:DescribeTaskDefinition"):
             return self._botocore_session().get_service_model("ecs")
 
     def _botocore_session(self) -> Any:
+        with self._creating:
+            return self._session or self._new_session()
+
+    def _new_session(self) -> Any:
         if self._session is None:
             session = botocore.session.Session()
             try:
@@ -206,27 +278,87 @@ class Ecs:
             self._session = session
         return self._session
 
-    def _client(self, region_hint: str | None = None, region: str | None = None, role_arn: str | None = None) -> Any:
-        """The ECS client of a region (and assumed role), created once: ``--region``, then the
-        environment's ``base.region``, then the AWS configuration, then the ARN's region."""
+    def region(self, region: str | None = None) -> str | None:
+        """The region calls go to: --region, then the environment's ``base.region``, then the AWS configuration."""
         session = self._botocore_session()
-        with _translated("ecs:DescribeTaskDefinition"):
+        with _translated("ecs:DescribeTaskDefinition"), self._creating:  # botocore reads its config files once
             # CodeBuild and the AWS SDKs set AWS_REGION; botocore itself reads AWS_DEFAULT_REGION.
-            region = (
-                self._region
-                or region
-                or session.get_config_variable("region")
-                or os.environ.get("AWS_REGION")
-                or region_hint
+            chosen: str | None = (
+                self._region or region or session.get_config_variable("region") or os.environ.get("AWS_REGION")
             )
-            if (region, role_arn) not in self._clients:
-                credentials = self._role_credentials(role_arn, region) if role_arn else {}
-                client = self._create_client("ecs", region, **credentials)
-                client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
-                client.meta.events.register("before-send.ecs", self._sending)
-                client.meta.events.register("before-parse.ecs", self._parsing_answer)
-                self._clients[(region, role_arn)] = client
-        return self._clients[(region, role_arn)]
+        return chosen
+
+    def client(
+        self, service: str, region: str | None = None, role_arn: str | None = None, resource_region: str | None = None
+    ) -> Any:
+        """The run's client for ``service`` as ``role_arn``, created once: in ``resource_region`` (where the
+        resource lives, from its ARN) when given, else in ``region`` as ``region()`` resolves it."""
+        return self._client(resource_region, region, role_arn, service=service, explicit=resource_region is not None)
+
+    def ask(
+        self,
+        service: str,
+        operation: str,
+        permission: str,
+        *,
+        region: str | None = None,
+        role_arn: str | None = None,
+        resource_region: str | None = None,
+        **params: Any,
+    ) -> Answer:
+        """One read-only question (``operation`` in botocore's snake_case): its answer, or why there is none.
+
+        Not existing, a missing permission and an operation the endpoint does not offer are answers,
+        not failures; everything else (no credentials, no network, the deadline) raises AwsError as
+        any other call does.
+        """
+        call = getattr(self.client(service, region, role_arn, resource_region), operation)
+        outcome = self._attempt(call, **params)
+        if isinstance(outcome, ClientError):
+            details = outcome.response.get("Error", {})
+            code = str(details.get("Code", ""))
+            message = mask_text(str(details.get("Message", "")).strip())
+            status = outcome.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in _ACCESS_DENIED or code in ("403", "Forbidden"):  # S3's HEAD answers a bare 403
+                return Answer("denied", reason=permission)
+            if code in _MISSING:
+                return Answer("missing", reason=message or code)
+            # A 500 or 501 without an error code of its own: the endpoint has no such operation (moto's way).
+            if code in _UNOFFERED or (status in (500, 501) and code in ("", str(status))):
+                return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
+            if code in _UNASKABLE:
+                return Answer("unanswered", reason=f"AWS refused the question ({code}: {message or 'no message'})")
+        if isinstance(outcome, ResponseParserError):  # an HTML error page where JSON or XML was due
+            return Answer("unanswered", reason=f"{_operation_name(call)} is not offered by this endpoint")
+        return Answer("ok", self._finished(outcome, call, permission, ""))
+
+    def _client(
+        self,
+        region_hint: str | None = None,
+        region: str | None = None,
+        role_arn: str | None = None,
+        service: str = "ecs",
+        explicit: bool = False,
+    ) -> Any:
+        """The client of ``service`` in a region (and assumed role), created once: ``--region``, then the
+        environment's ``base.region``, then the AWS configuration, then the ARN's region.
+
+        ``explicit``: ``region_hint`` is where the resource lives (an ARN's region), so it wins.
+        """
+        configured = self.region(region)
+        permission = "ecs:DescribeTaskDefinition" if service == "ecs" else f"{service}:*"
+        with _translated(permission), self._creating:
+            chosen = region_hint if explicit else (configured or region_hint)
+            key = (service, chosen, role_arn)
+            if key not in self._clients:
+                credentials = self._role_credentials(role_arn, chosen) if role_arn else {}
+                client = self._create_client(service, chosen, **credentials)
+                if service == "ecs":
+                    client.meta.events.register("after-call.ecs.DescribeTaskDefinition", self._check_dropped)
+                    client.meta.events.register("before-send.ecs", self._sending)
+                    client.meta.events.register("before-parse.ecs", self._parsing_answer)
+                self._clients[key] = client
+        return self._clients[key]
 
     def _create_client(self, service: str, region: str | None, **credentials: str) -> Any:
         session = self._botocore_session()
@@ -279,6 +411,10 @@ class Ecs:
         would be read for ever. The call runs in a daemon thread (it never keeps the process alive);
         this thread waits at most the deadline, and Ctrl-C still interrupts the wait.
         """
+        return self._finished(self._attempt(operation, **params), operation, permission, subject)
+
+    def _attempt(self, operation: Callable[..., Any], **params: Any) -> Any:
+        """``operation(**params)``'s result, or the exception it raised; AwsError past the deadline."""
         outcome: list[Any] = []
         finished = threading.Event()
 
@@ -294,7 +430,11 @@ class Ecs:
         name = _operation_name(operation)
         if not finished.wait(self._timeout):
             raise AwsError(_timed_out(self._timeout, name))
-        result = outcome[0]
+        return outcome[0]
+
+    def _finished(self, result: Any, operation: Callable[..., Any], permission: str, subject: str) -> Any:
+        """The result of an attempt, or its failure translated."""
+        name = _operation_name(operation)
         if isinstance(result, _PLAIN_FAULTS) and self._parsing:
             raise AwsError(
                 f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"
@@ -306,6 +446,21 @@ class Ecs:
 
     def _sending(self, **_: Any) -> None:
         self._parsing = False
+
+    def download(self, url: str) -> bytes | None:
+        """The body at a URL AWS handed out (ECR's presigned layer URL), within the deadline; None when it
+        cannot be had (the caller then says it could not check)."""
+        import urllib.request
+
+        def download_layer() -> bytes:
+            with urllib.request.urlopen(url, timeout=self._timeout) as response:
+                body: bytes = response.read(_MAX_DOWNLOAD)
+                return body
+
+        if not url.startswith(("https://", "http://")):
+            return None
+        outcome = self._attempt(download_layer)
+        return outcome if isinstance(outcome, bytes) else None
 
     def _parsing_answer(self, **_: Any) -> None:
         self._parsing = True

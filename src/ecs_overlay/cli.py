@@ -20,7 +20,7 @@ from .base import BaseOptions
 from .environments import Environments
 from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
 from .findings import Finding, counted
-from .images import ImageRequest, container_images, placeholders
+from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
 from .keyed import Item, format_path
 from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
@@ -37,6 +37,7 @@ from .workflow import (
 if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
+    from .deploy import Progress
     from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -81,6 +82,7 @@ def cli() -> None:
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
                 2 usage, 3 AWS or I/O failure, 4 differences or drift found,
+                5 deployment failed or timed out (deploy),
                 130 / 143 interrupted by SIGINT / SIGTERM.
     """
 
@@ -270,6 +272,25 @@ def render_options(func: F) -> F:
     metavar="PATH",
     help="Check a hand-written appspec against the rendered task definition.",
 )
+@click.option(
+    "--imagedefinitions",
+    "imagedefinitions_path",
+    metavar="PATH",
+    help="Also write CodePipeline's imagedefinitions.json (ECS standard action) for the containers --image set "
+    "(every container without --image).",
+)
+@click.option(
+    "--image-detail",
+    "image_detail_path",
+    metavar="PATH",
+    help="Also write CodePipeline's imageDetail.json (ECS blue/green action) for the image --image set.",
+)
+@click.option(
+    "--verify",
+    "verify_first",
+    is_flag=True,
+    help="Before writing, run verify's checks in AWS (findings on stderr); write nothing when one fails.",
+)
 @reports_errors
 def render(
     env: str | None,
@@ -281,20 +302,47 @@ def render(
     output: str,
     appspec_path: str | None,
     check_appspec_path: str | None,
+    imagedefinitions_path: str | None,
+    image_detail_path: str | None,
+    verify_first: bool,
 ) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
-    outputs = [("--output", output)] + ([("--appspec", appspec_path)] if appspec_path is not None else [])
-    check_outputs(outputs)  # a wrong path is found before any work, and found again just before writing
+    requested = [
+        ("--output", output),
+        ("--appspec", appspec_path),
+        ("--imagedefinitions", imagedefinitions_path),
+        ("--image-detail", image_detail_path),
+    ]
+    check_outputs([(option, path) for option, path in requested if path is not None])  # before any work
+    if image_detail_path is not None:
+        image_detail(images)  # a usage error before any AWS call
     name, rendered, appspec_text = _render_checked(
         env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
     )
+    if verify_first:
+        findings = _verified(name, rendered, base)
+        for finding in findings:
+            if finding.is_error or finding.is_warning:
+                click.echo(finding.to_text(), err=True)
+        if any(finding.is_error for finding in findings):
+            raise InvalidInputError(f"verify found problems in environment '{name}'; nothing was written")
     _print_placeholders(rendered.result.taskdef)
-    artifacts = [Artifact("--output", output, to_json(rendered.result.taskdef))]
-    if appspec_path is not None and appspec_text is not None:
-        artifacts.append(Artifact("--appspec", appspec_path, appspec_text))
+    taskdef = rendered.result.taskdef
+    texts = {
+        "--output": to_json(taskdef),
+        "--appspec": appspec_text,
+        "--imagedefinitions": to_json(image_definitions(taskdef, images)) if imagedefinitions_path else None,
+        "--image-detail": to_json(image_detail(images)) if image_detail_path else None,
+    }
+    artifacts = [
+        Artifact(option, path, text)
+        for option, path in requested
+        if path is not None and (text := texts[option]) is not None
+    ]
     write_all(artifacts)  # every artifact, or none
     containers = rendered.result.taskdef.get("containerDefinitions", [])
-    written = " and ".join(_shown(artifact.path) for artifact in artifacts)
+    shown = [_shown(artifact.path) for artifact in artifacts]
+    written = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 2 else shown)
     click.echo(
         f"wrote {written}: environment {name}, base {rendered.base_label}, {counted(len(containers), 'container')}",
         err=True,
@@ -316,16 +364,7 @@ def register(
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    found = placeholders(rendered.result.taskdef)
-    if found:
-        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
-        raise InvalidInputError(
-            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
-            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
-        )
-    problems = base.ecs().request_problems(rendered.result.taskdef)
-    if problems:
-        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+    _check_registerable(rendered, base)
     if dry_run:
         click.echo(
             f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
@@ -451,6 +490,180 @@ def validate(
     click.echo(f"checked {checked}, {scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}", err=True)
     if errors:
         sys.exit(EXIT_INVALID)
+
+
+def _check_registerable(rendered: Rendered, base: BaseOptions) -> None:
+    """What register and deploy refuse before any call that changes anything."""
+    found = placeholders(rendered.result.taskdef)
+    if found:
+        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
+        raise InvalidInputError(
+            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
+            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
+        )
+    problems = base.ecs().request_problems(rendered.result.taskdef)
+    if problems:
+        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+
+
+def _seconds(default: float, help_text: str) -> dict[str, Any]:
+    """The settings of an option that takes a duration."""
+    return {
+        "type": click.FloatRange(min=0),
+        "default": default,
+        "show_default": True,
+        "metavar": "SECONDS",
+        "help": help_text,
+    }
+
+
+@cli.command()
+@render_options
+@click.option(
+    "--wait-timeout",
+    **_seconds(
+        900, "How long to wait for the deployment to complete; past it, exit 5 (and roll back with --rollback)."
+    ),
+)
+@click.option("--poll-interval", **_seconds(10, "Time between two looks at the service while waiting."))
+@click.option(
+    "--rollback", is_flag=True, help="When the deployment fails or times out, go back to the previous revision."
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
+@reports_errors
+def deploy(
+    env: str | None,
+    environments_dir: Environments,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    wait_timeout: float,
+    poll_interval: float,
+    rollback: bool,
+    dry_run: bool,
+) -> None:
+    """Render, register, update --cluster/--service to the new revision and wait for the deployment.
+
+    For services ECS deploys itself (rolling, BLUE_GREEN); a CodeDeploy-controlled service is refused
+    (use render --appspec --image-detail with CodeDeploy). The base is the revision the service runs,
+    unless --family or --base names another. Exit 5 when the deployment fails or times out.
+    """
+    from .base import aws_place
+    from .deploy import deploy as deploy_service
+    from .deploy import plan
+    from .merge import merge_base_location
+
+    if base.cluster is None or base.service is None:
+        raise UsageError("deploy needs the service to update: pass --cluster and --service")
+    cluster, service = base.cluster, base.service
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    place = aws_place(base, layers)  # the environment's region and account
+    planned = plan(base.ecs(), cluster, service, place)  # a CodeDeploy service is refused before any work
+    # The base: --family or --base, else the environment's `base:` section, else the revision the service
+    # runs (described once, above).
+    located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
+    render_base = BaseOptions(
+        family=base.family if located else planned.previous,
+        base_file=base.base_file,
+        region=base.region,
+        timeout=base.timeout,
+    )
+    render_base._ecs = base.ecs()  # one connection for the run
+    _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
+    _check_registerable(rendered, base)
+    planned.configure(rendered.result.service)
+    if dry_run:
+        write_stdout(to_json(rendered.result.taskdef))
+        change = to_json(planned.update(f"<new revision of {rendered.result.taskdef.get('family')}>"))
+        click.echo(
+            f"dry run: environment {name} would be registered as a new revision and service {cluster}/{service} "
+            f"(now on {planned.previous}) updated with: {change.rstrip()}; nothing registered or changed",
+            err=True,
+        )
+        return
+    arn = deploy_service(
+        base.ecs(), planned, rendered.result.taskdef, _progress(), wait_timeout, poll_interval, rollback
+    )
+    write_stdout(arn + "\n")
+
+
+def _progress() -> Progress:
+    """Progress on stderr: a status line rewritten in place on a terminal, plain lines when it changes elsewhere."""
+    from .deploy import Progress
+
+    terminal = sys.stderr is not None and sys.stderr.isatty()
+    last = [""]
+
+    def line(text: str) -> None:
+        click.echo(("\r\033[K" if terminal else "") + text, err=True)
+
+    def status(text: str) -> None:
+        if terminal:
+            click.echo("\r\033[K" + text, err=True, nl=False)
+        elif text != last[0]:
+            click.echo(f"status: {text}", err=True)
+        last[0] = text
+
+    def done() -> None:
+        if terminal and last[0]:
+            click.echo("", err=True)  # what follows starts on a line of its own
+        last[0] = ""
+
+    return Progress(line, status, done)
+
+
+@cli.command()
+@render_options
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@reports_errors
+def verify(
+    env: str | None,
+    environments_dir: Environments,
+    base: BaseOptions,
+    images: list[ImageRequest],
+    options: RenderOptions,
+    image_arch: str | None,
+    output_format: str,
+) -> None:
+    """Check, read-only, that what the rendered task definition points at exists in AWS.
+
+    Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
+    ECR images and their architecture, EFS volumes, FireLens files in S3 and, with --cluster and
+    --service, the service's load-balancer target. Exit 0 when nothing failed (checks that could
+    not be made are warnings), 1 when something did.
+    """
+    from .report import findings_json, findings_text
+
+    name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
+    findings = _verified(name, rendered, base)
+    shown = [(name, finding) for finding in findings]
+    write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
+    if any(finding.is_error for finding in findings):
+        sys.exit(EXIT_INVALID)
+
+
+def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]:
+    """verify's findings for a rendered environment, with a summary line on stderr."""
+    from .base import aws_place
+    from .merge import merge_base_location
+    from .verify import verify as verify_taskdef
+
+    location = merge_base_location(rendered.layers)  # the environment's `base:`, when the options name no service
+    cluster, service = (
+        (base.cluster, base.service) if base.cluster else (location.get("cluster"), location.get("service"))
+    )
+    target = (str(cluster), str(service)) if cluster and service else None
+    place = aws_place(base, rendered.layers)  # the environment's region and account
+    findings = verify_taskdef(
+        base.ecs(), place, rendered.result.taskdef, rendered.result.provenance, target, rendered.result.appspec
+    )
+    ok = sum(1 for finding in findings if not finding.is_error and not finding.is_warning)
+    failed = sum(1 for finding in findings if finding.is_error)
+    unchecked = sum(1 for finding in findings if finding.is_warning)
+    click.echo(f"verified environment {name}: {ok} ok, {failed} failed, {unchecked} could not check", err=True)
+    return findings
 
 
 def _selection(env: str | None, all_environments: bool) -> app.Selection:

@@ -13,6 +13,7 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 EXIT_AWS_OR_IO = 3
 EXIT_DIFFERENCES = 4
+EXIT_DEPLOYMENT = 5
 
 
 class EcsOverlayError(Exception):
@@ -55,3 +56,9 @@ class OutputError(EcsOverlayError):
 
 class NoBaseError(OutputError):
     """``--base DIR`` holds no snapshot for the environment: a run over many environments reports it and goes on."""
+
+
+class DeploymentError(EcsOverlayError):
+    """The service's deployment failed or did not complete in time (rolled back, when asked)."""
+
+    exit_code = EXIT_DEPLOYMENT

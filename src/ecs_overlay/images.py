@@ -160,3 +160,27 @@ def assign_images(containers: Sequence[dict[str, Any]], requests: Sequence[Image
 
 def _listing(containers: Sequence[dict[str, Any]]) -> str:
     return "; ".join(f"{c.get('name')} ({c.get('image', 'no image')})" for c in containers) or "none"
+
+
+def image_definitions(taskdef: dict[str, Any], requests: Sequence[ImageRequest]) -> list[dict[str, str]]:
+    """CodePipeline's ``imagedefinitions.json`` (the ECS standard action): ``[{"name", "imageUri"}]`` for
+    the containers whose images ``requests`` set, or every container when there are none."""
+    containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
+    chosen = assign_images(containers, requests) if requests else None
+    return [
+        {"name": name, "imageUri": image}
+        for name, image in container_images(taskdef)
+        if chosen is None or name in chosen
+    ]
+
+
+def image_detail(requests: Sequence[ImageRequest]) -> dict[str, str]:
+    """CodePipeline's ``imageDetail.json`` (the ECS blue/green action): the one image ``--image`` set."""
+    uris = list(dict.fromkeys(request.uri for request in requests))
+    if len(uris) != 1:
+        given = "none was given" if not uris else f"{len(uris)} were given ({', '.join(uris)})"
+        raise UsageError(
+            f"--image-detail names one image (CodeDeploy puts it in place of <IMAGE1_NAME>) and {given}; "
+            "pass exactly one --image"
+        )
+    return {"ImageURI": uris[0]}

@@ -86,6 +86,11 @@ def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
     return _merge_sections(overlay.appspec for overlay in overlays if overlay.has_appspec)
 
 
+def merge_service(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
+    """The ``service`` sections of all layers (what deploy sends with UpdateService); ``service: null`` removes."""
+    return _merge_sections(overlay.service for overlay in overlays if overlay.has_service)
+
+
 def merge_base_location(overlays: Sequence[Overlay]) -> dict[str, Any]:
     """The ``base`` sections of all layers (where the base lives), merged; ``base: null`` removes."""
     merged = _merge_sections(overlay.base_location for overlay in overlays if overlay.has_base_location)

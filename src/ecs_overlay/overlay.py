@@ -57,6 +57,9 @@ class Overlay:
     # inherited settings, so "written as null" and "not written" differ.
     appspec: dict[str, Any] | None = None
     has_appspec: bool = False
+    # The ECS service settings `deploy` manages (deploymentConfiguration); never part of the task definition.
+    service: dict[str, Any] | None = None
+    has_service: bool = False
     # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
     # of the task definition either, and merged through `extends` the same way.
     base_location: dict[str, Any] | None = None
@@ -88,9 +91,12 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
         return overlay
     overlay.has_appspec = "appspec" in overlay.data
     overlay.appspec = overlay.data.pop("appspec", None)
+    overlay.has_service = "service" in overlay.data
+    overlay.service = overlay.data.pop("service", None)
     overlay.has_base_location = "base" in overlay.data
     overlay.base_location = overlay.data.pop("base", None)
-    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in (("appspec",), ("base",))]
+    sections = (("appspec",), ("service",), ("base",))
+    overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.items = reader.items
     overlay.extends = reader.extends
     return overlay

@@ -14,7 +14,7 @@ from .base import ENVIRONMENT_TAG
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
-from .merge import merge_appspec, merge_layers
+from .merge import merge_appspec, merge_layers, merge_service
 from .overlay import Overlay
 from .provenance import IMAGE, TOOL, Origin, Provenance
 from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
@@ -40,6 +40,7 @@ class RenderResult:
     provenance: Provenance = field(default_factory=Provenance)
     findings: list[Finding] = field(default_factory=list)
     appspec: dict[str, Any] | None = None  # the layers' merged `appspec:` settings
+    service: dict[str, Any] | None = None  # the layers' merged `service:` settings (deploy)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +70,7 @@ def render(
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
         findings.extend(check(RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))))
-    return RenderResult(taskdef, provenance, findings, merge_appspec(overlays))
+    return RenderResult(taskdef, provenance, findings, merge_appspec(overlays), merge_service(overlays))
 
 
 def check_layers(overlays: Sequence[Overlay]) -> list[Finding]:

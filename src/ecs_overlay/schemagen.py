@@ -180,6 +180,37 @@ _APPSPEC_SCHEMA = {
         },
     },
 }
+_SERVICE_SCHEMA = {
+    "description": "ECS service settings that `deploy` sends with UpdateService; never part of the task definition.",
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "deploymentConfiguration": {
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "strategy": {"enum": ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY", None]},
+                "bakeTimeInMinutes": {"type": ["integer", "null"], "minimum": 0},
+                "deploymentCircuitBreaker": {
+                    "type": ["object", "null"],
+                    "additionalProperties": False,
+                    "properties": {"enable": {"type": "boolean"}, "rollback": {"type": "boolean"}},
+                },
+                "lifecycleHooks": {
+                    "type": ["array", "null"],
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "hookTargetArn": {"type": "string"},
+                            "roleArn": {"type": "string"},
+                            "lifecycleStages": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
 _TEXT = {"type": ["string", "null"]}
 _BASE_SCHEMA = {
     "description": "Where this environment's base lives; never part of the task definition. Command-line "
@@ -215,6 +246,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     for name in ("cpu", "memory"):
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
     properties["appspec"] = _APPSPEC_SCHEMA
+    properties["service"] = _SERVICE_SCHEMA
     properties["base"] = _BASE_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",

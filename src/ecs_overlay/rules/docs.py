@@ -10,6 +10,7 @@ _CATEGORIES = {
     "overlay": "Reading overlays",
     "rendered": "The rendered task definition",
     "build": "Build checks (image architecture, AppSpec)",
+    "verify": "Verify (what the task definition points at, looked up in AWS)",
 }
 
 
