@@ -41,6 +41,17 @@ class Run:
         return json.loads(self.stdout)
 
 
+def copy_checkout(destination: Path) -> None:
+    """This working tree's files (untracked ones too, ignored ones not) copied to ``destination``:
+    what a commit of it, or a checkout of it, would hold."""
+    ls_files = ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"]
+    listed = subprocess.run(ls_files, cwd=REPO, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (REPO / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, destination / name)
+
+
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The process environment without any real AWS settings: tests never reach AWS."""
     env = {

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLE_BASE
+from .conftest import EXAMPLE_BASE, REPO
 
 
 def test_renders_to_taskdef_json_by_default(invoke, project: Path) -> None:
@@ -189,3 +189,23 @@ def test_device_outputs_are_written_in_place_not_replaced(invoke, project: Path)
     assert result.returncode == 0, result.stderr
     assert json.loads(received[0])["family"] == "checkout-api-prod"
     assert fifo.is_fifo()
+
+
+def test_schema_prints_the_shipped_overlay_schema(invoke, tmp_path: Path) -> None:
+    result = invoke("schema", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (REPO / "schema" / "overlay.schema.json").read_text(encoding="utf-8")
+    taskdef = invoke("schema", "taskdef", cwd=tmp_path)
+    assert json.loads(taskdef.stdout)["title"].startswith("ECS task definition")
+
+
+def test_schema_output_writes_the_file_and_a_failed_write_says_why(invoke, tmp_path: Path) -> None:
+    written = invoke("schema", "-o", "overlay.schema.json", cwd=tmp_path)
+    assert written.returncode == 0 and written.stdout == ""
+    assert written.stderr == "wrote overlay.schema.json: the overlay schema\n"
+    shipped = (REPO / "schema" / "overlay.schema.json").read_bytes()
+    assert (tmp_path / "overlay.schema.json").read_bytes() == shipped
+    failed = invoke("schema", "-o", "missing/overlay.schema.json", cwd=tmp_path)
+    assert failed.returncode == 3
+    assert "missing/overlay.schema.json (--output): the directory missing does not exist" in failed.stderr
+    assert not (tmp_path / "missing").exists()

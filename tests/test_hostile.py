@@ -803,4 +803,6 @@ def test_a_problem_in_an_overlay_at_the_revision_says_it_is_at_that_revision(
 def test_diff_against_outside_any_repository_is_a_usage_error(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = run_in(project, monkeypatch, "diff", "--env", "prod", "--against", "HEAD", "--base", "base.json")
     assert result.exit_code == 2
-    assert "--against HEAD: not a git revision of the repository holding environments" in result.stderr
+    # a CodePipeline source zip: what to do instead, not "fetch it first"
+    assert "--against HEAD: environments is not in a git work tree" in result.stderr
+    assert "Full clone" in result.stderr and "--base DIR" in result.stderr and "--to-env" in result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, clean_environ, installed_command, run_in_process
+from .conftest import REPO, clean_environ, copy_checkout, installed_command, run_in_process
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 CONSOLE_BLOCKS = re.findall(r"```console\n\$ (.+?)\n(.*?)```", README, flags=re.S)
@@ -73,3 +73,45 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_the_overlay_shown_in_the_readme_is_the_example_file() -> None:
     [shown] = re.findall(r"```yaml\n# environments/prod.yaml\n(.*?)```", README, flags=re.S)
     assert shown == (REPO / "environments" / "prod.yaml").read_text(encoding="utf-8")
+
+
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+
+
+def test_the_python_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python API example runs as written from a copy of the repository's root; its own
+    asserts check the rendered image and the variable the inline overlay adds."""
+    [example] = PYTHON_BLOCKS
+    for name in ("environments", "examples"):
+        shutil.copytree(REPO / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md python example", "exec"), namespace)
+    assert namespace["result"].ok  # type: ignore[attr-defined]
+
+
+def test_install_instructions_name_the_version_in_pyproject() -> None:
+    """The README and the example buildspec install the wheel of the version pyproject.toml declares
+    (nothing installs `ecs-overlay` from an index that does not serve it), and the changelog has that version."""
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    wheel = f"ecs_overlay-{version}-py3-none-any.whl"
+    buildspec = (REPO / "examples" / "codebuild" / "buildspec.yml").read_text(encoding="utf-8")
+    assert f"pip install --quiet tools/{wheel}" in buildspec
+    assert f"pip install dist/{wheel}" in README
+    assert not re.search(r"pip install (--quiet |-q )?ecs-overlay\b", README + buildspec)
+    assert f"## [{version}]" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.e2e
+def test_the_wheel_the_readme_names_is_what_pip_builds(tmp_path: Path) -> None:
+    """`pip wheel --no-deps -w dist ./ecs-overlay` (the README's line, from a copy of the checkout) writes the
+    file name the README and the buildspec install."""
+    import sys
+
+    copy_checkout(tmp_path / "ecs-overlay")
+    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", "dist"]
+    subprocess.run([*command, "./ecs-overlay"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
+    [built] = [path.name for path in (tmp_path / "dist").iterdir()]
+    assert f"pip install dist/{built}" in README

@@ -4,11 +4,12 @@ and drift against moto's standalone server."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from .conftest import clean_environ
+from .conftest import REPO, clean_environ
 from .test_e2e_aws import example_taskdef, register
 
 GIT_ENV = {
@@ -184,3 +185,147 @@ def test_text_is_coloured_only_for_a_terminal() -> None:
     sections = [("prod", "base -> rendered", [Change(("tags", Item("env")), ADDED, new="prod")])]
     assert '\033[32m+ tags[env]: "prod"\033[0m' in changes_text(sections, colour=True)
     assert "\033[" not in changes_text(sections, colour=False)
+
+
+def test_drift_right_after_a_deploy_with_build_time_values_reports_nothing(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    """GIT_COMMIT: ${CODEBUILD_RESOLVED_SOURCE_VERSION:-unknown} is rendered with the build's commit and
+    registered; a scheduled drift job later runs without the variable. That is not drift: exit 0, and the
+    value is listed apart as a build-time value."""
+    register(ecs, example_taskdef("prod"))
+    env = {**aws_env, "DEPLOY_ENV": "prod"}
+    built = invoke("render", cwd=project, env={**env, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"})
+    assert built.returncode == 0, built.stderr
+    register(ecs, json.loads((project / "taskdef.json").read_text()))
+
+    later = invoke("drift", cwd=project, env=env)
+    assert later.returncode == 0, later.stdout + later.stderr
+    assert later.stdout.splitlines()[0].endswith(": no drift")
+    assert "-- build-time values differ (not drift): 1" in later.stdout
+    assert (
+        '~ containerDefinitions[web].environment[GIT_COMMIT]: live "9d8e7f6", overlay "unknown"  '
+        "(environments/_common.yaml:"
+    ) in later.stdout
+    assert "via ${CODEBUILD_RESOLVED_SOURCE_VERSION}" in later.stdout
+    assert later.stdout in (REPO / "README.md").read_text(encoding="utf-8")  # the README shows this run
+    document = invoke("drift", "--format", "json", cwd=project, env=env).json()["environments"]["prod"]
+    assert document["drift"] == []
+    assert [item["path"] for item in document["build_time"]] == ["containerDefinitions[web].environment[GIT_COMMIT]"]
+    assert document["build_time"][0]["origin"]["variables"] == ["CODEBUILD_RESOLVED_SOURCE_VERSION"]
+
+    # With the same value at drift time, there is nothing to list at all.
+    same = invoke("drift", cwd=project, env={**env, "CODEBUILD_RESOLVED_SOURCE_VERSION": "9d8e7f6"})
+    assert same.returncode == 0 and "build-time" not in same.stdout
+
+
+def test_drift_ignore_rules_leave_out_accepted_noise(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
+    register(ecs, example_taskdef("prod"))
+    env = {**aws_env, "DEPLOY_ENV": "prod"}
+    assert invoke("render", cwd=project, env=env).returncode == 0
+    deployed = json.loads((project / "taskdef.json").read_text())
+    for variable in deployed["containerDefinitions"][0]["environment"]:
+        if variable["name"] == "LOG_LEVEL":
+            variable["value"] = "debug"  # a hand-made hot-fix the team accepts
+    register(ecs, deployed)
+    assert invoke("drift", cwd=project, env=env).returncode == 4
+    ignored = invoke("drift", "--ignore", "containerDefinitions[*].environment[LOG_*]", cwd=project, env=env)
+    assert ignored.returncode == 0, ignored.stdout + ignored.stderr
+    assert "LOG_LEVEL" not in ignored.stdout and "no drift" in ignored.stdout
+
+
+def test_diff_ignore_rules_leave_out_paths_and_everything_below(invoke, project: Path) -> None:
+    everything = invoke("diff", "--env", "prod", "--base", "base.json", "--format", "json", cwd=project).json()
+    paths = [change["path"] for change in everything["environments"]["prod"]["changes"]]
+    assert "cpu" in paths and any(path.startswith("containerDefinitions[web].environment[") for path in paths)
+    result = invoke(
+        "diff", "--env", "prod", "--base", "base.json", "--format", "json", "--exit-code",
+        "--ignore", "cpu", "--ignore", "containerDefinitions.*.environment", cwd=project,
+    )  # fmt: skip
+    kept = [change["path"] for change in result.json()["environments"]["prod"]["changes"]]
+    assert kept == [p for p in paths if p != "cpu" and not re.match(r"containerDefinitions\[[^]]+\]\.environment\[", p)]
+    assert "tags[env]" in kept
+    assert result.returncode == (4 if kept else 0)
+
+
+def test_an_ignore_rule_that_is_not_a_path_is_a_usage_error(invoke, project: Path) -> None:
+    result = invoke("diff", "--env", "prod", "--base", "base.json", "--ignore", "tags[]", cwd=project)
+    assert result.returncode == 2
+    assert "Invalid value for '--ignore': 'tags[]' is not a path; write it as diff shows paths" in result.stderr
+
+
+def test_pull_request_view_reports_added_removed_and_renamed_environments_and_layers(invoke, project: Path) -> None:
+    (project / "environments" / "_logging.yaml").write_text("containerDefinitions: {web: {environment: {A: b}}}\n")
+    committed(project)
+    environments = project / "environments"
+    (environments / "stage.yaml").rename(environments / "staging.yaml")  # same content
+    (environments / "_logging.yaml").rename(environments / "_logs.yaml")
+    (environments / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
+    prod = (environments / "prod.yaml").read_text()
+    (environments / "prod.yaml").unlink()
+    (environments / "production.yaml").write_text(prod.replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
+
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    headings = [line for line in result.stdout.splitlines() if line.startswith("== ")]
+    added = " added (not at HEAD: compared with the base alone); HEAD -> working tree: "
+    assert [re.sub(r"\d+ changes$", "N changes", line) for line in headings] == [
+        f"== production: environment production{added}N changes",
+        f"== qa: environment qa{added}N changes",
+        "== staging: environment stage renamed to staging; HEAD -> working tree: no changes",
+        "== prod: environment prod removed (at HEAD, not in the working tree); HEAD -> working tree: no changes",
+    ]
+    assert result.stderr == "layer _logging.yaml renamed to _logs.yaml\n"
+    document = invoke("diff", "--all", "--against", "HEAD", "--base", "base.json", "--format", "json", cwd=project)
+    assert document.json()["environments"]["staging"] == {
+        "compared": "environment stage renamed to staging; HEAD -> working tree",
+        "changes": [],
+    }
+
+
+def test_an_environment_without_a_snapshot_is_reported_as_no_base_and_the_others_are_compared(
+    invoke, project: Path
+) -> None:
+    snapshots = project / "snapshots"
+    snapshots.mkdir()
+    (snapshots / "prod.json").write_text((project / "base.json").read_text())
+    committed(project)
+    (project / "environments" / "qa.yaml").write_text("extends: _common.yaml\ncpu: 512\nmemory: 2048\n")
+    result = invoke("diff", "--all", "--against", "HEAD", "--base", "snapshots", "--exit-code", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "== prod: HEAD -> working tree: no changes" in result.stdout
+    assert "== qa" not in result.stdout and "== stage" not in result.stdout
+    for name in ("qa", "stage"):
+        assert f"environment {name}: no base, not compared: --base snapshots: no {name}.json; write it with" in (
+            result.stderr
+        )
+    alone = invoke("diff", "--env", "qa", "--base", "snapshots", cwd=project)
+    assert alone.returncode == 3 and "no qa.json" in alone.stderr  # asked for by name: an error, as before
+
+
+def test_drift_without_a_build_variable_that_has_no_default_is_not_a_failure(
+    invoke, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    """A value written ${CODEBUILD_BUILD_NUMBER} (no default) cannot render in a scheduled job that lacks the
+    variable; drift reads it as written and lists it as a build-time value instead of failing."""
+    prod = project / "environments" / "prod.yaml"
+    prod.write_text(
+        prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: warn\n      BUILD: ${CODEBUILD_BUILD_NUMBER}")
+    )
+    register(ecs, example_taskdef("prod"))
+    env = {**aws_env, "DEPLOY_ENV": "prod"}
+    built = invoke("render", cwd=project, env={**env, "CODEBUILD_BUILD_NUMBER": "42"})
+    assert built.returncode == 0, built.stderr
+    register(ecs, json.loads((project / "taskdef.json").read_text()))
+
+    later = invoke("drift", "--format", "json", cwd=project, env=env)
+    assert later.returncode == 0, later.stderr
+    document = later.json()["environments"]["prod"]
+    assert document["drift"] == []
+    # every ${…} then reads as written, a defaulted one too: both are build-time values, neither is drift
+    assert [(item["path"], item["live"], item["overlay"]) for item in document["build_time"]] == [
+        ("containerDefinitions[web].environment[GIT_COMMIT]", "unknown", "${CODEBUILD_RESOLVED_SOURCE_VERSION}"),
+        ("containerDefinitions[web].environment[BUILD]", "42", "${CODEBUILD_BUILD_NUMBER}"),
+    ]
+    render = invoke("render", "-o", "-", cwd=project, env=env)  # render itself still refuses the unset variable
+    assert render.returncode == 1 and "${CODEBUILD_BUILD_NUMBER} is not set" in render.stderr

@@ -157,7 +157,7 @@ def test_git_errors_keep_their_messages(invoke: Any, tmp_path: Path) -> None:
     root = repository(tmp_path, ["a"])
     outside = invoke("diff", "--all", "--against", "HEAD", "--services", "services", "--base", "snapshots", cwd=root)
     assert outside.returncode == 2
-    assert "--against HEAD: not a git revision of the repository holding services" in outside.stderr
+    assert "--against HEAD: services is not in a git work tree" in outside.stderr
     committed(root)
     unknown = invoke("diff", "--all", "--against", "nope", "--services", "services", "--base", "snapshots", cwd=root)
     assert unknown.returncode == 2 and "--against nope: not a git revision" in unknown.stderr
@@ -239,3 +239,22 @@ def test_snapshot_that_cannot_write_one_file_leaves_no_new_directory(
     result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=aws_env)
     assert result.returncode != 0 and "snap/checkout/prod.json" in result.stderr
     assert sorted(path.name for path in (root / "snap").iterdir()) == ["checkout"]  # snap/billing went again
+
+
+def test_a_pull_request_across_services_reports_renamed_and_removed_environments_and_missing_snapshots(
+    invoke: Any, tmp_path: Path
+) -> None:
+    root = committed(repository(tmp_path, ["billing", "checkout"]))
+    billing = root / "services" / "billing" / "environments"
+    (billing / "stage.yaml").rename(billing / "staging.yaml")  # no snapshot billing/staging.json yet
+    (root / "services" / "checkout" / "environments" / "prod.yaml").unlink()
+    result = invoke("diff", "--against", "HEAD", "--services", "services", "--base", "snapshots", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "=== service checkout\n"
+        "== prod: environment prod removed (at HEAD, not in the working tree); HEAD -> working tree: no changes\n"
+    )
+    assert result.stderr.startswith("0 services and 2 environments unchanged at HEAD: not rendered\n")
+    assert "service billing, environment staging: no base, not compared: --base snapshots/billing: no staging.json" in (
+        result.stderr
+    )

@@ -78,7 +78,7 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
 
     import yaml
 
-    from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ
+    from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ, copy_checkout
 
     env = clean_environ(
         {
@@ -98,20 +98,7 @@ def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path)
 
     # pre-commit installs hooks from a commit: snapshot this working tree (untracked files too) as one.
     hook_repo = tmp_path / "hook-repo"
-    listed = (
-        subprocess.run(
-            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-            cwd=REPO,
-            capture_output=True,
-            check=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, listed):
-        if (REPO / name).is_file():
-            (hook_repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, hook_repo / name)
+    copy_checkout(hook_repo)
     hook_commit = git_commit_all(hook_repo, "hook")
 
     # The example repository with the README's configuration, pointed at that commit.

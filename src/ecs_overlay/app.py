@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .base import BaseOptions, snapshot_base
-from .errors import EcsOverlayError, InvalidInputError, UsageError
+from .diff import IgnoreRule, not_ignored
+from .environments import ENVIRONMENT_SUFFIXES
+from .errors import EcsOverlayError, InvalidInputError, NoBaseError, UsageError
 from .findings import Finding, has_errors
 from .images import ImageRequest
 from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
@@ -118,6 +120,55 @@ class DiffRun:
     failures: list[Failure] = field(default_factory=list)
     unchanged_services: int = 0
     unchanged_environments: int = 0
+    # (service, environment, why): environments --base DIR has no snapshot for; the others are compared
+    no_base: list[tuple[str, str, str]] = field(default_factory=list)
+    # (service, sentence): shared layers added, removed or renamed by the pull request
+    layer_changes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class FileChanges:
+    """How a pull request changed a service's environment files: new name → old file name for renames
+    (same content), environments only at the revision, and sentences about shared layers."""
+
+    renamed: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+
+
+def file_changes(service: Service, source: GitSource) -> FileChanges:
+    """Environment and layer files added, removed or renamed between the revision and the working tree.
+
+    A rename is a file gone and one new with the same content (the same git blob id); a renamed file that
+    was also edited reads as one removed and one added."""
+    directory = service.environments.directory
+    then = {
+        name: blob for name, blob in source.files_in(directory).items() if Path(name).suffix in ENVIRONMENT_SUFFIXES
+    }
+    try:
+        now = sorted(entry.name for entry in directory.iterdir() if entry.suffix in ENVIRONMENT_SUFFIXES)
+    except OSError:
+        now = []  # no environments directory in the working tree: every environment was removed
+    gone = {name: blob for name, blob in then.items() if name not in now}
+    changes = FileChanges()
+    for name in (name for name in now if name not in then):
+        blob = source.working_blob(directory / name, len(next(iter(then.values()), "")))
+        old = next((old for old, old_blob in gone.items() if old_blob == blob), None)
+        kind = "layer" if name.startswith("_") else "environment"
+        if old is not None and old.startswith("_") == name.startswith("_"):
+            del gone[old]
+            if kind == "environment":
+                changes.renamed[Path(name).stem] = old
+            else:
+                changes.layers.append(f"layer {old} renamed to {name}")
+        elif kind == "layer":
+            changes.layers.append(f"layer {name} added (not at {source.ref})")
+    for old in gone:
+        if old.startswith("_"):
+            changes.layers.append(f"layer {old} removed (at {source.ref}, not in the working tree)")
+        else:
+            changes.removed.append(Path(old).stem)
+    return changes
 
 
 def diff(
@@ -140,23 +191,35 @@ def diff(
 
             directory = git_directory or services[0].environments.directory
             source = stack.enter_context(GitSource(against, directory))
+        every = selection.every or (many and not selection.names)
         for service, names in _selected(services, selection):
+            files = file_changes(service, source) if source is not None and every else FileChanges()
             if many and source is not None:
                 touched = [name for name in names if not _unchanged(service, name, source)]
                 run.unchanged_environments += len(names) - len(touched)
-                if names and not touched:
+                if names and not touched and not files.removed and not files.layers:
                     run.unchanged_services += 1
                 names = touched
             base = service.base(base_options)
+            run.layer_changes.extend((service.name, sentence) for sentence in files.layers)
             for name in names:
                 try:
-                    found = diff_environment(name, service.environments, base, images, source, to_environment)
+                    found = diff_environment(
+                        name, service.environments, base, images, source, to_environment, files.renamed.get(name)
+                    )
+                except NoBaseError as error:
+                    if not every:
+                        raise
+                    run.no_base.append((service.name, name, error.message))
                 except InvalidInputError as error:
                     if not many:
                         raise
                     run.failures.append(Failure(service.name, name, error))
                 else:
                     run.diffs.append((service.name, found))
+            for name in files.removed:
+                status = f"environment {name} removed (at {against}, not in the working tree)"
+                run.diffs.append((service.name, EnvironmentDiff(name, [], str(against), "working tree", status)))
     return run
 
 
@@ -190,6 +253,20 @@ def drift(
                     raise
                 run.failures.append(Failure(service.name, name, error))
     return run
+
+
+def drop_ignored(run: DiffRun | DriftRun, rules: Sequence[IgnoreRule]) -> None:
+    """Leave out of ``run`` every change and drift an ``--ignore`` rule covers, before it is reported or counted."""
+    if not rules:
+        return
+    if isinstance(run, DiffRun):
+        for _, result in run.diffs:
+            result.changes = not_ignored(result.changes, rules)
+        return
+    for _, report in run.reports:
+        report.drifts = not_ignored(report.drifts, rules)
+        report.build_time = not_ignored(report.build_time, rules)
+        report.snapshot_changes = not_ignored(report.snapshot_changes, rules)
 
 
 def snapshots(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import schemas
-from .errors import InvalidInputError, OutputError, UsageError
+from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
 from .merge import merge_base_location
 
@@ -106,6 +106,12 @@ def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
 def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict[str, Any]:
     """Just the task definition of :func:`read_base`."""
     return read_base(document, describe_only).taskdef
+
+
+def load_base(path: str | Path) -> dict[str, Any]:
+    """Python API: the register-able task definition in a file written by
+    ``aws ecs describe-task-definition`` (or a bare task definition), as ``--base FILE`` reads it."""
+    return registerable(read_base_file(str(path)), schemas.describe_only_fields())
 
 
 def without_nulls(value: Any) -> tuple[Any, int]:
@@ -301,7 +307,7 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                 raise UsageError(f"--base {path} is a directory; give a file, or name the environment")
             path = str(Path(path) / f"{environment}.json")
             if not Path(path).is_file():
-                raise OutputError(
+                raise NoBaseError(
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )

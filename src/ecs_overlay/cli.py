@@ -38,8 +38,10 @@ if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
     from .deploy import Progress
+    from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class _Failure(click.ClickException):
@@ -174,11 +176,16 @@ def show_values_option(func: F) -> F:
     return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
 
 
-def _parse_images(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[ImageRequest]:
-    try:
-        return [ImageRequest.parse(value) for value in values]
-    except UsageError as error:
-        raise click.BadParameter(error.message) from None
+def _parsed_each(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], list[T]]:
+    """A click callback: each value of a repeatable option through ``parse``, its UsageError as click's own."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> list[T]:
+        try:
+            return [parse(value) for value in values]
+        except UsageError as error:
+            raise click.BadParameter(error.message) from None
+
+    return callback
 
 
 def image_option(func: F) -> F:
@@ -187,7 +194,7 @@ def image_option(func: F) -> F:
         "images",
         multiple=True,
         metavar="[NAME=]URI",
-        callback=_parse_images,
+        callback=_parsed_each(ImageRequest.parse),
         help="Set container NAME's image, or (without NAME=) every container running an image from "
         "the same repository. Repeatable.",
     )(func)
@@ -367,6 +374,25 @@ def register(
 
     place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
     write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
+
+
+def _ignore_rule(pattern: str) -> IgnoreRule:
+    from .diff import IgnoreRule  # loaded only by the commands that take --ignore
+
+    return IgnoreRule(pattern)
+
+
+def ignore_option(func: F) -> F:
+    """--ignore PATH (repeatable): paths left out of the report and the exit code."""
+    return click.option(
+        "--ignore",
+        "ignore",
+        multiple=True,
+        metavar="PATH",
+        callback=_parsed_each(_ignore_rule),
+        help="Leave out changes at PATH and below (repeatable); * matches within one step, e.g. tags[*] or "
+        "containerDefinitions[*].environment[GIT_COMMIT].",
+    )(func)
 
 
 def services_option(func: F) -> F:
@@ -668,6 +694,7 @@ def _exit_with(differences: bool, failures: list[Failure]) -> None:
 @click.option("--to-env", metavar="NAME", help="Compare environment --env with NAME on the same base.")
 @format_option("diff")
 @click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
+@ignore_option
 @show_values_option
 @reports_errors
 def diff(
@@ -681,6 +708,7 @@ def diff(
     to_env: str | None,
     output_format: str,
     exit_code: bool,
+    ignore: list[IgnoreRule],
     show_values: bool,
 ) -> None:
     """Show what a deploy (or a pull request, or another environment) changes, semantically.
@@ -700,6 +728,7 @@ def diff(
         to_env,
         services_dir,
     )
+    app.drop_ignored(run, ignore)
     colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     _report(output_format, "diff", run, services_dir, show_values=show_values, colour=colour)
     if services_dir is not None and against is not None:
@@ -708,6 +737,12 @@ def diff(
             f"unchanged at {against}: not rendered",
             err=True,
         )
+    many = services_dir is not None
+    for service, sentence in run.layer_changes:
+        click.echo(sentence + (f" (service {service})" if many else ""), err=True)
+    for service, name, why in run.no_base:
+        where = f"service {service}, " if many else ""
+        click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
     _print_failures(run.failures)
     _exit_with(exit_code and any(result.changes for _, result in run.diffs), run.failures)
 
@@ -719,6 +754,7 @@ def diff(
 @base_options
 @click.option("--snapshot", metavar="FILE", help="Also report every change, managed or not, since this snapshot.")
 @format_option("drift")
+@ignore_option
 @show_values_option
 @reports_errors
 def drift(
@@ -729,12 +765,18 @@ def drift(
     base: BaseOptions,
     snapshot: str | None,
     output_format: str,
+    ignore: list[IgnoreRule],
     show_values: bool,
 ) -> None:
-    """Report values the overlays set that the live task definition no longer has (exit 4 when any)."""
+    """Report values the overlays set that the live task definition no longer has (exit 4 when any).
+
+    Values built from ${VARS} (a commit, a build number) are set by each deploy, not managed: when they
+    differ they are listed apart as build-time values, which are not drift and never change the exit code.
+    """
     from . import app
 
     run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
+    app.drop_ignored(run, ignore)
     _report(output_format, "drift", run, services_dir, show_values=show_values, snapshot=snapshot is not None)
     _print_failures(run.failures)
     _exit_with(any(r.drifts or r.snapshot_changes for _, r in run.reports), run.failures)
@@ -772,6 +814,25 @@ def snapshot(
     taskdef, label = snapshot_base(env, environments_dir, base)
     write_all([Artifact("--output", output, to_json(taskdef))])
     click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["overlay", "taskdef"]), default="overlay")
+@click.option(
+    "-o", "--output", default="-", show_default=True, metavar="FILE", help="File to write; - for standard output."
+)
+@reports_errors
+def schema(kind: str, output: str) -> None:
+    """Print the JSON Schema of overlay files (or, with taskdef, of task definitions) for editors.
+
+    Its $id is the raw URL the same file is published at. Point an overlay at it with a first line
+    `# yaml-language-server: $schema=<path or URL>`.
+    """
+    from . import schemas
+
+    write_all([Artifact("--output", output, schemas.shipped_text(kind))])
+    if output != "-":
+        click.echo(f"wrote {_shown(output)}: the {kind} schema", err=True)
 
 
 def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, output: str) -> None:

@@ -6,10 +6,12 @@ has a readable path such as ``containerDefinitions[web].environment[LOG_LEVEL]``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from .errors import UsageError
 from .keyed import Item, KeyedList, KeyedListSpec, Path, format_path, from_keyed, spec_for, to_keyed
 from .provenance import OVERLAY, Origin, Provenance
 from .secrets import mask
@@ -159,6 +161,12 @@ class Drift:
     def readable_path(self) -> str:
         return format_path(self.path)
 
+    @property
+    def build_time(self) -> bool:
+        """The overlay value is built from ``${VARS}`` of the build (a commit, a build number): a deploy
+        sets it, the overlay does not manage it, so a difference later is not drift."""
+        return bool(self.origin.variables)
+
     def masked(self) -> Drift:
         """The drift with every secret in both values replaced by ``****`` (see secrets.py)."""
         return replace(
@@ -195,3 +203,58 @@ def _readable_drift(path: Path, live: Any, wanted: Any, origin: Origin, live_pre
         spec = spec_for(path[:-1])
         return Drift(path, _pair(live, spec), _pair(wanted, spec), origin, live_present)
     return Drift(path, live, wanted, origin, live_present)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ignore rules: paths a team accepts as noise, left out of diff and drift
+
+
+_STEP = re.compile(r"\[([^\]]*)\]|([^.\[\]]+)")
+
+
+class IgnoreRule:
+    """One ``--ignore`` pattern, in the paths' own notation: ``tags[*]`` (or ``tags.*``),
+    ``containerDefinitions[*].environment[GIT_COMMIT]``, ``dockerLabels[com.example.build]``.
+
+    ``*`` matches any text within one step; ``[X]`` and ``.X`` both match a step named X (brackets let a key
+    hold dots). A rule covers everything below the path it matches.
+    """
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        steps: list[re.Pattern[str]] = []
+        position = 0
+        while position < len(pattern):
+            if pattern[position] == "." and steps:
+                position += 1
+            found = _STEP.match(pattern, position)
+            if found is None or (found.group(1) is not None and not found.group(1)):
+                raise UsageError(
+                    f"'{pattern}' is not a path; write it as diff shows paths, "
+                    "e.g. tags[*] or containerDefinitions[*].environment[GIT_COMMIT]"
+                )
+            text = found.group(1) if found.group(1) is not None else found.group(2)
+            steps.append(re.compile(".*".join(re.escape(part) for part in text.split("*"))))
+            position = found.end()
+        if not steps:
+            raise UsageError("'' is not a path; write one such as tags[*]")
+        self.steps = steps
+
+    def covers(self, path: Path) -> bool:
+        return len(path) >= len(self.steps) and all(
+            step.fullmatch(str(part)) for step, part in zip(self.steps, path, strict=False)
+        )
+
+
+class _HasPath(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+
+P = TypeVar("P", bound=_HasPath)
+
+
+def not_ignored(items: Iterable[P], rules: Iterable[IgnoreRule]) -> list[P]:
+    """The changes (or drifts) no rule covers."""
+    kept = list(rules)
+    return [item for item in items if not any(rule.covers(item.path) for rule in kept)]

@@ -188,6 +188,12 @@ def load_layers(
     return layers
 
 
+def load_environment(directory: str | Path, name: str, environ: Mapping[str, str] | None = None) -> list[Overlay]:
+    """Python API: environment ``name``'s layers from ``directory``, shared layers first, ready for
+    ``render``; ``${VARS}`` come from ``environ`` (default ``os.environ``). Problems are findings."""
+    return load_layers(Environments(Path(directory)).file(name), environ)
+
+
 def shown_path(path: Path) -> str:
     """Paths in messages are relative to the working directory when they can be."""
     return _shown_from(Path.cwd())(path.resolve(), path)

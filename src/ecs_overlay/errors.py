@@ -54,6 +54,10 @@ class OutputError(EcsOverlayError):
     exit_code = EXIT_AWS_OR_IO
 
 
+class NoBaseError(OutputError):
+    """``--base DIR`` holds no snapshot for the environment: a run over many environments reports it and goes on."""
+
+
 class DeploymentError(EcsOverlayError):
     """The service's deployment failed or did not complete in time (rolled back, when asked)."""
 

@@ -37,7 +37,13 @@ class GitSource(FileSource):
         )
         top = _work_tree_top(directory.resolve())
         if top is None:
-            raise self._not_a_revision
+            raise UsageError(
+                f"--against {ref}: {directory} is not in a git work tree (a CodePipeline source artifact is a zip "
+                "without git history), so there is no revision to compare with. Run it in a clone of the "
+                "repository (in CodePipeline, choose the source action's Full clone option instead of the "
+                "default ZIP), or compare without git: --base DIR renders each environment on its snapshot, "
+                "and --env A --to-env B compares two environments"
+            )
         self.top = top
         self._blobs = self._list_tree()
         self._batch: subprocess.Popen[bytes] | None = None
@@ -101,14 +107,28 @@ class GitSource(FileSource):
     def unchanged(self, path: Path) -> bool:
         """The working-tree file has exactly the content it has at the revision (same blob id)."""
         blob = self._object(path)
-        if blob is None:
-            return False
+        return blob is not None and self.working_blob(path, len(blob)) == blob
+
+    def working_blob(self, path: Path, size: int = 40) -> str | None:
+        """The git blob id the working-tree file would have (``size`` 64: a SHA-256 repository)."""
         try:
             content = path.read_bytes()
         except OSError:
-            return False
-        algorithm = hashlib.sha256 if len(blob) == 64 else hashlib.sha1
-        return algorithm(b"blob %d\0" % len(content) + content).hexdigest() == blob
+            return None
+        algorithm = hashlib.sha256 if size == 64 else hashlib.sha1
+        return algorithm(b"blob %d\0" % len(content) + content).hexdigest()
+
+    def files_in(self, directory: Path) -> dict[str, str]:
+        """The files directly in ``directory`` at the revision: name → blob id."""
+        prefix = self._key(directory)
+        if prefix is None:
+            return {}
+        prefix = "" if prefix == "." else f"{prefix}/"
+        return {
+            key[len(prefix) :]: blob
+            for key, blob in self._blobs.items()
+            if key.startswith(prefix) and "/" not in key[len(prefix) :]
+        }
 
     def read(self, path: Path) -> str:
         blob = self._object(path)

@@ -32,6 +32,10 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+# YAML 1.1 spellings of booleans (PyYAML reads yes/no/on/off as booleans; y/n it already reads as text).
+# Editors read YAML 1.2, where they are text: the tool reads them as text too, so both agree.
+YAML11_BOOLEANS = {"yes": "true", "on": "true", "y": "true", "no": "false", "off": "false", "n": "false"}
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 )
@@ -463,6 +467,8 @@ class _Reader:
             self.extends.append((str(target.value), Origin(OVERLAY, self.file, mark.line + 1, mark.column + 1)))
 
     def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag == _BOOL_TAG and str(node.value).lower() in YAML11_BOOLEANS:
+            return node.value  # text, as YAML 1.2 and editors read it: `essential: yes` is an error
         return self.constructor.construct_object(node, deep=True)
 
     def _key_text(self, node: yaml.Node) -> str:
@@ -516,6 +522,13 @@ def _explain_error(
     message = schemas.message(error, keyed)
     if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
         message += "; ${…} is replaced only in text values, so write the value itself"
+    if error.validator == "type" and "boolean" in str(error.validator_value) and isinstance(error.instance, str):
+        meant = YAML11_BOOLEANS.get(error.instance.lower())
+        if meant is not None:
+            message = (
+                f"{error.instance} is not a boolean in YAML 1.2, which editors use (YAML 1.1 reads it as {meant}); "
+                f"write {meant}"
+            )
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"
     return [_located(message, "overlay-schema", path, plain, marks, file)]

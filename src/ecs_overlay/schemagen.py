@@ -8,6 +8,7 @@ shipped files equal what the installed botocore gives.
 from __future__ import annotations
 
 import copy
+import html
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -15,7 +16,10 @@ from typing import Any
 from .keyed import CONTAINER_KEYED_LISTS, TASK_KEYED_LISTS, KeyedListSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_BASE_URL = "https://github.com/ecs-overlay/ecs-overlay/blob/main/schema/"
+# Raw file URLs: they serve the JSON itself (an editor can fetch it), not an HTML page about it.
+SCHEMA_BASE_URL = "https://raw.githubusercontent.com/ecs-overlay/ecs-overlay/main/schema/"
+# A description is botocore's documentation cut to its first sentences: enough for an editor's hover.
+DESCRIPTION_CHARS = 300
 
 # botocore writes Java regexes; these are the Unicode classes it uses, widened to Python classes
 # that accept at least as much (a pattern must never refuse what ECS accepts).
@@ -81,12 +85,30 @@ def _shape(shape: Any, defs: dict[str, Any]) -> dict[str, Any]:
 def _structure(shape: Any, defs: dict[str, Any]) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {name: _shape(member, defs) for name, member in shape.members.items()},
+        "properties": {name: _described(_shape(member, defs), member) for name, member in shape.members.items()},
         "additionalProperties": False,
     }
     if shape.required_members:
         schema["required"] = list(shape.required_members)
     return schema
+
+
+def _described(schema: dict[str, Any], member: Any) -> dict[str, Any]:
+    """``schema`` with the member's documentation as its description (editors show it on hover)."""
+    text = plain_text(member.documentation or "")
+    return {"description": text, **schema} if text else schema
+
+
+def plain_text(documentation: str, limit: int = DESCRIPTION_CHARS) -> str:
+    """botocore's HTML documentation as plain text: its first two sentences, or the first alone when they are long."""
+    text = html.unescape(re.sub(r"<[^>]+>", " ", documentation))
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r" ([.,;:)])", r"\1", text).replace("( ", "(")
+    sentences = re.split(r"(?<=[.!?]) (?=[A-Z])", text)
+    shown = " ".join(sentences[:2])
+    if len(shown) > limit:
+        shown = sentences[0]
+    return shown if len(shown) <= limit else shown[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _limits(shape: Any, schema: dict[str, Any], low: str, high: str) -> None:
@@ -222,7 +244,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     _keyed_list_forms(defs["ContainerDefinition"]["properties"], CONTAINER_KEYED_LISTS, taskdef["$defs"])
     properties = root["properties"]
     for name in ("cpu", "memory"):
-        properties[name] = {"type": ["string", "integer", "null"]}
+        properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
     properties["appspec"] = _APPSPEC_SCHEMA
     properties["service"] = _SERVICE_SCHEMA
     properties["base"] = _BASE_SCHEMA
@@ -271,9 +293,16 @@ def _relax_value(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _with_description(described: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` carrying over the description of the schema it replaces."""
+    text = described.get("description")
+    return {"description": text, **schema} if isinstance(text, str) else schema
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     if "$ref" in schema:
-        return {"anyOf": [schema, _NULL]}
+        reference = {"$ref": schema["$ref"]}
+        return _with_description(schema, {"anyOf": [reference, _NULL]})
     kind = schema.get("type")
     if isinstance(kind, list):
         schema["type"] = [*kind, "null"]
@@ -299,13 +328,12 @@ def _keyed_list_forms(
             mapping_value: dict[str, Any] = _nullable(value_schema)
         else:
             mapping_value = {"anyOf": [{"$ref": item_ref}, _NULL]}
-        properties[name] = {
-            "anyOf": [
-                {"type": "array", "items": {"$ref": item_ref}},
-                {"type": "object", "additionalProperties": mapping_value},
-                _NULL,
-            ],
-        }
+        forms = [
+            {"type": "array", "items": {"$ref": item_ref}},
+            {"type": "object", "additionalProperties": mapping_value},
+            _NULL,
+        ]
+        properties[name] = _with_description(properties[name], {"anyOf": forms})
 
 
 def _array_form(schema: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,12 @@ from .secrets import reveals
 @functools.cache
 def load(name: str) -> dict[str, Any]:
     """``load("taskdef")`` → the parsed ``schema/taskdef.schema.json`` shipped in the package."""
+    schema: dict[str, Any] = json.loads(shipped_text(name))
+    return schema
+
+
+def shipped_text(name: str) -> str:
+    """The text of ``schema/<name>.schema.json`` as shipped in the package (``ecs-overlay schema`` prints it)."""
     installed = Path(__file__).parent / "schema" / f"{name}.schema.json"
     if installed.is_file():  # a wheel: read it directly, importlib.resources costs more to import than this
         text = installed.read_text("utf-8")
@@ -27,8 +33,7 @@ def load(name: str) -> dict[str, Any]:
         from importlib import resources
 
         text = resources.files("ecs_overlay.schema").joinpath(f"{name}.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return text
 
 
 @functools.cache
@@ -48,6 +53,8 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
     def resolve(node: Any, seen: tuple[str, ...]) -> Any:
         if isinstance(node, dict):
+            # descriptions are for editors' hover; validating never reads them
+            node = {key: value for key, value in node.items() if not (key == "description" and isinstance(value, str))}
             reference = node.get("$ref")
             if isinstance(reference, str) and reference.startswith("#/$defs/") and len(node) == 1:
                 name = reference.rsplit("/", 1)[1]

@@ -85,6 +85,33 @@ def test_wrong_types_are_reported_with_the_line() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("written", "meant"), [("yes", "true"), ("No", "false"), ("ON", "true"), ("off", "false"), ("y", "true")]
+)
+def test_yaml_1_1_boolean_words_in_a_boolean_field_are_errors_saying_what_to_write(written: str, meant: str) -> None:
+    """Editors read YAML 1.2, where yes/no/on/off are text: the tool agrees instead of reading them as booleans."""
+    layer = overlay(f"containerDefinitions:\n  web:\n    essential: {written}\n")
+    [finding] = layer.findings
+    assert (finding.line, finding.column, finding.path) == (3, 5, "containerDefinitions[web].essential")
+    assert finding.message.startswith(f"{written} is not a boolean in YAML 1.2")
+    assert finding.message.endswith(f"; write {meant}")
+
+
+def test_true_and_false_in_any_yaml_1_2_case_are_booleans() -> None:
+    text = "containerDefinitions:\n  web:\n    essential: True\n    interactive: FALSE\n"
+    assert overlay(text).findings == []
+    assert rendered(base_task(), text).taskdef["containerDefinitions"][0]["interactive"] is False
+
+
+def test_yaml_1_1_boolean_words_are_shown_as_written_and_kept_as_text_where_ecs_wants_text() -> None:
+    """Messages never say True for a yes; in a text field (a label) yes stays "yes"."""
+    layer = overlay("runtimePlatform: {cpuArchitecture: yes}\n")
+    assert [f.message for f in layer.findings] == ['"yes" is not one of: X86_64, ARM64']
+    labelled = "containerDefinitions:\n  web:\n    dockerLabels: {enabled: on}\n"
+    assert overlay(labelled).findings == []
+    assert rendered(base_task(), labelled).taskdef["containerDefinitions"][0]["dockerLabels"] == {"enabled": "on"}
+
+
 def test_all_findings_of_a_file_are_reported_together() -> None:
     layer = overlay("cpuu: 1\nmemroy: 2\nnetworkMode: tunnel\n")
     assert len(layer.findings) == 3

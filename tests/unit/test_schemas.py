@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from ecs_overlay import schemas
 from ecs_overlay.schemagen import overlay_schema, python_pattern, taskdef_schema
+from ecs_overlay.schemagen import plain_text as python_plain_text
 
 from ..conftest import EXAMPLE_BASE, EXAMPLE_ENVIRONMENTS, REPO
 
@@ -85,3 +86,42 @@ def test_schema_messages_show_values_as_json_not_python(value: object, shown: st
     [error] = schemas.errors("taskdef", taskdef)
     assert schemas.message(error).startswith(shown)
     assert not any(word in schemas.message(error) for word in ("True", "False", "None", "'a'"))
+
+
+def test_plain_text_strips_html_and_keeps_the_first_sentences() -> None:
+    documentation = (
+        "<p>The <code>essential</code> flag &amp; more. If <i>true</i>, the task stops.</p> "
+        "<p>All tasks must have at least one essential container. " + "Long. " * 80 + "</p>"
+    )
+    assert python_plain_text(documentation) == "The essential flag & more. If true, the task stops."
+    assert python_plain_text("<p>" + "word " * 200 + "</p>").endswith("word…")
+    assert len(python_plain_text("<p>" + "word " * 200 + "</p>")) <= 300
+
+
+def test_every_field_has_a_plain_text_description_for_hover() -> None:
+    """Editors show `description` on hover: each field the container definition has explains itself in plain text."""
+    overlay = json.loads((SCHEMA_DIR / "overlay.schema.json").read_text())
+    fields = overlay["$defs"]["ContainerDefinition"]["properties"]
+    assert fields["essential"]["description"].startswith("If the essential parameter of a container is marked as true")
+    assert "description" in overlay["properties"]["containerDefinitions"]  # kept on the keyed-list forms too
+    assert "description" in overlay["properties"]["cpu"]
+    described = _descriptions(overlay)
+    assert len(described) > 150
+    assert not [text for text in described if "<" in text or "&amp;" in text or len(text) > 300]
+
+
+def _descriptions(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["description"]] if isinstance(node.get("description"), str) else []
+        return own + [text for value in node.values() for text in _descriptions(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in _descriptions(value)]
+    return []
+
+
+@pytest.mark.parametrize("name", ["overlay", "taskdef"])
+def test_the_schema_id_is_the_raw_url_of_the_file_in_this_repository(name: str) -> None:
+    """`$id` serves the JSON itself (a raw URL, not an HTML page) and names the file's path in the repository."""
+    schema_id = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())["$id"]
+    assert schema_id == f"https://raw.githubusercontent.com/ecs-overlay/ecs-overlay/main/schema/{name}.schema.json"
+    assert (REPO / schema_id.split("/main/", 1)[1]).is_file()

@@ -159,41 +159,58 @@ def findings_document(environments: Sequence[str], findings: Sequence[tuple[str,
 
 
 def drift_text(
-    environment: str, label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
+    environment: str,
+    label: str,
+    drifts: Sequence[Drift],
+    since: Sequence[Change] | None,
+    show_values: bool,
+    build_time: Sequence[Drift] = (),
 ) -> str:
     lines = [
         f"== {environment}: live {label}: "
         + (f"{counted(len(drifts), 'managed value')} drifted" if drifts else "no drift")
     ]
-    for item in shown_drifts(drifts, show_values):
-        live = short(item.live) if item.live_present else "(absent)"
-        wanted = short(item.overlay) if item.overlay is not None else "(deleted)"
-        lines.append(f"! {item.readable_path}: live {live}, overlay {wanted}  ({item.origin.describe()})")
+    lines.extend(f"! {_drift_line(item)}" for item in shown_drifts(drifts, show_values))
+    if build_time:
+        lines.append(f"-- build-time values differ (not drift): {len(build_time)}")
+        lines.extend(f"~ {_drift_line(item)}" for item in shown_drifts(build_time, show_values))
     if since is not None:
         lines.append(f"-- since the snapshot: {_count(since)}")
         lines.extend(change_line(change) for change in shown_changes(since, show_values))
     return "\n".join(lines) + "\n"
 
 
+def _drift_line(item: Drift) -> str:
+    live = short(item.live) if item.live_present else "(absent)"
+    wanted = short(item.overlay) if item.overlay is not None else "(deleted)"
+    return f"{item.readable_path}: live {live}, overlay {wanted}  ({item.origin.describe()})"
+
+
 def drift_json(
-    label: str, drifts: Sequence[Drift], since: Sequence[Change] | None, show_values: bool
+    label: str,
+    drifts: Sequence[Drift],
+    since: Sequence[Change] | None,
+    show_values: bool,
+    build_time: Sequence[Drift] = (),
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "live": label,
-        "drift": [
-            {
-                "path": d.readable_path,
-                "live": d.live if d.live_present else None,
-                "live_present": d.live_present,
-                "overlay": d.overlay,
-                "origin": origin_json(d.origin),
-            }
-            for d in shown_drifts(drifts, show_values)
-        ],
+        "drift": [_drift_record(d) for d in shown_drifts(drifts, show_values)],
+        "build_time": [_drift_record(d) for d in shown_drifts(build_time, show_values)],
     }
     if since is not None:
         record["since_snapshot"] = [change_json(c) for c in shown_changes(since, show_values)]
     return record
+
+
+def _drift_record(item: Drift) -> dict[str, Any]:
+    return {
+        "path": item.readable_path,
+        "live": item.live if item.live_present else None,
+        "live_present": item.live_present,
+        "overlay": item.overlay,
+        "origin": origin_json(item.origin),
+    }
 
 
 def shown_changes(changes: Sequence[Change], show_values: bool) -> list[Change]:

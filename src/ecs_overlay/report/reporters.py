@@ -138,7 +138,7 @@ def _diff_sections(run: DiffRun, view: View) -> list[tuple[str, tuple[str, str, 
             service,
             (
                 result.environment,
-                f"{result.old_label} -> {result.new_label}",
+                result.heading,
                 shown_changes(result.changes, view.show_values),
             ),
         )
@@ -195,7 +195,8 @@ def _diff_github(run: DiffRun, view: View) -> str:
 def _drift_text(run: DriftRun, view: View) -> str:
     def text(reports: Sequence[DriftReport]) -> str:
         return "".join(
-            drift_text(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values) for r in reports
+            drift_text(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
+            for r in reports
         )
 
     if not view.many:
@@ -207,7 +208,8 @@ def _drift_json(run: DriftRun, view: View) -> str:
     def document(reports: Sequence[DriftReport]) -> dict[str, Any]:
         return {
             "environments": {
-                r.environment: drift_json(r.base_label, r.drifts, _since(r, view), view.show_values) for r in reports
+                r.environment: drift_json(r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
+                for r in reports
             }
         }
 
