@@ -5,6 +5,7 @@ with its marker, its summary and its size guard."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ecs_overlay.report.reporters import REPORTER_BY_NAME, formats
 from ecs_overlay.report.sarif import sarif
 from ecs_overlay.rules.registry import REGISTRY
 
+from .test_e2e_aws import example_taskdef, register
 from .test_review import committed
 from .test_services import edit, repository
 
@@ -55,13 +57,14 @@ def broken_services(tmp_path: Path) -> Path:
 
 
 def test_each_command_offers_the_formats_the_registry_gives_it(invoke: Any) -> None:
-    assert formats("validate") == ["text", "json", "sarif", "junit", "github"]
+    assert formats("validate") == ["text", "json", "markdown", "sarif", "junit", "github"]
     assert formats("diff") == ["text", "json", "markdown", "pr-comment", "github"]
-    assert formats("drift") == ["text", "json", "sarif", "junit", "github"]
+    assert formats("drift") == ["text", "json", "markdown", "sarif", "junit", "github"]
     assert set(REPORTER_BY_NAME) == {"text", "json", "markdown", "pr-comment", "sarif", "junit", "github"}
     refused = invoke("diff", "--format", "sarif")
     assert refused.returncode == 2 and "'sarif' is not one of 'text', 'json', 'markdown'" in refused.stderr
-    assert "[text|json|sarif|junit|github]" in invoke("validate", "--help").stdout
+    assert "[text|json|markdown|sarif|junit|github]" in invoke("validate", "--help").stdout
+    assert "[text|json|markdown|sarif|junit|github]" in invoke("drift", "--help").stdout
 
 
 def test_validate_sarif_is_valid_and_places_findings_at_overlay_lines(invoke: Any, tmp_path: Path) -> None:
@@ -276,3 +279,68 @@ def test_sarif_of_an_environment_with_two_files_names_the_one_the_finding_is_on(
     [finding] = valid_sarif(result.stdout)["runs"][0]["results"]
     assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "environments/prod.yaml"
     assert "has two files" in finding["message"]["text"]
+
+
+def test_validate_markdown_summarises_then_tables_each_environment(invoke: Any, project: Path) -> None:
+    for env, field in (("prod", "memroy"), ("stage", "cpu|x")):
+        overlay = project / "environments" / f"{env}.yaml"
+        overlay.write_text(overlay.read_text() + f"{field}: 1\n")
+    line = len((project / "environments" / "prod.yaml").read_text().splitlines())
+    result = invoke("validate", "--format", "markdown", cwd=project)
+    assert result.returncode == 1, result.stderr
+    summary, prod, stage = result.stdout.split("### ")
+    assert summary.startswith("2 errors, 0 warnings in 2 environments.\n\n| environment | errors | warnings | info |")
+    assert "| `prod` | 1 | 0 | 0 |" in summary and "| `stage` | 1 | 0 | 0 |" in summary
+    assert prod.startswith("`prod` — 1 error, 0 warnings\n\n| severity | rule | where | path | message |\n")
+    assert (
+        f"| error | `unknown-field` | `environments/prod.yaml:{line}:1` | `memroy` | "
+        "unknown field 'memroy'; did you mean 'memory'? |"
+    ) in prod
+    # a pipe in a name stays inside its cell
+    [row] = [row for row in stage.splitlines() if "unknown-field" in row]
+    assert "`cpu\\|x`" in row and row.replace("\\|", "").count("|") == 6
+
+
+def test_validate_markdown_groups_by_service(invoke: Any, tmp_path: Path) -> None:
+    root = broken_services(tmp_path)
+    result = invoke("validate", "--services", "services", "--base", "snapshots", "--format", "markdown", cwd=root)
+    assert result.returncode == 1, result.stderr
+    text = result.stdout
+    assert "| service | environment | errors | warnings | info |" in text
+    assert "| `billing` | `stage` | 1 | 0 | 1 |" in text and "| `checkout` | `stage` | 0 | 0 | 0 |" in text
+    billing, checkout = text.index("## Service `billing`"), text.index("## Service `checkout`")
+    assert billing < checkout
+    assert "| info | `base-null` |  |  | dropped 1 null value" in text[billing:checkout]
+    assert "`services/checkout/environments/prod.yaml:3:1` | `memroy` |" in text[checkout:]
+    assert text[checkout:].count("### ") == 2 and "### `stage` — no findings" in text[checkout:]
+
+
+def test_drift_markdown_against_the_live_service_masks_secrets(
+    invoke: Any, project: Path, ecs: Any, aws_env: dict[str, str]
+) -> None:
+    live = example_taskdef("prod")
+    web = next(c for c in live["containerDefinitions"] if c["name"] == "web")
+    web["environment"] += [
+        {"name": "API_TOKEN", "value": "canary-live-token-5e5e"},
+        {"name": "BUILD_REF", "value": "build-41"},
+    ]
+    register(ecs, live)
+    prod = project / "environments" / "prod.yaml"
+    prod.write_text(
+        prod.read_text().replace(
+            "      LOG_LEVEL: warn\n",
+            "      LOG_LEVEL: warn\n      API_TOKEN: canary-overlay-token-7a7a\n      BUILD_REF: ${BUILD_NUMBER}\n",
+        )
+        + "allowPlaintext: [API_TOKEN]\n"
+    )
+    result = invoke("drift", "--format", "markdown", cwd=project, env={**aws_env, "DEPLOY_ENV": "prod"})
+    assert result.returncode == 4, result.stderr
+    text = result.stdout
+    assert "canary-" not in text + result.stderr
+    assert re.match(r"### `prod` — \d+ managed values drifted\n\n_live checkout-api-prod_\n\n\| path \|", text), text
+    drifted, build_time = text.split("Build-time values differ (not drift): 1\n")
+    assert '| `containerDefinitions[web].environment[API_TOKEN]` | `"****"` | `"****"` |' in drifted
+    log_level = "| `containerDefinitions[web].environment[LOG_LEVEL]` |"
+    assert f'{log_level} `"info"` | `"warn"` | environments/prod.yaml:15:18 |' in drifted
+    assert "BUILD_REF" not in drifted
+    assert '| `containerDefinitions[web].environment[BUILD_REF]` | `"build-41"` | `"${BUILD_NUMBER}"` |' in build_time

@@ -15,6 +15,7 @@ from ..findings import Finding, counted, short
 from ..keyed import Path, format_path
 from ..provenance import Origin, Provenance
 from ..secrets import mask
+from .located import Located
 
 T = TypeVar("T")
 
@@ -150,6 +151,53 @@ def findings_json(findings: Sequence[tuple[str, Finding]]) -> str:
     return _dumps([{"environment": name, **f.to_json()} for name, f in findings])
 
 
+def findings_markdown(environments: Sequence[tuple[str, str]], findings: Sequence[Located]) -> str:
+    """Validate's findings as Markdown: a summary line and table, then a table per environment.
+
+    ``environments``: (service, environment) in order, ``service`` "" without ``--services``; under
+    ``--services`` each service's environments sit under a ``## Service`` heading.
+    """
+    many = any(service for service, _ in environments)
+    own: dict[tuple[str, str], list[Finding]] = {key: [] for key in environments}
+    for item in findings:
+        own.setdefault((item.service, item.environment), []).append(item.finding)
+    errors, warnings, _ = _severities([item.finding for item in findings])
+    head = ["| service | environment | errors | warnings | info |", "|---|---|---:|---:|---:|"]
+    if not many:
+        head = [head[0].replace("| service ", ""), head[1].replace("|---", "", 1)]
+    rows = []
+    for service, environment in environments:
+        cells = [f"`{cell(environment)}`", *(str(n) for n in _severities(own[(service, environment)]))]
+        rows.append("| " + " | ".join([f"`{cell(service)}`", *cells] if many else cells) + " |")
+    summary = (
+        f"{counted(errors, 'error')}, {counted(warnings, 'warning')} "
+        f"in {counted(len(environments), 'environment')}.\n\n" + "\n".join([*head, *rows]) + "\n\n"
+    )
+    sections = [(service, _findings_section(name, own[(service, name)])) for service, name in environments]
+    if not many:
+        return summary + "".join(section for _, section in sections)
+    return summary + services_markdown([(s, "".join(group)) for s, group in by_service(sections)])
+
+
+def _severities(findings: Sequence[Finding]) -> tuple[int, int, int]:
+    errors = sum(1 for f in findings if f.is_error)
+    warnings = sum(1 for f in findings if f.is_warning)
+    return errors, warnings, len(findings) - errors - warnings
+
+
+def _findings_section(environment: str, findings: Sequence[Finding]) -> str:
+    errors, warnings, _ = _severities(findings)
+    count = f"{counted(errors, 'error')}, {counted(warnings, 'warning')}" if findings else "no findings"
+    if not findings:
+        return f"### `{cell(environment)}` — {count}\n\n"
+    rows = ["| severity | rule | where | path | message |", "|---|---|---|---|---|"]
+    for f in findings:
+        where = f"`{cell(f.location())}`" if f.file is not None else ""
+        path = f"`{cell(f.path)}`" if f.path else ""
+        rows.append(f"| {f.severity} | `{cell(f.rule)}` | {where} | {path} | {cell(f.message)} |")
+    return f"### `{cell(environment)}` — {count}\n\n" + "\n".join(rows) + "\n\n"
+
+
 def findings_document(environments: Sequence[str], findings: Sequence[tuple[str, Finding]]) -> dict[str, Any]:
     """One service's environments, each with its findings (an empty list when clean)."""
     document: dict[str, list[dict[str, Any]]] = {name: [] for name in environments}
@@ -178,6 +226,39 @@ def drift_text(
         lines.append(f"-- since the snapshot: {_count(since)}")
         lines.extend(change_line(change) for change in shown_changes(since, show_values))
     return "\n".join(lines) + "\n"
+
+
+def drift_markdown(
+    environment: str,
+    label: str,
+    drifts: Sequence[Drift],
+    since: Sequence[Change] | None,
+    show_values: bool,
+    build_time: Sequence[Drift] = (),
+) -> str:
+    """One environment's drift as Markdown: the drifted managed values, then the build-time values apart."""
+    count = f"{counted(len(drifts), 'managed value')} drifted" if drifts else "no drift"
+    parts = [f"### `{cell(environment)}` — {count}\n\n_live {cell(label)}_\n"]
+    if drifts:
+        parts.append(_drift_table(shown_drifts(drifts, show_values)) + "\n")
+    if build_time:
+        parts.append(f"Build-time values differ (not drift): {len(build_time)}\n")
+        parts.append(_drift_table(shown_drifts(build_time, show_values)) + "\n")
+    if since is not None:
+        parts.append(f"Since the snapshot: {_count(since)}\n")
+        if since:
+            parts.append(changes_table(shown_changes(since, show_values)) + "\n")
+    return "\n".join(parts) + "\n"
+
+
+def _drift_table(drifts: Sequence[Drift]) -> str:
+    """A Markdown table of drifted values (already masked as wanted), one row each."""
+    rows = ["| path | live | overlay | set by |", "|---|---|---|---|"]
+    for item in drifts:
+        live = f"`{cell(short(item.live, 60))}`" if item.live_present else "(absent)"
+        wanted = f"`{cell(short(item.overlay, 60))}`" if item.overlay is not None else "(deleted)"
+        rows.append(f"| `{cell(item.readable_path)}` | {live} | {wanted} | {cell(item.origin.describe())} |")
+    return "\n".join(rows)
 
 
 def _drift_line(item: Drift) -> str:

@@ -8,7 +8,7 @@ format          validate  diff  drift
 ==============  ========  ====  =====
 text            yes       yes   yes
 json            yes       yes   yes
-markdown                  yes
+markdown        yes       yes   yes
 pr-comment                yes
 sarif           yes             yes
 junit           yes             yes
@@ -36,9 +36,11 @@ from . import (
     changes_markdown,
     changes_text,
     drift_json,
+    drift_markdown,
     drift_text,
     findings_document,
     findings_json,
+    findings_markdown,
     findings_text,
     services_json,
     services_markdown,
@@ -115,6 +117,10 @@ def _validate_json(run: ValidateRun, view: View) -> str:
     grouped = dict(by_service((service, (name, finding)) for service, name, finding in run.findings))
     environments = by_service(run.environments)
     return services_json([(s, findings_document(names, grouped.get(s, []))) for s, names in environments])
+
+
+def _validate_markdown(run: ValidateRun, view: View) -> str:
+    return findings_markdown(run.environments, _validate_located(run))
 
 
 def _validate_sarif(run: ValidateRun, view: View) -> str:
@@ -218,6 +224,18 @@ def _drift_json(run: DriftRun, view: View) -> str:
     return services_json([(service, document(reports)) for service, reports in by_service(run.reports)])
 
 
+def _drift_markdown(run: DriftRun, view: View) -> str:
+    def markdown(reports: Sequence[DriftReport]) -> str:
+        return "".join(
+            drift_markdown(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
+            for r in reports
+        )
+
+    if not view.many:
+        return markdown([report for _, report in run.reports])
+    return services_markdown([(service, markdown(reports)) for service, reports in by_service(run.reports)])
+
+
 def _since(report: DriftReport, view: View) -> list[Change] | None:
     return report.snapshot_changes if view.snapshot else None
 
@@ -257,7 +275,7 @@ REPORTER_BY_NAME: dict[str, Reporter] = {
     for reporter in (
         Reporter("text", _validate_text, _diff_text, _drift_text),
         Reporter("json", _validate_json, _diff_json, _drift_json),
-        Reporter("markdown", diff=_diff_markdown),
+        Reporter("markdown", _validate_markdown, _diff_markdown, _drift_markdown),
         Reporter("pr-comment", diff=_diff_pr_comment),
         Reporter("sarif", _validate_sarif, drift=_drift_sarif),
         Reporter("junit", _validate_junit, drift=_drift_junit),
