@@ -104,6 +104,58 @@ def test_install_instructions_name_the_version_in_pyproject() -> None:
     assert f"## [{version}]" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
+PIP_INSTALL = re.compile(r"pip install ([^#;&|\n]+)")
+ACTION_REF = re.compile(r"uses: [\w.-]+/ecs-overlay@(\S+)")
+OPTIONS_WITH_A_VALUE = {"-c", "--constraint", "-r", "--requirement"}
+
+
+def installed_sources(text: str) -> list[str]:
+    """What each ``pip install`` line of ``text`` installs: its arguments less the options."""
+    sources = []
+    for arguments in PIP_INSTALL.findall(text):
+        words = iter(shlex.split(arguments))
+        for word in words:
+            if word in OPTIONS_WITH_A_VALUE:
+                next(words)
+            elif not word.startswith("-"):
+                sources.append(word)
+    return sources
+
+
+def test_examples_and_the_action_install_ecs_overlay_from_a_pinned_source_that_exists() -> None:
+    """Nothing serves ecs-overlay by name and a branch moves: every example and the Action install the
+    vendored wheel of pyproject's version, the Action's own checkout, or a git URL pinned to a full commit SHA,
+    and use the Action (and the README's pre-commit hook) at a full commit SHA."""
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    allowed = re.compile(
+        rf"(tools|dist)/ecs_overlay-{re.escape(version)}-py3-none-any\.whl|\$GITHUB_ACTION_PATH|\./ecs-overlay"
+        r"|git\+https://\S+@[0-9a-f]{40}"
+    )
+    files = [REPO / "action.yml", *sorted(p for p in (REPO / "examples").rglob("*") if p.suffix in {".yml", ".yaml"})]
+    wrong = {}
+    installers = []
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        sources = installed_sources(text)
+        refs = ACTION_REF.findall(text)
+        installers += [path.name] if sources else []
+        bad = [s for s in sources if not allowed.fullmatch(s)]
+        bad += [ref for ref in refs if not re.fullmatch("[0-9a-f]{40}", ref)]
+        if bad:
+            wrong[str(path.relative_to(REPO))] = bad
+    assert wrong == {}
+    revisions = re.findall(r"^\s+rev: (\S+)", README, flags=re.M)  # the pre-commit snippet
+    assert revisions and all(re.fullmatch("[0-9a-f]{40}", rev) for rev in revisions)
+    assert set(installers) >= {"action.yml", "buildspec.yml", "buildspec-pr.yml", "buildspec-drift.yml"}
+    assert set(installers) >= {"buildspec-ecs-blue-green.yml", "ecs-overlay-drift.yml"}
+    assert installed_sources('pip install -q -c c.txt "git+https://x/y@main" ecs-overlay') == [
+        "git+https://x/y@main",
+        "ecs-overlay",
+    ]
+
+
 @pytest.mark.e2e
 def test_the_wheel_the_readme_names_is_what_pip_builds(tmp_path: Path) -> None:
     """`pip wheel --no-deps -w dist ./ecs-overlay` (the README's line, from a copy of the checkout) writes the
