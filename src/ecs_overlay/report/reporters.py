@@ -56,7 +56,7 @@ from .sarif import sarif
 
 if TYPE_CHECKING:
     from ..app import DiffRun, DriftRun, ValidateRun
-    from ..diff import Change
+    from ..diff import Change, Drift
     from ..review import DriftReport
 
 
@@ -198,16 +198,28 @@ def _diff_github(run: DiffRun, view: View) -> str:
 # drift
 
 
-def _drift_text(run: DriftRun, view: View) -> str:
-    def text(reports: Sequence[DriftReport]) -> str:
+# drift_text or drift_markdown: one environment's report; services_text or services_markdown: under --services
+DriftSection = Callable[[str, str, Sequence["Drift"], Sequence["Change"] | None, bool, Sequence["Drift"]], str]
+
+
+def _drift_joined(
+    run: DriftRun, view: View, section: DriftSection, services: Callable[[list[tuple[str, str]]], str]
+) -> str:
+    """Each environment's section one after the other, under its service's heading with ``--services``."""
+
+    def joined(reports: Sequence[DriftReport]) -> str:
         return "".join(
-            drift_text(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
+            section(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
             for r in reports
         )
 
     if not view.many:
-        return text([report for _, report in run.reports])
-    return services_text([(service, text(reports)) for service, reports in by_service(run.reports)])
+        return joined([report for _, report in run.reports])
+    return services([(service, joined(reports)) for service, reports in by_service(run.reports)])
+
+
+def _drift_text(run: DriftRun, view: View) -> str:
+    return _drift_joined(run, view, drift_text, services_text)
 
 
 def _drift_json(run: DriftRun, view: View) -> str:
@@ -225,15 +237,7 @@ def _drift_json(run: DriftRun, view: View) -> str:
 
 
 def _drift_markdown(run: DriftRun, view: View) -> str:
-    def markdown(reports: Sequence[DriftReport]) -> str:
-        return "".join(
-            drift_markdown(r.environment, r.base_label, r.drifts, _since(r, view), view.show_values, r.build_time)
-            for r in reports
-        )
-
-    if not view.many:
-        return markdown([report for _, report in run.reports])
-    return services_markdown([(service, markdown(reports)) for service, reports in by_service(run.reports)])
+    return _drift_joined(run, view, drift_markdown, services_markdown)
 
 
 def _since(report: DriftReport, view: View) -> list[Change] | None:
