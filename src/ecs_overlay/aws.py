@@ -14,6 +14,7 @@ import json
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal, NamedTuple
@@ -64,6 +65,7 @@ _PLAIN_FAULTS = (ValueError, TypeError, AttributeError, KeyError, IndexError)
 # ECS's ClientException when two registrations of one family overlap: a moment's contention, not a refusal
 # of the definition (ECS's own text, as reported in hashicorp/terraform-provider-aws#9777).
 _CONCURRENT_REGISTRATION = "Too many concurrent attempts to create a new revision"
+_WAIT_SLICE = 0.25  # seconds between checks for a pending signal while an AWS call runs
 _BOTOCORE_VALUE = re.compile(r", value: .*?, (type: <class|valid min)")
 _REGISTER_PERMISSION = "ecs:RegisterTaskDefinition (and iam:PassRole on the task and execution roles)"
 # What each service answers when the thing asked about does not exist (S3's HEAD answers a bare 404).
@@ -427,9 +429,12 @@ class Ecs:
                 finished.set()
 
         threading.Thread(target=work, name="ecs-overlay-aws-call", daemon=True).start()
-        name = _operation_name(operation)
-        if not finished.wait(self._timeout):
-            raise AwsError(_timed_out(self._timeout, name))
+        deadline = time.monotonic() + self._timeout
+        # In slices: CPython runs a signal handler between bytecodes, so a Ctrl-C that lands just before a
+        # wait begins would otherwise wait out the whole deadline.
+        while not finished.wait(min(_WAIT_SLICE, max(deadline - time.monotonic(), 0.0))):
+            if time.monotonic() >= deadline:
+                raise AwsError(_timed_out(self._timeout, _operation_name(operation)))
         return outcome[0]
 
     def _finished(self, result: Any, operation: Callable[..., Any], permission: str, subject: str) -> Any:
