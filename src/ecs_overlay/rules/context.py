@@ -1,15 +1,17 @@
 """What every rule reads: the rendered task definition, its origins, the run's settings, and
-small readers for the facts many rules need (launch type, containers, task size)."""
+small readers for the facts many rules need (launch type, containers, task size) and the range
+check several rules share."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..keyed import Item, Path
 from ..provenance import Provenance
+from .registry import Problem
 
 DEFAULT_MAX_SIZE = 64 * 1024
 
@@ -88,3 +90,14 @@ class RuleContext:
     def task_units(self, kind: str) -> int | None:
         value = self.taskdef.get(kind)
         return None if value is None else task_size_units(value, kind)
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """A JSON integer (``true`` is not one, though Python's bool is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def out_of_range(path: Path, label: str, value: Any, low: int, high: int, unit: str = "") -> Iterator[Problem]:
+    """A problem at ``path`` when ``value`` is an integer outside ``low``–``high``."""
+    if is_int(value) and not low <= value <= high:
+        yield Problem(path, f"{label} is {value}{unit}; ECS allows {low} to {high}{unit}")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from typing import Any, TypeGuard
 
 from ..findings import WARNING
-from ..keyed import Item, Path
-from .context import RuleContext
+from ..keyed import Item
+from .context import RuleContext, is_int, out_of_range
 from .registry import Problem, bad, good, rule
 
 CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
@@ -18,17 +17,6 @@ HEALTH_CHECK_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/AP
 # Family, container and volume names: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens".
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 NAME_RULE = "up to 255 letters, digits, hyphens (-) and underscores (_)"
-
-
-def is_int(value: Any) -> TypeGuard[int]:
-    """A JSON integer (``true`` is not one, though Python's bool is an int)."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def out_of_range(path: Path, label: str, value: Any, low: int, high: int, unit: str = "") -> Iterator[Problem]:
-    """A problem at ``path`` when ``value`` is an integer outside ``low``–``high``."""
-    if is_int(value) and not low <= value <= high:
-        yield Problem(path, f"{label} is {value}{unit}; ECS allows {low} to {high}{unit}")
 
 
 @rule(

@@ -9,9 +9,8 @@ from typing import Any
 
 from ..findings import WARNING
 from ..keyed import CONTAINER_KEYED_LISTS, Item, Path
-from .context import RuleContext
+from .context import RuleContext, is_int, out_of_range
 from .examples import example_base
-from .limits import is_int, out_of_range
 from .registry import ExampleBase, Problem, bad, good, rule
 
 PORT_MAPPING_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html"

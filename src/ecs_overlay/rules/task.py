@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator, Mapping
 
 from ..findings import WARNING, Severity
-from .context import DEFAULT_MAX_SIZE, RuleContext
+from .context import DEFAULT_MAX_SIZE, RuleContext, out_of_range
 from .registry import Problem, bad, good, rule
 
 # Fargate task sizes (Linux): cpu units → allowed memory (MiB).
@@ -115,10 +115,7 @@ def fargate_network_mode(ctx: RuleContext) -> Iterator[Problem]:
 )
 def ephemeral_storage(ctx: RuleContext) -> Iterator[Problem]:
     storage = (ctx.taskdef.get("ephemeralStorage") or {}).get("sizeInGiB")
-    if isinstance(storage, int) and not 21 <= storage <= 200:
-        yield Problem(
-            ("ephemeralStorage", "sizeInGiB"), f"ephemeralStorage.sizeInGiB is {storage}; ECS allows 21 to 200"
-        )
+    yield from out_of_range(("ephemeralStorage", "sizeInGiB"), "ephemeralStorage.sizeInGiB", storage, 21, 200)
 
 
 @rule(
