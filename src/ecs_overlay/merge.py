@@ -87,8 +87,32 @@ def merge_appspec(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
 
 
 def merge_service(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
-    """The ``service`` sections of all layers (what deploy sends with UpdateService); ``service: null`` removes."""
-    return _merge_sections(overlay.service for overlay in overlays if overlay.has_service)
+    """The ``service`` sections of all layers (what deploy sends with UpdateService); ``service: null`` removes
+    the inherited settings. A null inside is kept: it tells deploy to remove that setting from the service
+    (``lifecycleHooks: null``), which leaving the key out would not."""
+    merged: dict[str, Any] | None = None
+    for overlay in overlays:
+        if overlay.has_service:
+            merged = None if overlay.service is None else _merged_keeping_nulls(merged or {}, overlay.service)
+    return merged
+
+
+def service_provenance(overlays: Sequence[Overlay]) -> Provenance:
+    """Where each value of the merged ``service`` section was written (paths start with "service")."""
+    provenance = Provenance()
+    for overlay in overlays:
+        for path, origin in overlay.service_origins:
+            provenance.set(path, origin)
+    return provenance
+
+
+def _merged_keeping_nulls(base: dict[str, Any], nxt: dict[str, Any]) -> dict[str, Any]:
+    result = dict(base)
+    for key, value in nxt.items():
+        current = result.get(key)
+        both_mappings = isinstance(current, dict) and isinstance(value, dict)
+        result[key] = _merged_keeping_nulls(current, value) if both_mappings else value  # type: ignore[arg-type]
+    return result
 
 
 def merge_base_location(overlays: Sequence[Overlay]) -> dict[str, Any]:

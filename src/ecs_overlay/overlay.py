@@ -60,6 +60,7 @@ class Overlay:
     # The ECS service settings `deploy` manages (deploymentConfiguration); never part of the task definition.
     service: dict[str, Any] | None = None
     has_service: bool = False
+    service_origins: list[tuple[Path, Origin]] = field(default_factory=list)  # ("service", …) paths
     # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
     # of the task definition either, and merged through `extends` the same way.
     base_location: dict[str, Any] | None = None
@@ -97,6 +98,7 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.base_location = overlay.data.pop("base", None)
     sections = (("appspec",), ("service",), ("base",))
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
+    overlay.service_origins = [(path, origin) for path, origin in reader.origins if path[:1] == ("service",)]
     overlay.items = reader.items
     overlay.extends = reader.extends
     return overlay

@@ -14,7 +14,7 @@ from .base import ENVIRONMENT_TAG
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
-from .merge import merge_appspec, merge_layers, merge_service
+from .merge import merge_appspec, merge_layers, merge_service, service_provenance
 from .overlay import Overlay
 from .provenance import IMAGE, TOOL, Origin, Provenance
 from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
@@ -69,7 +69,8 @@ def render(
     findings.extend(schema_findings(taskdef, provenance, options.base_from_api))
     if not has_errors(findings):
         # ECS's rules read well-typed data; a schema error is reported first, on its own.
-        findings.extend(check(RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))))
+        context = RuleContext(taskdef, provenance, options.max_size, _plaintext_allowed(overlays))
+        findings.extend(check(_with_service(context, overlays)))
     return RenderResult(taskdef, provenance, findings, merge_appspec(overlays), merge_service(overlays))
 
 
@@ -83,9 +84,20 @@ def check_layers(overlays: Sequence[Overlay]) -> list[Finding]:
     taskdef: dict[str, Any] = from_keyed(merged)
     _normalise_task_size(taskdef)
     findings.extend(
-        check(RuleContext(taskdef, provenance, plaintext_allowed=_plaintext_allowed(overlays), partial=True))
+        check(
+            _with_service(
+                RuleContext(taskdef, provenance, plaintext_allowed=_plaintext_allowed(overlays), partial=True), overlays
+            )
+        )
     )
     return findings
+
+
+def _with_service(context: RuleContext, overlays: Sequence[Overlay]) -> RuleContext:
+    """The rules' context with the layers' `service:` section, checked with the task definition."""
+    context.service = merge_service(overlays)
+    context.service_provenance = service_provenance(overlays)
+    return context
 
 
 def _plaintext_allowed(overlays: Sequence[Overlay]) -> frozenset[str]:

@@ -133,11 +133,13 @@ def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
         return None
     if botocore.__version__ == load("taskdef").get("x-botocore-version"):
         return None
-    from .schemagen import overlay_schema, taskdef_schema
+    from .schemagen import overlay_schema, service_schema, taskdef_schema
 
     model = botocore.session.get_session().get_service_model("ecs")
     taskdef = taskdef_schema(model, botocore.__version__)
-    return Draft202012Validator(taskdef if name == "taskdef" else overlay_schema(taskdef))
+    service = service_schema(model, botocore.__version__)
+    generated = {"taskdef": taskdef, "service": service}
+    return Draft202012Validator(generated.get(name) or overlay_schema(taskdef, service))
 
 
 def leaf_errors(error: ValidationError) -> list[ValidationError]:

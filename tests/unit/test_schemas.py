@@ -12,7 +12,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from ecs_overlay import schemas
-from ecs_overlay.schemagen import overlay_schema, python_pattern, taskdef_schema
+from ecs_overlay.schemagen import SERVICE_MEMBERS, overlay_schema, python_pattern, service_schema, taskdef_schema
 from ecs_overlay.schemagen import plain_text as python_plain_text
 
 from ..conftest import EXAMPLE_BASE, EXAMPLE_ENVIRONMENTS, REPO
@@ -20,7 +20,7 @@ from ..conftest import EXAMPLE_BASE, EXAMPLE_ENVIRONMENTS, REPO
 SCHEMA_DIR = REPO / "schema"
 
 
-@pytest.mark.parametrize("name", ["taskdef", "overlay"])
+@pytest.mark.parametrize("name", ["taskdef", "service", "overlay"])
 def test_shipped_schemas_are_valid_against_the_metaschema(name: str) -> None:
     Draft202012Validator.check_schema(json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text()))
 
@@ -31,7 +31,27 @@ def test_shipped_schemas_are_what_the_installed_botocore_generates() -> None:
     assert json.loads((SCHEMA_DIR / "taskdef.schema.json").read_text()) == taskdef, (
         "schema/ is stale: run scripts/generate_schemas.py"
     )
-    assert json.loads((SCHEMA_DIR / "overlay.schema.json").read_text()) == overlay_schema(taskdef)
+    service = service_schema(model, botocore.__version__)
+    assert json.loads((SCHEMA_DIR / "service.schema.json").read_text()) == service
+    assert json.loads((SCHEMA_DIR / "overlay.schema.json").read_text()) == overlay_schema(taskdef, service)
+
+
+def test_the_service_section_is_update_services_input_for_the_members_it_may_set() -> None:
+    """`service:` takes the UpdateService members deploy sends, as botocore models them: the blue/green
+    strategies, lifecycle hooks and their stage enum, load balancers' advanced configuration."""
+    model = botocore.session.get_session().get_service_model("ecs")
+    members = model.operation_model("UpdateService").input_shape.members
+    section = json.loads((SCHEMA_DIR / "overlay.schema.json").read_text())["properties"]["service"]
+    assert set(section["properties"]) == set(SERVICE_MEMBERS) <= set(members)
+    configuration = section["properties"]["deploymentConfiguration"]["properties"]
+    assert set(configuration) == set(model.shape_for("DeploymentConfiguration").members)
+    assert configuration["strategy"]["enum"] == ["ROLLING", "BLUE_GREEN", "LINEAR", "CANARY", None]
+    stages = configuration["lifecycleHooks"]["items"]["properties"]["lifecycleStages"]["items"]["enum"]
+    assert "POST_TEST_TRAFFIC_SHIFT" in stages
+    advanced = section["properties"]["loadBalancers"]["items"]["properties"]["advancedConfiguration"]["properties"]
+    assert set(advanced) == {"alternateTargetGroupArn", "productionListenerRule", "testListenerRule", "roleArn"}
+    strict = json.loads((SCHEMA_DIR / "service.schema.json").read_text())
+    assert strict["$defs"]["DeploymentCircuitBreaker"]["required"] == ["enable", "rollback"]
 
 
 def test_the_package_ships_the_same_schemas() -> None:
@@ -119,7 +139,7 @@ def _descriptions(node: object) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("name", ["overlay", "taskdef"])
+@pytest.mark.parametrize("name", ["overlay", "taskdef", "service"])
 def test_the_schema_id_is_the_raw_url_of_the_file_in_this_repository(name: str) -> None:
     """`$id` serves the JSON itself (a raw URL, not an HTML page) and names the file's path in the repository."""
     schema_id = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text())["$id"]

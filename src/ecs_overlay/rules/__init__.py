@@ -22,6 +22,7 @@ from . import roles  # noqa: F401
 from . import fargate  # noqa: F401
 from . import volumes  # noqa: F401
 from . import inputs  # noqa: F401
+from . import service  # noqa: F401
 from . import verify  # noqa: F401
 
 # isort: on

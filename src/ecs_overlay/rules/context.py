@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from ..keyed import Item, Path
-from ..provenance import Provenance
+from ..provenance import Origin, Provenance
 from .registry import Problem
 
 DEFAULT_MAX_SIZE = 64 * 1024
@@ -45,6 +45,16 @@ class RuleContext:
     max_size: int = DEFAULT_MAX_SIZE
     plaintext_allowed: frozenset[str] = frozenset()
     partial: bool = False
+    # The layers' merged `service:` section (what deploy sends with UpdateService) and where each value was
+    # written: paths that start with "service" are located here, not in the task definition's provenance.
+    service: dict[str, Any] | None = None
+    service_provenance: Provenance = field(default_factory=Provenance)
+
+    def locate(self, path: Path) -> Origin:
+        """Where a finding about ``path`` points (see Provenance.locate)."""
+        if path[:1] == ("service",):
+            return self.service_provenance.locate(path)
+        return self.provenance.locate(path)
 
     def containers(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         """(path, container) for each container, the path keyed by name where it has one."""

@@ -120,7 +120,7 @@ def run_checks(ctx: RuleContext) -> list[Finding]:
         if entry.check is None or (ctx.partial and not entry.offline):
             continue
         for problem in entry.check(ctx):
-            origin = ctx.provenance.locate(problem.path)
+            origin = ctx.locate(problem.path)
             message = mask_text(problem.message)  # messages quote values (a cpu, a name); never a secret's shape
             if origin.kind == BASE and not ctx.partial:
                 message += " (already so in the base)"
