@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Regenerate schema/taskdef.schema.json, schema/service.schema.json and schema/overlay.schema.json from the installed botocore.
+"""Regenerate schema/taskdef.schema.json, service.schema.json and overlay.schema.json from the installed botocore.
 
 Run after upgrading botocore: ``python scripts/generate_schemas.py``; review the diff and commit.
 """

@@ -93,7 +93,7 @@ def test_a_rolling_deployment_is_followed_to_completion(
     lines = result.stderr.splitlines()
     assert f"registered {NEW}" in lines
     assert f"updated service shop/checkout: {OLD} -> {NEW}" in lines
-    assert "status: PRIMARY IN_PROGRESS, 1/2 running, 1 pending" in lines  # plain lines without a terminal
+    assert "status [0s]: PRIMARY IN_PROGRESS, 1/2 running, 1 pending" in lines  # plain lines without a terminal
     assert lines.count("event: has started 1 tasks") == 1 and "event: reached a steady state" in lines
     assert lines[-1] == "deployment completed: PRIMARY COMPLETED, 2/2 running, 0 pending"
     registered = ecs.describe_task_definition(taskDefinition=NEW)["taskDefinition"]
@@ -107,11 +107,14 @@ def test_a_failed_deployment_exits_5_and_is_rolled_back(
     fault_proxy.forward("DescribeServices")
     reason = "ECS deployment circuit breaker: tasks failed to start."
     fault_proxy.answer("DescribeServices", 200, described("FAILED", rolloutStateReason=reason))
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED", OLD))  # the rollback settles
     result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")
     assert result.returncode == 5
-    assert f"Error: the deployment failed: PRIMARY FAILED, 1/2 running, 1 pending ({reason}); rolled back to {OLD}" in (
-        result.stderr
-    )
+    assert (
+        f"Error: the deployment failed: PRIMARY FAILED, 1/2 running, 1 pending ({reason}); deploy rolled the service "
+        f"back to {OLD} (PRIMARY COMPLETED, 2/2 running, 0 pending)"
+    ) in result.stderr
+    assert f"rolling back: service shop/checkout updated to {OLD}" in result.stderr.splitlines()
     assert running(ecs) == OLD
     assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW, OLD]
 
@@ -132,9 +135,11 @@ def test_a_deployment_that_does_not_complete_in_time_exits_5_and_is_rolled_back(
 ) -> None:
     fault_proxy.forward("DescribeServices")
     fault_proxy.answer("DescribeServices", 200, described("IN_PROGRESS"))
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED", OLD))
     result = deploy(invoke, project, fault_proxy.env(aws_env), "--wait-timeout", "0", "--rollback")
     assert result.returncode == 5
     assert "the deployment did not complete within 0 s (--wait-timeout): PRIMARY IN_PROGRESS" in result.stderr
+    assert f"deploy rolled the service back to {OLD}" in result.stderr
     assert running(ecs) == OLD
 
 
@@ -264,27 +269,34 @@ def test_progress_rewrites_one_status_line_on_a_terminal_and_prints_changes_else
 ) -> None:
     import io
 
-    from ecs_overlay.cli import _progress
+    from ecs_overlay.cli import HEARTBEAT_SECONDS, _progress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
+    states = [("IN_PROGRESS 1/2", 0), ("IN_PROGRESS 1/2", 12), ("IN_PROGRESS 1/2", 75), ("COMPLETED 2/2", 80)]
     for stream, expected in (
         (
             Terminal(),
-            "\r\x1b[Kregistered x\n\r\x1b[KIN_PROGRESS 1/2\r\x1b[KIN_PROGRESS 1/2\r\x1b[KCOMPLETED 2/2\n\r\x1b[Kdone\n",
+            "\r\x1b[Kregistered x\n\r\x1b[K[0s] IN_PROGRESS 1/2\r\x1b[K[12s] IN_PROGRESS 1/2"
+            "\r\x1b[K[1m15s] IN_PROGRESS 1/2\r\x1b[K[1m20s] COMPLETED 2/2\n\r\x1b[Kdone\n",
         ),
-        (io.StringIO(), "registered x\nstatus: IN_PROGRESS 1/2\nstatus: COMPLETED 2/2\ndone\n"),
+        (
+            io.StringIO(),  # CI: each change, and an unchanged state again once a heartbeat interval has passed
+            "registered x\nstatus [0s]: IN_PROGRESS 1/2\nstatus [1m15s]: still IN_PROGRESS 1/2\n"
+            "status [1m20s]: COMPLETED 2/2\ndone\n",
+        ),
     ):
         monkeypatch.setattr("sys.stderr", stream)
         progress = _progress()
         progress.line("registered x")
-        for state in ("IN_PROGRESS 1/2", "IN_PROGRESS 1/2", "COMPLETED 2/2"):
-            progress.status(state)
+        for state, elapsed in states:
+            progress.status(state, elapsed)
         progress.done()
         progress.line("done")
         assert stream.getvalue() == expected
+    assert HEARTBEAT_SECONDS == 60
 
 
 def test_deploy_renders_from_base_when_given_and_from_the_running_revision_otherwise(

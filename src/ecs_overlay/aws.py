@@ -244,11 +244,19 @@ class Ecs:
             )
         return updated
 
-    def request_problems(self, taskdef: dict[str, Any]) -> list[str]:
-        """What botocore's request validator refuses in a RegisterTaskDefinition call (no AWS call)."""
+    def deregister_task_definition(self, arn: str, region: str | None = None, role_arn: str | None = None) -> None:
+        """Deregister the revision ``arn`` (one that deploy registered and no service uses)."""
+        client = self._client(None, region, role_arn)
+        self._call(
+            client.deregister_task_definition, "ecs:DeregisterTaskDefinition", f"revision '{arn}'", taskDefinition=arn
+        )
+
+    def request_problems(self, taskdef: dict[str, Any], operation: str = "RegisterTaskDefinition") -> list[str]:
+        """What botocore's request validator refuses in a call of ``operation`` with these parameters
+        (RegisterTaskDefinition's: a task definition), without calling AWS."""
         from botocore.validate import ParamValidator
 
-        shape = self._model().operation_model("RegisterTaskDefinition").input_shape
+        shape = self._model().operation_model(operation).input_shape
         assert shape is not None
         report = ParamValidator().validate(taskdef, shape)
         if not report.has_errors():

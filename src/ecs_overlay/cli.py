@@ -37,7 +37,7 @@ from .workflow import (
 if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
-    from .deploy import Progress
+    from .deploy import Progress, WaitUntil
     from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -527,7 +527,24 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
 )
 @click.option("--poll-interval", **_seconds(10, "Time between two looks at the service while waiting."))
 @click.option(
-    "--rollback", is_flag=True, help="When the deployment fails or times out, go back to the previous revision."
+    "--rollback",
+    is_flag=True,
+    help="When the deployment fails or times out, roll back (StopServiceDeployment, else the previous revision) "
+    "and wait for it; when ECS is rolling back itself, only wait for that.",
+)
+# The failure-handling and waiting options (issue 19's deploy slice), kept together.
+@click.option(
+    "--wait-until",
+    type=click.Choice(["stable", "completed", "none"]),
+    default="completed",
+    show_default=True,
+    help="Wait until the service is stable (one deployment left, all tasks running: the services-stable waiter), "
+    "the deployment's rolloutState is COMPLETED, or not at all.",
+)
+@click.option(
+    "--deregister-on-failure",
+    is_flag=True,
+    help="When UpdateService fails after registering, deregister the revision nothing uses.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
 @reports_errors
@@ -541,6 +558,8 @@ def deploy(
     wait_timeout: float,
     poll_interval: float,
     rollback: bool,
+    wait_until: str,
+    deregister_on_failure: bool,
     dry_run: bool,
 ) -> None:
     """Render, register, update --cluster/--service to the new revision and wait for the deployment.
@@ -550,8 +569,8 @@ def deploy(
     unless --family or --base names another. Exit 5 when the deployment fails or times out.
     """
     from .base import aws_place
+    from .deploy import Waiting, plan
     from .deploy import deploy as deploy_service
-    from .deploy import plan
     from .merge import merge_base_location
 
     if base.cluster is None or base.service is None:
@@ -574,6 +593,13 @@ def deploy(
     _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
     _check_registerable(rendered, base)
     planned.configure(rendered.result.service)
+    example = planned.update(f"arn:aws:ecs:::task-definition/{rendered.result.taskdef.get('family')}:1")
+    problems = base.ecs().request_problems({"cluster": cluster, "service": service, **example}, "UpdateService")
+    if problems:
+        raise InvalidInputError(
+            f"botocore refuses this UpdateService request: {'; '.join(problems)}; fix the `service:` section; "
+            "nothing registered"
+        )
     if dry_run:
         write_stdout(to_json(rendered.result.taskdef))
         change = to_json(planned.update(f"<new revision of {rendered.result.taskdef.get('family')}>"))
@@ -583,27 +609,37 @@ def deploy(
             err=True,
         )
         return
+    waiting = Waiting(cast("WaitUntil", wait_until), wait_timeout, poll_interval)
     arn = deploy_service(
-        base.ecs(), planned, rendered.result.taskdef, _progress(), wait_timeout, poll_interval, rollback
+        base.ecs(), planned, rendered.result.taskdef, _progress(), waiting, rollback, deregister_on_failure
     )
     write_stdout(arn + "\n")
 
 
+# Without a terminal, an unchanged status is repeated this often: CI logs show the deploy is alive.
+HEARTBEAT_SECONDS = 60
+
+
 def _progress() -> Progress:
     """Progress on stderr: a status line rewritten in place on a terminal, plain lines when it changes elsewhere."""
-    from .deploy import Progress
+    from .deploy import Progress, duration
 
     terminal = sys.stderr is not None and sys.stderr.isatty()
     last = [""]
+    said_at = [0.0]  # when the last status line was printed (elapsed seconds), for the CI heartbeat
 
     def line(text: str) -> None:
         click.echo(("\r\033[K" if terminal else "") + text, err=True)
 
-    def status(text: str) -> None:
+    def status(text: str, elapsed: float) -> None:
         if terminal:
-            click.echo("\r\033[K" + text, err=True, nl=False)
+            click.echo(f"\r\033[K[{duration(elapsed)}] {text}", err=True, nl=False)
         elif text != last[0]:
-            click.echo(f"status: {text}", err=True)
+            click.echo(f"status [{duration(elapsed)}]: {text}", err=True)
+            said_at[0] = elapsed
+        elif elapsed - said_at[0] >= HEARTBEAT_SECONDS:  # a CI log that stays silent looks hung
+            click.echo(f"status [{duration(elapsed)}]: still {text}", err=True)
+            said_at[0] = elapsed
         last[0] = text
 
     def done() -> None:

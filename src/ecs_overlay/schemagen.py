@@ -166,7 +166,7 @@ def service_schema(service_model: Any, botocore_version: str) -> dict[str, Any]:
 
 
 def _inlined(node: Any, defs: dict[str, Any]) -> Any:
-    """``node`` with every local ``$ref`` replaced by a copy of its definition (the service shapes are not recursive)."""
+    """``node`` with every local ``$ref`` replaced by its definition (the service shapes are not recursive)."""
     if isinstance(node, dict):
         reference = node.get("$ref")
         if isinstance(reference, str) and reference.startswith("#/$defs/"):
@@ -193,10 +193,10 @@ def _service_section(service: dict[str, Any]) -> dict[str, Any]:
             relax(schema["items"])
         return schema
 
-    return _with_description(
-        {"description": "ECS service settings that `deploy` sends with UpdateService; never part of the task definition."},
-        _nullable(relax(section)),
-    )
+    described = {
+        "description": "ECS service settings that `deploy` sends with UpdateService; never part of the task definition."
+    }
+    return _with_description(described, _nullable(relax(section)))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ HOOK = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_Deployment
 _MAX_BAKE_MINUTES = 1440  # 24 hours
 _HOOK = "arn:aws:lambda:eu-west-1:111111111111:function:smoke"
 _ROLE = "arn:aws:iam::111111111111:role/ecs-hooks"
+_CANARY = "service:\n  deploymentConfiguration:\n    strategy: CANARY\n    canaryConfiguration: "
 
 
 def _written(value: Any) -> Any:
@@ -115,12 +116,8 @@ def service_bake_time(ctx: RuleContext) -> Iterator[Problem]:
             "service:\n  deploymentConfiguration:\n    strategy: LINEAR\n    linearConfiguration: {stepPercent: 2.5}\n",
             path="service.deploymentConfiguration.linearConfiguration.stepPercent",
         ),
-        bad(
-            "service:\n  deploymentConfiguration:\n    strategy: CANARY\n    canaryConfiguration: {canaryPercent: 5.05}\n"
-        ),
-        good(
-            "service:\n  deploymentConfiguration:\n    strategy: CANARY\n    canaryConfiguration: {canaryPercent: 0.1}\n"
-        ),
+        bad(f"{_CANARY}{{canaryPercent: 5.05}}\n"),
+        good(f"{_CANARY}{{canaryPercent: 0.1}}\n"),
     ],
 )
 def service_traffic_percent(ctx: RuleContext) -> Iterator[Problem]:
@@ -137,7 +134,8 @@ def service_traffic_percent(ctx: RuleContext) -> Iterator[Problem]:
         if not low <= percent <= 100.0 or abs(tenths - round(tenths)) > 1e-9:
             yield Problem(
                 ("service", "deploymentConfiguration", section, name),
-                f"{json.dumps(percent)} is not a valid percentage here; ECS allows multiples of 0.1 from {low} to 100.0",
+                f"{json.dumps(percent)} is not a valid percentage here; ECS allows multiples of 0.1 "
+                f"from {low} to 100.0",
             )
 
 
