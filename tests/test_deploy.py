@@ -314,3 +314,299 @@ def test_deploy_renders_from_base_when_given_and_from_the_running_revision_other
     assert from_service.returncode == 0, from_service.stderr
     assert json.loads(from_service.stdout)["containerDefinitions"][1]["image"].endswith("aws-for-fluent-bit:2.32.4")
     assert ecs.list_task_definitions()["taskDefinitionArns"] == [OLD]
+
+
+DEPLOYMENT_ARN = "arn:aws:ecs:eu-west-1:123456789012:service-deployment/shop/checkout/n3wD3pl0y"
+CIRCUIT_BREAKER = "ECS deployment circuit breaker: tasks failed to start."
+
+
+def ecs_rolling_back(old_state: str = "IN_PROGRESS") -> Any:
+    """The service after ECS's circuit breaker failed the new deployment and started one of the old revision."""
+    answer = described("FAILED", rolloutStateReason=CIRCUIT_BREAKER)
+    failed = {**answer["services"][0]["deployments"][0], "status": "ACTIVE"}
+    rollback = {
+        "id": "ecs-svc/3", "status": "PRIMARY", "taskDefinition": OLD, "desiredCount": 2,
+        "runningCount": 2 if old_state == "COMPLETED" else 1, "pendingCount": 0, "rolloutState": old_state,
+    }  # fmt: skip
+    answer["services"][0].update(taskDefinition=OLD, deployments=[rollback, failed])
+    return answer
+
+
+def stopped_tasks(fault_proxy: FaultProxy) -> None:
+    """Two tasks of the new revision and one of the old that ECS stopped, as ListTasks/DescribeTasks tell it."""
+    tasks = [
+        {
+            "taskArn": f"arn:aws:ecs:eu-west-1:123456789012:task/shop/{task_id}", "taskDefinitionArn": arn,
+            "stoppedAt": stopped_at, "stopCode": "EssentialContainerExited",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [
+                {"name": "web", "exitCode": code, "reason": reason},
+                {"name": "log-router", "exitCode": None},
+            ],
+        }
+        for task_id, arn, stopped_at, code, reason in (
+            ("a1", NEW, 1_700_000_010, 1, None),
+            ("b2", NEW, 1_700_000_020, 137, "OutOfMemoryError: Container killed due to memory usage"),
+            ("c3", OLD, 1_700_000_030, 0, None),
+        )
+    ]  # fmt: skip
+    fault_proxy.answer("ListTasks", 200, {"taskArns": [task["taskArn"] for task in tasks]})
+    fault_proxy.answer("DescribeTasks", 200, {"tasks": tasks, "failures": []})
+
+
+def test_when_ecs_is_rolling_back_itself_deploy_says_so_and_sends_no_second_update(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, described("IN_PROGRESS"))
+    fault_proxy.answer("DescribeServices", 200, ecs_rolling_back())
+    stopped_tasks(fault_proxy)
+    result = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert result.returncode == 5
+    assert (
+        f"Error: the deployment failed: ACTIVE FAILED, 1/2 running, 1 pending ({CIRCUIT_BREAKER}); ECS is rolling "
+        f"the service back to {OLD} itself, so deploy sends no update\n"
+    ) in result.stderr
+    assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW]
+    # why the tasks died: the new revision's stopped tasks, latest first, with their containers' exit codes
+    lines = result.stderr.splitlines()
+    assert lines[lines.index("stopped task b2: Essential container in task exited (web exit 137: OutOfMemoryError: "
+                             "Container killed due to memory usage)") + 1] == (
+        "stopped task a1: Essential container in task exited (web exit 1)"
+    )  # fmt: skip
+    assert not [line for line in lines if line.startswith("stopped task c3")]
+    listed = {"cluster": "shop", "serviceName": "checkout", "desiredStatus": "STOPPED"}
+    assert fault_proxy.sent("ListTasks") == [listed]
+
+
+def test_with_rollback_deploy_waits_for_ecs_own_rollback_to_settle(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, ecs_rolling_back())
+    fault_proxy.answer("DescribeServices", 200, ecs_rolling_back())  # the rollback still under way
+    fault_proxy.answer("DescribeServices", 200, ecs_rolling_back("COMPLETED"))
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")
+    assert result.returncode == 5
+    assert f"so deploy sends no update; ECS rolled the service back to {OLD} (PRIMARY COMPLETED" in result.stderr
+    assert f"waiting for the rollback to {OLD} to settle" in result.stderr.splitlines()
+    assert len(fault_proxy.sent("UpdateService")) == 1 and "StopServiceDeployment" not in fault_proxy.operations
+
+
+def test_rollback_stops_the_deployment_with_stop_service_deployment_where_ecs_offers_it(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    ours = described("IN_PROGRESS")
+    ours["services"][0]["currentServiceDeployment"] = DEPLOYMENT_ARN
+    fault_proxy.answer("DescribeServices", 200, ours)
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED", OLD))
+    fault_proxy.answer("StopServiceDeployment", 200, {"serviceDeploymentArn": DEPLOYMENT_ARN})
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--wait-timeout", "0", "--rollback")
+    assert result.returncode == 5
+    assert fault_proxy.sent("StopServiceDeployment") == [
+        {"serviceDeploymentArn": DEPLOYMENT_ARN, "stopType": "ROLLBACK"}
+    ]
+    assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW]  # no second update
+    assert f"stopping deployment {DEPLOYMENT_ARN} with a rollback (StopServiceDeployment)" in result.stderr
+    assert f"ECS rolled the service back to {OLD} (PRIMARY COMPLETED, 2/2 running, 0 pending)" in result.stderr
+
+
+def test_rollback_falls_back_to_the_previous_revision_where_stop_service_deployment_is_not_offered(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    ours = described("FAILED")
+    ours["services"][0]["currentServiceDeployment"] = DEPLOYMENT_ARN
+    fault_proxy.answer("DescribeServices", 200, ours)
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED", OLD))
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")  # moto has no StopServiceDeployment
+    assert result.returncode == 5
+    assert "StopServiceDeployment" in fault_proxy.operations
+    assert "StopServiceDeployment did not roll back (StopServiceDeployment is not offered by this endpoint)" in (
+        result.stderr
+    )
+    assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW, OLD]
+    assert running(ecs) == OLD
+
+
+def test_a_rollback_aws_denies_exits_5_and_says_the_service_is_on_the_failing_revision(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, described("FAILED"))
+    fault_proxy.forward("UpdateService")  # the deploy's own update
+    denied = {"__type": "AccessDeniedException", "message": "not authorized to perform: ecs:UpdateService"}
+    fault_proxy.answer("UpdateService", 400, denied)
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")
+    assert result.returncode == 5
+    assert "the rollback failed: access denied: the caller needs ecs:UpdateService" in result.stderr
+    assert result.stderr.rstrip().endswith(f"the service is still on the failing revision {NEW}")
+    assert running(ecs) == NEW
+
+
+def test_an_update_that_fails_after_registering_names_the_unused_revision_and_deregisters_it_when_asked(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    refused = {"__type": "InvalidParameterException", "message": "Unable to assume the service linked role."}
+    fault_proxy.answer("UpdateService", 400, refused)
+    kept = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert kept.returncode == 3
+    assert (
+        f"the service was not updated, so the registered revision {NEW} is unused: deregister it with "
+        f"`aws ecs deregister-task-definition --task-definition {NEW}`, or run deploy with --deregister-on-failure"
+    ) in kept.stderr
+    assert ecs.describe_task_definition(taskDefinition=NEW)["taskDefinition"]["status"] == "ACTIVE"
+    third = NEW.replace(":2", ":3")
+    cleaned = deploy(invoke, project, fault_proxy.env(aws_env), "--deregister-on-failure")
+    assert cleaned.returncode == 3
+    assert f"the registered revision {third} is unused: deregistered it (--deregister-on-failure)" in cleaned.stderr
+    assert ecs.describe_task_definition(taskDefinition=third)["taskDefinition"]["status"] == "INACTIVE"
+    assert running(ecs) == OLD
+
+
+def test_wait_until_none_returns_after_the_update(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--wait-until", "none")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == NEW + "\n" and running(ecs) == NEW
+    assert fault_proxy.operations.count("DescribeServices") == 1  # the plan's, none after the update
+    assert result.stderr.splitlines()[-1] == "not waiting for the deployment (--wait-until none)"
+
+
+def test_wait_until_stable_waits_for_the_old_deployment_to_drain(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    draining = described("COMPLETED")  # the rollout is COMPLETED, the old deployment still has tasks
+    old = {"id": "ecs-svc/1", "status": "ACTIVE", "taskDefinition": OLD, "runningCount": 1, "desiredCount": 0}
+    draining["services"][0]["deployments"].append(old)
+    fault_proxy.answer("DescribeServices", 200, draining)
+    stable = described("COMPLETED")
+    stable["services"][0].update(runningCount=2, desiredCount=2)
+    fault_proxy.answer("DescribeServices", 200, stable)
+    answer = draining["services"][0]
+    assert rollout(answer, NEW, "completed")[0] == "completed" and rollout(answer, NEW, "stable")[0] == "in progress"
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--wait-until", "stable")
+    assert result.returncode == 0, result.stderr
+    assert fault_proxy.operations.count("DescribeServices") == 3
+    assert result.stderr.splitlines()[-1] == "service stable: PRIMARY COMPLETED, 2/2 running, 0 pending"
+
+
+PROD = "environments/prod.yaml"
+HOOK = "arn:aws:lambda:eu-west-1:123456789012:function:smoke-test"
+ROLE = "arn:aws:iam::123456789012:role/ecs-hooks"
+TARGET_GROUPS = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup"
+RULES = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2"
+BLUE_GREEN = f"""\
+service:
+  deploymentController: {{type: ECS}}
+  deploymentConfiguration:
+    strategy: LINEAR
+    bakeTimeInMinutes: 15
+    linearConfiguration: {{stepPercent: 25.0, stepBakeTimeInMinutes: 5}}
+    deploymentCircuitBreaker: {{enable: true, rollback: true}}
+    alarms: {{alarmNames: [checkout-5xx], enable: true, rollback: true}}
+    lifecycleHooks: null
+  loadBalancers:
+    - targetGroupArn: {TARGET_GROUPS}/checkout-blue/0123456789abcdef
+      containerName: web
+      containerPort: 8080
+      advancedConfiguration:
+        alternateTargetGroupArn: {TARGET_GROUPS}/checkout-green/fedcba9876543210
+        productionListenerRule: {RULES}/1
+        testListenerRule: {RULES}/2
+        roleArn: arn:aws:iam::123456789012:role/ecs-blue-green
+  propagateTags: SERVICE
+  enableECSManagedTags: true
+"""
+
+
+def test_the_service_section_is_sent_whole_with_update_service(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    with (project / "environments" / "prod.yaml").open("a") as overlay:
+        overlay.write(BLUE_GREEN)
+    now = described("COMPLETED", OLD)  # as ECS describes it (moto does not keep deploymentConfiguration)
+    hooks = [{"hookTargetArn": HOOK, "roleArn": ROLE, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}]
+    now["services"][0]["deploymentConfiguration"] = {
+        "maximumPercent": 200, "minimumHealthyPercent": 100, "strategy": "BLUE_GREEN", "lifecycleHooks": hooks,
+    }  # fmt: skip
+    fault_proxy.answer("DescribeServices", 200, now)
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED"))
+    result = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert result.returncode == 0, result.stderr
+    [update] = fault_proxy.sent("UpdateService")
+    assert update["deploymentConfiguration"] == {
+        "maximumPercent": 200,  # the service's own, kept
+        "minimumHealthyPercent": 100,
+        "strategy": "LINEAR",
+        "bakeTimeInMinutes": 15,
+        "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 5},
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+        "alarms": {"alarmNames": ["checkout-5xx"], "enable": True, "rollback": True},
+        "lifecycleHooks": [],  # `lifecycleHooks: null` removes the service's hooks
+    }
+    assert update["loadBalancers"][0]["advancedConfiguration"] == {
+        "alternateTargetGroupArn": f"{TARGET_GROUPS}/checkout-green/fedcba9876543210",
+        "productionListenerRule": f"{RULES}/1",
+        "testListenerRule": f"{RULES}/2",
+        "roleArn": "arn:aws:iam::123456789012:role/ecs-blue-green",
+    }
+    assert update["deploymentController"] == {"type": "ECS"}
+    assert update["propagateTags"] == "SERVICE" and update["enableECSManagedTags"] is True
+    registered = json.dumps(fault_proxy.sent("RegisterTaskDefinition")[0])
+    assert "deploymentConfiguration" not in registered and "LINEAR" not in registered
+
+
+@pytest.mark.parametrize(
+    ("section", "finding"),
+    [
+        (
+            "service:\n  deploymentConfiguration:\n    strategy: BLUE_GREEN\n    bakeTimInMinutes: 5\n",
+            f"{PROD}:36:5 service.deploymentConfiguration.bakeTimInMinutes: error: unknown field 'bakeTimInMinutes'; "
+            "did you mean 'bakeTimeInMinutes'? [unknown-field]",
+        ),
+        (
+            "service:\n  deploymentConfiguration:\n    strategy: BLUE_GREEN\n    bakeTimeInMinutes: 2000\n",
+            f"{PROD}:36:24 service.deploymentConfiguration.bakeTimeInMinutes: error: 2000 minutes is out of range; "
+            "ECS allows 0 to 1440 (24 hours) [service-bake-time]",
+        ),
+        (
+            "service:\n  deploymentConfiguration:\n    lifecycleHooks:\n      - hookTargetArn: x\n"
+            "        lifecycleStages: [POST_TEST_TRAFIC_SHIFT]\n",
+            f"{PROD}:37:27 service.deploymentConfiguration.lifecycleHooks[0].lifecycleStages[0]: error: "
+            '"POST_TEST_TRAFIC_SHIFT" is not one of: RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, '
+            "TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT, PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, "
+            "POST_PRODUCTION_TRAFFIC_SHIFT [overlay-schema]",
+        ),
+        (
+            "service:\n  deploymentConfiguration:\n    deploymentCircuitBreaker:\n      enable: true\n",
+            f"{PROD}:36:15 service.deploymentConfiguration.deploymentCircuitBreaker: error: UpdateService needs "
+            "'rollback' here as well; a layer replaces this mapping as a whole, so write every required member in it "
+            "[service-incomplete]",
+        ),
+    ],
+    ids=["typo", "range", "stage", "required"],
+)
+def test_a_wrong_service_section_is_a_finding_at_its_line_before_anything_is_registered(
+    invoke: Any,
+    project: Path,
+    ecs: Any,
+    service: str,
+    aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+    section: str,
+    finding: str,
+) -> None:
+    overlay = project / "environments" / "prod.yaml"
+    overlay.write_text(overlay.read_text() + section)
+    offline = invoke("validate", cwd=project)
+    assert offline.returncode == 1 and finding in offline.stdout + offline.stderr
+    for args in (("--dry-run",), ()):
+        result = deploy(invoke, project, fault_proxy.env(aws_env), *args)
+        assert result.returncode == 1, result.stderr
+        assert finding in result.stderr.splitlines()
+    assert not {"RegisterTaskDefinition", "UpdateService"} & set(fault_proxy.operations)
+    assert ecs.list_task_definitions()["taskDefinitionArns"] == [OLD]
