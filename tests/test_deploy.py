@@ -8,6 +8,7 @@ the new revision), so a proxy in front of it answers DescribeServices with the r
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -365,7 +366,7 @@ def test_when_ecs_is_rolling_back_itself_deploy_says_so_and_sends_no_second_upda
     assert result.returncode == 5
     assert (
         f"Error: the deployment failed: ACTIVE FAILED, 1/2 running, 1 pending ({CIRCUIT_BREAKER}); ECS is rolling "
-        f"the service back to {OLD} itself, so deploy sends no update\n"
+        f"the service back to {OLD} itself, so deploy sends no update of its own\n"
     ) in result.stderr
     assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW]
     # why the tasks died: the new revision's stopped tasks, latest first, with their containers' exit codes
@@ -388,7 +389,9 @@ def test_with_rollback_deploy_waits_for_ecs_own_rollback_to_settle(
     fault_proxy.answer("DescribeServices", 200, ecs_rolling_back("COMPLETED"))
     result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")
     assert result.returncode == 5
-    assert f"so deploy sends no update; ECS rolled the service back to {OLD} (PRIMARY COMPLETED" in result.stderr
+    assert f"; ECS rolled the service back to {OLD} (PRIMARY COMPLETED, 2/2 running, 0 pending); deploy sent no " in (
+        result.stderr
+    )
     assert f"waiting for the rollback to {OLD} to settle" in result.stderr.splitlines()
     assert len(fault_proxy.sent("UpdateService")) == 1 and "StopServiceDeployment" not in fault_proxy.operations
 
@@ -610,3 +613,78 @@ def test_a_wrong_service_section_is_a_finding_at_its_line_before_anything_is_reg
         assert finding in result.stderr.splitlines()
     assert not {"RegisterTaskDefinition", "UpdateService"} & set(fault_proxy.operations)
     assert ecs.list_task_definitions()["taskDefinitionArns"] == [OLD]
+
+
+README_DEPLOY = re.compile(r"```text\n\$ (ecs-overlay deploy [^\n]+)\n(.*?)```", flags=re.S)
+
+
+class FakeTime:
+    """deploy's clock: sleeping moves it on, so elapsed times read as in a real run with --poll-interval 10."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def failing_deployment(fault_proxy: FaultProxy) -> None:
+    """A new revision whose tasks die: ECS's circuit breaker fails the deployment and rolls back itself."""
+    started = "(service checkout) has started 2 tasks: (task 5f0c2a9e) (task 9a7e41d3)."
+    failed = "(service checkout) (deployment ecs-svc/2) deployment failed: tasks failed to start."
+    rolling = "(service checkout) rolling back to deployment ecs-svc/1."
+    steady = "(service checkout) has reached a steady state."
+    fault_proxy.forward("DescribeServices")  # the service as it runs
+    starting = described("IN_PROGRESS", events=(started,))
+    starting["services"][0]["deployments"][0].update(runningCount=0, pendingCount=2)
+    fault_proxy.answer("DescribeServices", 200, starting)
+    for state, messages in (
+        ("IN_PROGRESS", (started, failed, rolling)),
+        ("IN_PROGRESS", (started, failed, rolling)),
+        ("COMPLETED", (started, failed, rolling, steady)),
+    ):
+        answer = ecs_rolling_back(state)
+        answer["services"][0]["deployments"][1].update(runningCount=0, pendingCount=0)
+        answer["services"][0]["events"] = [
+            {"id": f"e{i}", "message": message} for i, message in reversed(list(enumerate(messages)))
+        ]
+        fault_proxy.answer("DescribeServices", 200, answer)
+    tasks = [
+        {
+            "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/shop/9a7e41d3", "taskDefinitionArn": NEW,
+            "stoppedAt": 1_700_000_020, "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "web", "exitCode": 1}, {"name": "log-router", "exitCode": 0}],
+        },
+        {
+            "taskArn": "arn:aws:ecs:eu-west-1:123456789012:task/shop/5f0c2a9e", "taskDefinitionArn": NEW,
+            "stoppedAt": 1_700_000_010, "stoppedReason": "Task failed container health checks",
+            "containers": [{"name": "web", "exitCode": 143}, {"name": "log-router", "exitCode": 0}],
+        },
+    ]  # fmt: skip
+    fault_proxy.answer("ListTasks", 200, {"taskArns": [task["taskArn"] for task in tasks]})
+    fault_proxy.answer("DescribeTasks", 200, {"tasks": tasks, "failures": []})
+
+
+def test_the_readme_shows_a_failing_deployment_as_deploy_prints_it(
+    invoke: Any,
+    project: Path,
+    ecs: Any,
+    service: str,
+    aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shlex
+
+    from .conftest import REPO
+
+    [(command, shown)] = README_DEPLOY.findall((REPO / "README.md").read_text(encoding="utf-8"))
+    failing_deployment(fault_proxy)
+    monkeypatch.setattr("ecs_overlay.deploy.time", FakeTime())
+    result = invoke(*shlex.split(command)[1:], cwd=project, env=fault_proxy.env(aws_env))
+    assert result.returncode == 5
+    assert result.stdout + result.stderr == shown, result.stdout + result.stderr
+    assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW]

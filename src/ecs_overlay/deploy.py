@@ -259,8 +259,8 @@ def deploy(
     waiting: Waiting | None = None,
     rollback: bool = False,
     deregister_on_failure: bool = False,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
 ) -> str:
     """Register, update the service, wait for the rollout as ``waiting`` says; the new revision's ARN.
 
@@ -279,7 +279,7 @@ def deploy(
     if waiting.until == "none":
         progress.line("not waiting for the deployment (--wait-until none)")
         return arn
-    run = _Run(aws, planned, progress, waiting, clock, sleep)
+    run = _Run(aws, planned, progress, waiting, clock or time.monotonic, sleep or time.sleep)
     current = updated.get("currentServiceDeployment")
     run.service_deployment = current if isinstance(current, str) else None
     outcome, state, described = run.watch(arn, waiting.until)
@@ -291,13 +291,13 @@ def deploy(
         primary = _primary_deployment(described)
         rolled_to = primary.get("taskDefinition") if primary else None
         target = str(rolled_to) if rolled_to and rolled_to != arn else planned.previous
-        message = (
-            f"the deployment failed: {state}; ECS is rolling the service back to {target} itself, so deploy "
-            "sends no update"
-        )
         if rollback:
-            message += "; " + run.settle(target, "ECS")
-        raise DeploymentError(message)
+            settled = run.settle(target, "ECS")
+            raise DeploymentError(f"the deployment failed: {state}; {settled}; deploy sent no update of its own")
+        raise DeploymentError(
+            f"the deployment failed: {state}; ECS is rolling the service back to {target} itself, so deploy sends "
+            "no update of its own"
+        )
     failure = (
         f"the deployment failed: {state}"
         if outcome == "failed"
@@ -402,7 +402,7 @@ def stopped_task_line(task: Mapping[str, Any]) -> str:
             continue
         code = container.get("exitCode")
         said = container.get("reason")
-        if code is None and not said:
+        if not code and not said:  # a container that ended well (or never ran) says nothing about the failure
             continue
         text = f"{container.get('name', '?')} exit {code if code is not None else '-'}"
         containers.append(text + (f": {mask_text(str(said))}" if said else ""))
