@@ -688,3 +688,24 @@ def test_the_readme_shows_a_failing_deployment_as_deploy_prints_it(
     assert result.returncode == 5
     assert result.stdout + result.stderr == shown, result.stdout + result.stderr
     assert [body["taskDefinition"] for body in fault_proxy.sent("UpdateService")] == [NEW]
+
+
+def test_a_rollback_ecs_has_not_started_yet_is_waited_for_when_the_service_rolls_back_itself(
+    invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    now = described("COMPLETED", OLD)
+    breaker = {"enable": True, "rollback": True}
+    now["services"][0]["deploymentConfiguration"] = {"deploymentCircuitBreaker": breaker}
+    fault_proxy.answer("DescribeServices", 200, now)
+    failed = described("FAILED", rolloutStateReason=CIRCUIT_BREAKER)  # still primary: ECS has not started back
+    failed["services"][0]["currentServiceDeployment"] = DEPLOYMENT_ARN
+    fault_proxy.answer("DescribeServices", 200, failed)
+    fault_proxy.answer("DescribeServices", 200, failed)  # the rollback's deployment not there yet
+    fault_proxy.answer("DescribeServices", 200, ecs_rolling_back("COMPLETED"))
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--rollback")
+    assert result.returncode == 5
+    assert f"status [0s]: waiting for ECS to start the deployment of {OLD}" in result.stderr.splitlines()
+    assert f"ECS rolled the service back to {OLD} (PRIMARY COMPLETED, 2/2 running, 0 pending); deploy sent no" in (
+        result.stderr
+    )
+    assert len(fault_proxy.sent("UpdateService")) == 1 and "StopServiceDeployment" not in fault_proxy.operations

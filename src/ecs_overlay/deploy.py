@@ -172,18 +172,21 @@ class _Run:
                 self.progress.line(f"event: {event.get('message')}")
         return described
 
-    def watch(self, arn: str, until: WaitUntil) -> tuple[str, str, dict[str, Any]]:
+    def watch(self, arn: str, until: WaitUntil, rollback: bool = False) -> tuple[str, str, dict[str, Any]]:
         """Poll until the deployment of ``arn`` ends: (outcome, its state, the service as last described);
-        the outcome is "completed", "failed", "rolled back" (by ECS), or "timed out"."""
+        the outcome is "completed", "failed", "rolled back" (by ECS), or "timed out". A ``rollback``'s
+        deployment may not have started yet: until it has, it is in progress."""
         deadline = self.clock() + self.waiting.timeout
         while True:
             described = self.describe()
             outcome, state = rollout(described, arn, until)
+            if rollback and _ours(described, arn) is None:
+                outcome, state = "in progress", f"waiting for ECS to start the deployment of {arn}"
             current = described.get("currentServiceDeployment")
             if isinstance(current, str) and _primary(described, arn):
                 self.service_deployment = current
             self.progress.status(state, self.clock() - self.started)
-            if outcome == "failed" and self._ecs_rolling_back(described, arn):
+            if outcome == "failed" and not rollback and self._ecs_rolling_back(described, arn):
                 outcome = "rolled back"
             if outcome != "in progress":
                 self.progress.done()
@@ -194,10 +197,14 @@ class _Run:
             self.sleep(self.waiting.poll_interval)
 
     def _ecs_rolling_back(self, described: Mapping[str, Any], arn: str) -> bool:
+        """Whether ECS rolls back the failed deployment of ``arn`` itself: another revision's deployment is
+        primary (the previous one, or any after ours failed), or the service is set to roll back and will."""
+        ours = _ours(described, arn)
+        failed = ours is not None and ours.get("rolloutState") == "FAILED"
         primary = _primary_deployment(described)
         if primary is not None and primary.get("taskDefinition") not in (None, arn):
-            return primary.get("taskDefinition") == self.planned.previous or _ours(described, arn) is not None
-        return self.planned.ecs_rolls_back() and _ours(described, arn) is not None
+            return primary.get("taskDefinition") == self.planned.previous or failed
+        return failed and self.planned.ecs_rolls_back()
 
     def stopped_tasks(self, arn: str) -> None:
         """Say why the new revision's tasks died: the latest stopped tasks' reasons and exit codes."""
@@ -240,7 +247,7 @@ class _Run:
     def settle(self, target: str, who: str) -> str:
         """Wait for the rollback to ``target`` to complete; what became of it, as a clause."""
         self.progress.line(f"waiting for the rollback to {target} to settle")
-        outcome, state, _ = self.watch(target, "completed")
+        outcome, state, _ = self.watch(target, "completed", rollback=True)
         if outcome == "completed":
             return f"{who} rolled the service back to {target} ({state})"
         if outcome == "timed out":
