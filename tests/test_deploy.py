@@ -709,3 +709,29 @@ def test_a_rollback_ecs_has_not_started_yet_is_waited_for_when_the_service_rolls
         result.stderr
     )
     assert len(fault_proxy.sent("UpdateService")) == 1 and "StopServiceDeployment" not in fault_proxy.operations
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ("AccessDeniedException", "could not read the stopped tasks: ecs:ListTasks"),
+        ("ClusterNotFoundException", "could not read the stopped tasks: cluster not found (busy)"),
+    ],
+)
+def test_stopped_tasks_that_cannot_be_read_do_not_hide_the_failed_deployment(
+    invoke: Any,
+    project: Path,
+    ecs: Any,
+    service: str,
+    aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+    error: str,
+    said: str,
+) -> None:
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, described("FAILED"))
+    fault_proxy.answer("ListTasks", 400, {"__type": error, "message": "busy"})
+    result = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert result.returncode == 5
+    assert said in result.stderr
+    assert "Error: the deployment failed: PRIMARY FAILED" in result.stderr

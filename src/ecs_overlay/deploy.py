@@ -293,7 +293,10 @@ def deploy(
     if outcome == "completed":
         progress.line(f"{'service stable' if waiting.until == 'stable' else 'deployment completed'}: {state}")
         return arn
-    run.stopped_tasks(arn)
+    try:
+        run.stopped_tasks(arn)
+    except AwsError as error:  # telling why tasks died must not hide that the deployment failed
+        progress.line(f"could not read the stopped tasks: {error.message}")
     if outcome == "rolled back":
         primary = _primary_deployment(described)
         rolled_to = primary.get("taskDefinition") if primary else None
