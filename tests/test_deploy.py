@@ -735,3 +735,35 @@ def test_stopped_tasks_that_cannot_be_read_do_not_hide_the_failed_deployment(
     assert result.returncode == 5
     assert said in result.stderr
     assert "Error: the deployment failed: PRIMARY FAILED" in result.stderr
+
+
+def test_a_null_in_the_service_section_removes_the_setting_through_the_layers() -> None:
+    from ecs_overlay import parse_overlay
+    from ecs_overlay.deploy import service_settings
+    from ecs_overlay.merge import merge_service
+
+    common = parse_overlay(
+        "service:\n  propagateTags: SERVICE\n  deploymentConfiguration:\n"
+        f"    lifecycleHooks: [{{hookTargetArn: {HOOK}, lifecycleStages: [POST_SCALE_UP]}}]\n",
+        "_common.yaml",
+        {},
+    )
+    prod = parse_overlay(
+        "service:\n  propagateTags: null\n  loadBalancers: null\n"
+        "  deploymentConfiguration: {lifecycleHooks: null, bakeTimeInMinutes: null}\n",
+        "prod.yaml",
+        {},
+    )
+    merged = merge_service([common, prod])
+    assert merged == {
+        "propagateTags": None,
+        "deploymentConfiguration": {"lifecycleHooks": None, "bakeTimeInMinutes": None},
+        "loadBalancers": None,
+    }
+    now = {"deploymentConfiguration": {"maximumPercent": 200, "bakeTimeInMinutes": 5, "lifecycleHooks": [{}]}}
+    assert service_settings(merged, now) == {
+        "deploymentConfiguration": {"maximumPercent": 200, "lifecycleHooks": []},  # a list is sent empty
+        "loadBalancers": [],
+    }  # propagateTags: null sends nothing: the service keeps its own
+    assert merge_service([common]) == common.service
+    assert merge_service([common, parse_overlay("service: null\n", "prod.yaml", {})]) is None
