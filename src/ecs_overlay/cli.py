@@ -846,7 +846,8 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
         [
             Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
             for service, name, taskdef, _ in taken
-        ]
+        ],
+        Path(output),
     )
     click.echo(
         f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} "

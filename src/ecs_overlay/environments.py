@@ -32,6 +32,17 @@ class FileSource:
         """How a file read from here is named in messages (``GitSource`` adds its revision)."""
         return shown
 
+    def identity(self, path: Path) -> Path:
+        """The file ``path`` reaches here, symlinks followed: one file read once, however it is named."""
+        try:
+            return path.resolve()
+        except RuntimeError:  # pathlib's word for a symlink loop
+            raise symlink_loop(str(path)) from None
+
+
+def symlink_loop(named: str) -> InvalidInputError:
+    return InvalidInputError(f"{named}: symlinks loop; point the symlink at a file")
+
 
 class Environments:
     """The environments of one directory: ``<name>.yaml`` files (``.yml`` too), ``_*`` being shared layers."""
@@ -53,7 +64,7 @@ class Environments:
                 entries = []  # no such directory: no environments, said where they are looked up
             for entry in entries:
                 stem, suffix = os.path.splitext(entry.name)
-                if suffix in ENVIRONMENT_SUFFIXES and not stem.startswith("_") and entry.is_file():
+                if suffix in ENVIRONMENT_SUFFIXES and not stem.startswith("_") and _is_file(entry):
                     files.setdefault(stem, []).append(self.directory / entry.name)
             self._files = files
         return self._files
@@ -85,16 +96,19 @@ class Environments:
 
     def layer_files(self, name: str) -> list[Path]:
         """Every file environment ``name`` is made of (its file and what it extends, at any depth),
-        as read by :meth:`load`."""
+        as read by :meth:`load`, each named as it is reached (a symlink by its own name, not its target's)."""
         self.load(name)
         found: list[Path] = []
-        pending = [path.resolve() for path in self._listing().get(name, [])]
+        seen: set[Path] = set()
+        pending = list(self._listing().get(name, []))
         while pending:
-            resolved = pending.pop()
-            if resolved not in found:
-                found.append(resolved)
+            path = pending.pop()
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                found.append(path)
                 known = self._parsed.get(resolved)
-                pending.extend(target.resolve() for target in (known.targets if known else []))
+                pending.extend(known.targets if known else [])
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
@@ -104,6 +118,14 @@ class Environments:
     def _ambiguous(name: str, found: Sequence[Path]) -> str:
         files = " and ".join(shown_path(path) for path in found)
         return f"environment '{name}' has two files, {files}; keep one (delete or rename the other)"
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A file, or a symlink that loops: listed, so that reading it says what is wrong with it."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def read_text(path: Path) -> str:
@@ -170,7 +192,7 @@ def load_layers(
         return _Parsed(overlay, targets)
 
     def visit(file: Path, chain: Sequence[Path]) -> None:
-        resolved = file.resolve()
+        resolved = files.identity(file)
         if resolved in chain:
             cycle = " -> ".join(files.label(shown(p, p)) for p in [*chain[chain.index(resolved) :], resolved])
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
