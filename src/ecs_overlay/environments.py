@@ -16,6 +16,9 @@ from .findings import Finding
 from .overlay import Overlay, parse_overlay
 
 MAX_FILE_BYTES = 1024 * 1024
+# An environment is a few layers deep (env → _common → an organisation's layer); far deeper is refused
+# before anything recurses that deep.
+MAX_EXTENDS_DEPTH = 32
 ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
 
 
@@ -198,6 +201,13 @@ def load_layers(
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            names = [files.label(shown(p, p)) for p in [*chain, resolved]]
+            if len(names) > 6:
+                names = [*names[:3], f"… ({len(names) - 6} more) …", *names[-3:]]
+            raise InvalidInputError(
+                f"extends chain deeper than {MAX_EXTENDS_DEPTH} files: {' -> '.join(names)}; merge some of these layers"
+            )
         if resolved not in known:
             known[resolved] = read(file, resolved)
         overlay, targets = known[resolved]
