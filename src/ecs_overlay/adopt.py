@@ -225,11 +225,30 @@ def read_layer(text: str, file: str = "") -> Layer:
         if not line.startswith("#"):
             break
         comments.append(line)
+    data = _load_kept(text, file)
+    return Layer(_plain(data) if isinstance(data, dict) else {}, comments)
+
+
+def _load_kept(text: str, file: str) -> Any:
     try:
-        data = _round_trip(text).load(text)
+        return _round_trip(text).load(text)
     except YAMLError as error:
         raise InvalidInputError(f"{file}: not valid YAML ({str(error).splitlines()[0]}); fix it first") from None
-    return Layer(data if isinstance(data, dict) else {}, comments)
+
+
+def _plain(value: Any) -> Any:
+    """Round-trip data as plain values (``0022`` as written is the number 22, a quoted key a plain string), so
+    that layers compare, and dump, as any other data."""
+    if isinstance(value, dict):
+        return {str(key): _plain(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_plain(child) for child in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return str(value)  # a timestamp and the like: its text
 
 
 def _round_trip(text: str) -> ruamel.yaml.YAML:
@@ -352,7 +371,7 @@ def adopt(
     for other in joining:
         text, snapshot = others[other]
         assert snapshot is not None
-        edited = _extending_common(text, kept[other].data, common, shown_path(directory / f"{other}.yaml"))
+        edited = _extending_common(text, common, shown_path(directory / f"{other}.yaml"))
         _check_same(other, snapshot, text, edited, common_text)
         files[directory / f"{other}.yaml"] = edited
     factored = layer_text(with_extends(layer, beyond(layer.data, common)))
@@ -366,9 +385,10 @@ _COMMON_COMMENT = (
 )
 
 
-def _extending_common(text: str, data: Any, common: Mapping[str, Any], shown: str) -> str:
+def _extending_common(text: str, common: Mapping[str, Any], shown: str) -> str:
     """``text`` with ``extends: _common.yaml`` added and what ``common`` holds taken out, round-trip; refused
     unless every other line stays exactly as written."""
+    data = _load_kept(text, shown)
     _remove(data, common)
     data.insert(0, "extends", COMMON)
     written = io.StringIO()

@@ -150,6 +150,8 @@ class GitSource(FileSource):
         return self._targets[blob]
 
     def _leaves(self, link: str) -> InvalidInputError:
+        if not link:  # not reached: keys come from the work tree, with their ".." resolved
+            return InvalidInputError(f"a path at {self.ref} leaves the repository")
         return InvalidInputError(
             f"{link} at {self.ref} is a symlink to {self._link_target(link)}, which leaves the repository; "
             "overlay files are read from the repository only, so copy the file in"
