@@ -154,3 +154,19 @@ def test_snapshot_services_refuses_a_service_folder_that_is_a_symlink_out_of_the
     )
     assert list(elsewhere.iterdir()) == [] and files(root) == before
     assert sorted(path.name for path in (root / "out").iterdir()) == ["b"]  # out/a was not left behind
+
+
+def test_services_mode_renders_a_service_whose_folder_became_a_symlink(invoke: Any, tmp_path: Path) -> None:
+    import shutil
+
+    root = committed(repository(tmp_path, ["a", "b"]))
+    environments = root / "services" / "a" / "environments"
+    shutil.rmtree(environments)
+    environments.symlink_to("../b/environments", target_is_directory=True)  # a now deploys what b says
+    args = ("diff", "--all", "--against", "HEAD", "--services", "services", "--base", "snapshots", "--format", "json")
+    result = invoke(*args, cwd=root)
+    assert result.returncode == 0, result.stderr
+    services = result.json()["services"]
+    assert list(services) == ["a"] and sorted(services["a"]["environments"]) == ["prod", "stage"]
+    changed = {change["path"]: change["new"] for change in services["a"]["environments"]["prod"]["changes"]}
+    assert changed["family"] == "b-prod" and changed["tags[service]"] == "b"

@@ -111,7 +111,8 @@ class Environments:
                 seen.add(resolved)
                 found.append(path)
                 known = self._parsed.get(resolved)
-                pending.extend(known.targets if known else [])
+                # relative to the file as reached here: the cache's targets are as the first reader reached them
+                pending.extend(path.parent / target for target, _ in (known.overlay.extends if known else []))
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:

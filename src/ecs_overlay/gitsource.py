@@ -55,6 +55,10 @@ class GitSource(FileSource):
                 "and --env A --to-env B compares two environments"
             )
         self.top = top
+        # The same top as the paths name it (never through a symlink below it): the key of a file is the
+        # way it is reached, each symlink on that way resolved at the revision by ``_resolved``.
+        written = Path(os.path.abspath(directory))
+        self._top_as_named = next((d for d in (written, *written.parents) if (d / ".git").exists()), top)
         self._symlinks: dict[str, str] = {}  # path → blob id, for the symlinks of the revision's tree
         self._targets: dict[str, str] = {}  # symlink blob id → its target, as read
         self._blobs = self._list_tree()
@@ -104,15 +108,17 @@ class GitSource(FileSource):
         return f"{shown}@{self.ref}"
 
     def _key(self, path: Path) -> str | None:
-        """``path`` as ls-tree names it (the directories it is in resolved in the working tree, the file's own
-        name kept: a symlink is looked up by its own name), or None when it lies outside the work tree."""
-        try:
-            return (path.parent.resolve() / path.name).relative_to(self.top).as_posix()
-        except ValueError:
+        """``path`` as it is reached from the top of the work tree (``..`` kept: a symlink before it changes
+        where it leads), or None when it is not below the top."""
+        parts = path.absolute().parts
+        top = self._top_as_named.parts
+        if parts[: len(top)] != top:
             return None
+        return "/".join(parts[len(top) :]) or "."
 
-    def _resolved(self, key: str) -> str:
-        """``key`` with every symlink of the revision's tree on its way followed, as git stores them."""
+    def _resolved(self, key: str) -> str | None:
+        """``key`` with every symlink of the revision's tree on its way followed, as git stores them; None for
+        a path that climbs out of the tree by itself (``../..``): it is not in the revision."""
         done: list[str] = []
         pending = key.split("/")
         hops = 0
@@ -123,6 +129,8 @@ class GitSource(FileSource):
                 continue
             if part == "..":
                 if not done:
+                    if not link:
+                        return None
                     raise self._leaves(link)
                 done.pop()
                 continue
@@ -150,21 +158,24 @@ class GitSource(FileSource):
         return self._targets[blob]
 
     def _leaves(self, link: str) -> InvalidInputError:
-        if not link:  # not reached: keys come from the work tree, with their ".." resolved
-            return InvalidInputError(f"a path at {self.ref} leaves the repository")
         return InvalidInputError(
             f"{link} at {self.ref} is a symlink to {self._link_target(link)}, which leaves the repository; "
             "overlay files are read from the repository only, so copy the file in"
         )
 
-    def _object(self, path: Path) -> str | None:
+    def _at_revision(self, path: Path) -> str | None:
+        """The path ``path`` reaches in the revision's tree, or None when it leads nowhere in it."""
         key = self._key(path)
-        return None if key is None else self._blobs.get(self._resolved(key))
+        return None if key is None else self._resolved(key)
+
+    def _object(self, path: Path) -> str | None:
+        reached = self._at_revision(path)
+        return None if reached is None else self._blobs.get(reached)
 
     def identity(self, path: Path) -> Path:
         """The file ``path`` reaches at the revision (its symlinks followed there)."""
-        key = self._key(path)
-        return path.resolve() if key is None else self.top / self._resolved(key)
+        reached = self._at_revision(path)
+        return path.resolve() if reached is None else self.top / reached
 
     def exists(self, path: Path) -> bool:
         return self._object(path) is not None
@@ -203,11 +214,10 @@ class GitSource(FileSource):
     def files_in(self, directory: Path) -> dict[str, str]:
         """The files directly in ``directory`` at the revision: name → blob id (a symlink's: its target's;
         a dangling one is left out)."""
-        key = self._key(directory / "_")
-        if key is None:
+        prefix = self._at_revision(directory)
+        if prefix is None:
             return {}
-        prefix = self._resolved(key.rpartition("/")[0])
-        prefix = "" if prefix in (".", "") else f"{prefix}/"
+        prefix = "" if prefix == "" else f"{prefix}/"
         found = {}
         for name in self._blobs.keys() | self._symlinks.keys():
             if name.startswith(prefix) and "/" not in name[len(prefix) :]:
