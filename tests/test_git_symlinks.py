@@ -170,3 +170,20 @@ def test_services_mode_renders_a_service_whose_folder_became_a_symlink(invoke: A
     assert list(services) == ["a"] and sorted(services["a"]["environments"]) == ["prod", "stage"]
     changed = {change["path"]: change["new"] for change in services["a"]["environments"]["prod"]["changes"]}
     assert changed["family"] == "b-prod" and changed["tags[service]"] == "b"
+
+
+def test_an_environments_dir_reached_through_a_symlink_from_outside_is_read_where_it_is(
+    invoke: Any, project: Path, tmp_path_factory: Any
+) -> None:
+    committed(project)
+    prod = project / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("LOG_LEVEL: warn", "LOG_LEVEL: error"))
+    outside = tmp_path_factory.mktemp("outside")
+    (outside / "envs").symlink_to(project / "environments", target_is_directory=True)
+    args = ("diff", "--all", "--against", "HEAD", "--environments-dir", "envs", "--base", str(project / "base.json"))
+    result = invoke(*args, "--format", "json", cwd=outside)
+    assert result.returncode == 0, result.stderr
+    environments = result.json()["environments"]
+    assert environments["stage"]["changes"] == []
+    [change] = environments["prod"]["changes"]
+    assert (change["old"], change["new"]) == ("warn", "error")

@@ -58,7 +58,9 @@ class GitSource(FileSource):
         # The same top as the paths name it (never through a symlink below it): the key of a file is the
         # way it is reached, each symlink on that way resolved at the revision by ``_resolved``.
         written = Path(os.path.abspath(directory))
-        self._top_as_named = next((d for d in (written, *written.parents) if (d / ".git").exists()), top)
+        self._top_as_named = next(
+            (d for d in (written, *written.parents) if (d / ".git").exists() and d.resolve() == top), top
+        )
         self._symlinks: dict[str, str] = {}  # path → blob id, for the symlinks of the revision's tree
         self._targets: dict[str, str] = {}  # symlink blob id → its target, as read
         self._blobs = self._list_tree()
@@ -112,9 +114,12 @@ class GitSource(FileSource):
         where it leads), or None when it is not below the top."""
         parts = path.absolute().parts
         top = self._top_as_named.parts
-        if parts[: len(top)] != top:
+        if parts[: len(top)] == top:
+            return "/".join(parts[len(top) :])
+        try:  # reached from outside the work tree (a symlink into it): from where its folder really is
+            return (path.parent.resolve() / path.name).relative_to(self.top).as_posix()
+        except ValueError:
             return None
-        return "/".join(parts[len(top) :]) or "."
 
     def _resolved(self, key: str) -> str | None:
         """``key`` with every symlink of the revision's tree on its way followed, as git stores them; None for
