@@ -100,7 +100,9 @@ def test_a_failing_init_leaves_no_directory_behind(
     (project / "snapshots").symlink_to(elsewhere, target_is_directory=True)
     result = init(invoke, project, aws_env, "stage", "checkout-api-stage")
     assert result.returncode == 3, result.stderr
-    assert "snapshots is a symlink to a directory outside" in result.stderr
+    assert "snapshots/stage.json (init): snapshots is a symlink to a directory outside the working directory" in (
+        result.stderr
+    )
     assert sorted(path.name for path in project.iterdir()) == ["snapshots"] and list(elsewhere.iterdir()) == []
 
 

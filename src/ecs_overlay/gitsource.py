@@ -224,7 +224,7 @@ class GitSource(FileSource):
             return {}
         prefix = "" if prefix == "" else f"{prefix}/"
         found = {}
-        for name in self._blobs.keys() | self._symlinks.keys():
+        for name in sorted(self._blobs.keys() | self._symlinks.keys()):  # in ls-tree's order
             if name.startswith(prefix) and "/" not in name[len(prefix) :]:
                 blob = self._object(directory / name[len(prefix) :])
                 if blob is not None:

@@ -126,8 +126,9 @@ def _inside(root: Path, artifact: Artifact) -> None:
             continue
         if not Path(os.path.realpath(step)).is_relative_to(real_root):
             kind = "a file" if step == path else "a directory"
+            where = "the working directory" if str(root) == "." else str(root)
             raise OutputError(
-                f"cannot write {artifact.path} ({artifact.option}): {step} is a symlink to {kind} outside {root}; "
+                f"cannot write {artifact.path} ({artifact.option}): {step} is a symlink to {kind} outside {where}; "
                 "nothing was written"
             )
 
