@@ -187,3 +187,13 @@ def test_an_environments_dir_reached_through_a_symlink_from_outside_is_read_wher
     assert environments["stage"]["changes"] == []
     [change] = environments["prod"]["changes"]
     assert (change["old"], change["new"]) == ("warn", "error")
+
+
+def test_render_reports_an_environment_file_that_is_a_symlink_loop(invoke: Any, project: Path) -> None:
+    prod = project / "environments" / "prod.yaml"
+    prod.unlink()
+    prod.symlink_to("prod.yaml")
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == "Error: environments/prod.yaml: symlinks loop; point the symlink at a file\n"
+    assert not (project / "taskdef.json").exists()
