@@ -250,7 +250,16 @@ def test_init_adopts_two_running_services_and_factors_what_they_share(
     assert {path: path.read_bytes() for path in tmp_path.rglob("*") if path.is_file()} == written
 
     prod = invoke(
-        "init", "--cluster", "payments", "--service", "checkout-api-prod", "--env", "prod", cwd=tmp_path, env=aws_env
+        "init",
+        "--cluster",
+        "payments",
+        "--service",
+        "checkout-api-prod",
+        "--env",
+        "prod",
+        "--factor",  # without it, stage.yaml is left as it is (tests/test_init_safety.py)
+        cwd=tmp_path,
+        env=aws_env,
     )
     assert prod.returncode == 0, prod.stderr
     assert "prod and stage extend _common.yaml" in prod.stderr

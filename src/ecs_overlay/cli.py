@@ -882,7 +882,8 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
         [
             Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
             for service, name, taskdef, _ in taken
-        ]
+        ],
+        Path(output),
     )
     click.echo(
         f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} "
@@ -901,6 +902,12 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
 @REGION_OPTION
 @AWS_TIMEOUT_OPTION
 @click.option("--force", is_flag=True, help="Overwrite the environment's file if it exists.")
+@click.option(
+    "--factor",
+    is_flag=True,
+    help="Without _common.yaml: move what this and the environments init wrote before set alike into a new "
+    "_common.yaml, editing their files there only (comments and spellings kept).",
+)
 @reports_errors
 def init(
     cluster: str,
@@ -910,19 +917,28 @@ def init(
     region: str | None,
     aws_timeout: float,
     force: bool,
+    factor: bool,
 ) -> None:
     """Adopt a running service: write the environment's layer, the overlay schema and a snapshot.
 
-    A second environment's run factors what both share into _common.yaml.
+    Only new files are written: an existing layer, schema or snapshot is left byte for byte as it is (--factor
+    asks for the one exception). With _common.yaml present, the new layer extends it. Secret values of the
+    live service are never written: the snapshot holds ****.
     """
     from .adopt import adopt_environment
 
     adoption = adopt_environment(
-        env, environments_dir, BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout), force
+        env,
+        environments_dir,
+        BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout),
+        force,
+        factor,
     )
-    for path in adoption.files:  # a new repository has no environments/, schema/ or snapshots/ yet
-        path.parent.mkdir(parents=True, exist_ok=True)
-    write_all([Artifact("init", str(path), text) for path, text in adoption.files.items()])
+    # a new repository has no environments/, schema/ or snapshots/ yet: created, and removed again on failure
+    write_tree(
+        [Artifact("init", str(path), text) for path, text in adoption.files.items()],
+        environments_dir.directory.parent,
+    )
     for line in adoption.notes:
         click.echo(line, err=True)
     click.echo(f"wrote {', '.join(str(path) for path in adoption.files)}: {adoption.summary}", err=True)

@@ -16,6 +16,9 @@ from .findings import Finding
 from .overlay import Overlay, parse_overlay
 
 MAX_FILE_BYTES = 1024 * 1024
+# An environment is a few layers deep (env → _common → an organisation's layer); far deeper is refused
+# before anything recurses that deep.
+MAX_EXTENDS_DEPTH = 32
 ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
 
 
@@ -31,6 +34,17 @@ class FileSource:
     def label(self, shown: str) -> str:
         """How a file read from here is named in messages (``GitSource`` adds its revision)."""
         return shown
+
+    def identity(self, path: Path) -> Path:
+        """The file ``path`` reaches here, symlinks followed: one file read once, however it is named."""
+        try:
+            return path.resolve()
+        except RuntimeError:  # pathlib's word for a symlink loop
+            raise symlink_loop(str(path)) from None
+
+
+def symlink_loop(named: str) -> InvalidInputError:
+    return InvalidInputError(f"{named}: symlinks loop; point the symlink at a file")
 
 
 class Environments:
@@ -53,7 +67,7 @@ class Environments:
                 entries = []  # no such directory: no environments, said where they are looked up
             for entry in entries:
                 stem, suffix = os.path.splitext(entry.name)
-                if suffix in ENVIRONMENT_SUFFIXES and not stem.startswith("_") and entry.is_file():
+                if suffix in ENVIRONMENT_SUFFIXES and not stem.startswith("_") and _is_file(entry):
                     files.setdefault(stem, []).append(self.directory / entry.name)
             self._files = files
         return self._files
@@ -85,16 +99,20 @@ class Environments:
 
     def layer_files(self, name: str) -> list[Path]:
         """Every file environment ``name`` is made of (its file and what it extends, at any depth),
-        as read by :meth:`load`."""
+        as read by :meth:`load`, each named as it is reached (a symlink by its own name, not its target's)."""
         self.load(name)
         found: list[Path] = []
-        pending = [path.resolve() for path in self._listing().get(name, [])]
+        seen: set[Path] = set()
+        pending = list(self._listing().get(name, []))
         while pending:
-            resolved = pending.pop()
-            if resolved not in found:
-                found.append(resolved)
+            path = pending.pop()
+            resolved = path.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
+                found.append(path)
                 known = self._parsed.get(resolved)
-                pending.extend(target.resolve() for target in (known.targets if known else []))
+                # relative to the file as reached here: the cache's targets are as the first reader reached them
+                pending.extend(path.parent / target for target, _ in (known.overlay.extends if known else []))
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
@@ -104,6 +122,14 @@ class Environments:
     def _ambiguous(name: str, found: Sequence[Path]) -> str:
         files = " and ".join(shown_path(path) for path in found)
         return f"environment '{name}' has two files, {files}; keep one (delete or rename the other)"
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    """A file, or a symlink that loops: listed, so that reading it says what is wrong with it."""
+    try:
+        return entry.is_file()
+    except OSError:
+        return True
 
 
 def read_text(path: Path) -> str:
@@ -170,12 +196,19 @@ def load_layers(
         return _Parsed(overlay, targets)
 
     def visit(file: Path, chain: Sequence[Path]) -> None:
-        resolved = file.resolve()
+        resolved = files.identity(file)
         if resolved in chain:
             cycle = " -> ".join(files.label(shown(p, p)) for p in [*chain[chain.index(resolved) :], resolved])
             raise InvalidInputError(f"extends cycle: {cycle}; remove one of these extends")
         if resolved in loaded:
             return
+        if len(chain) >= MAX_EXTENDS_DEPTH:
+            names = [files.label(shown(p, p)) for p in [*chain, resolved]]
+            if len(names) > 6:
+                names = [*names[:3], f"… ({len(names) - 6} more) …", *names[-3:]]
+            raise InvalidInputError(
+                f"extends chain deeper than {MAX_EXTENDS_DEPTH} files: {' -> '.join(names)}; merge some of these layers"
+            )
         if resolved not in known:
             known[resolved] = read(file, resolved)
         overlay, targets = known[resolved]

@@ -4,10 +4,16 @@ The tree is listed once when the source opens; blobs are read on demand through 
 ``git cat-file --batch`` process, so a run across hundreds of services costs two git processes,
 not one per file. A working-tree file whose git blob id equals the one at the revision is known to
 be unchanged without reading anything (``unchanged``).
+
+Symlinks are resolved on each side as that side holds them: at the revision a symlink is a blob of mode
+120000 whose content is its target, followed within the revision's tree; in the working tree the target's
+content is read. A file is looked up by the name it is reached by, so a layer replaced by a symlink to
+another file reads as changed. A symlink that leaves the repository or loops is an error on either side.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import subprocess
@@ -15,8 +21,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from .environments import MAX_FILE_BYTES, FileSource, ParseCache
+from .environments import MAX_FILE_BYTES, FileSource, ParseCache, symlink_loop
 from .errors import InvalidInputError, OutputError, UsageError
+
+_SYMLINK = b"120000"
+# As the kernel does (MAXSYMLINKS): a chain longer than this is taken for a loop.
+_MAX_SYMLINKS = 40
 
 
 class GitSource(FileSource):
@@ -45,6 +55,14 @@ class GitSource(FileSource):
                 "and --env A --to-env B compares two environments"
             )
         self.top = top
+        # The same top as the paths name it (never through a symlink below it): the key of a file is the
+        # way it is reached, each symlink on that way resolved at the revision by ``_resolved``.
+        written = Path(os.path.abspath(directory))
+        self._top_as_named = next(
+            (d for d in (written, *written.parents) if (d / ".git").exists() and d.resolve() == top), top
+        )
+        self._symlinks: dict[str, str] = {}  # path → blob id, for the symlinks of the revision's tree
+        self._targets: dict[str, str] = {}  # symlink blob id → its target, as read
         self._blobs = self._list_tree()
         self._batch: subprocess.Popen[bytes] | None = None
         self.parsed: ParseCache = {}  # files at the revision, each parsed once per run
@@ -84,22 +102,85 @@ class GitSource(FileSource):
             meta, _, name = record.partition(b"\t")
             fields = meta.split()
             if len(fields) == 3 and fields[1] == b"blob":
-                blobs[os.fsdecode(name)] = fields[2].decode("ascii")
+                kind = self._symlinks if fields[0] == _SYMLINK else blobs
+                kind[os.fsdecode(name)] = fields[2].decode("ascii")
         return blobs
 
     def label(self, shown: str) -> str:
         return f"{shown}@{self.ref}"
 
     def _key(self, path: Path) -> str | None:
-        """``path`` as ls-tree names it, or None when it lies outside the work tree."""
-        try:
-            return path.resolve().relative_to(self.top).as_posix()
+        """``path`` as it is reached from the top of the work tree (``..`` kept: a symlink before it changes
+        where it leads), or None when it is not below the top."""
+        parts = path.absolute().parts
+        top = self._top_as_named.parts
+        if parts[: len(top)] == top:
+            return "/".join(parts[len(top) :])
+        try:  # reached from outside the work tree (a symlink into it): from where its folder really is
+            return (path.parent.resolve() / path.name).relative_to(self.top).as_posix()
         except ValueError:
             return None
 
-    def _object(self, path: Path) -> str | None:
+    def _resolved(self, key: str) -> str | None:
+        """``key`` with every symlink of the revision's tree on its way followed, as git stores them; None for
+        a path that climbs out of the tree by itself (``../..``): it is not in the revision."""
+        done: list[str] = []
+        pending = key.split("/")
+        hops = 0
+        link = ""
+        while pending:
+            part = pending.pop(0)
+            if part in ("", "."):
+                continue
+            if part == "..":
+                if not done:
+                    if not link:
+                        return None
+                    raise self._leaves(link)
+                done.pop()
+                continue
+            candidate = "/".join([*done, part])
+            if candidate not in self._symlinks:
+                done.append(part)
+                continue
+            hops += 1
+            if hops > _MAX_SYMLINKS:
+                raise InvalidInputError(
+                    f"{key} at {self.ref}: symlinks loop (more than {_MAX_SYMLINKS} followed); point the symlink "
+                    "at a file"
+                )
+            link = candidate
+            target = self._link_target(link)
+            if target.startswith("/"):
+                raise self._leaves(link)
+            pending = [*target.split("/"), *pending]
+        return "/".join(done)
+
+    def _link_target(self, link: str) -> str:
+        blob = self._symlinks[link]
+        if blob not in self._targets:
+            self._targets[blob] = os.fsdecode(self._cat(blob, Path(link)))
+        return self._targets[blob]
+
+    def _leaves(self, link: str) -> InvalidInputError:
+        return InvalidInputError(
+            f"{link} at {self.ref} is a symlink to {self._link_target(link)}, which leaves the repository; "
+            "overlay files are read from the repository only, so copy the file in"
+        )
+
+    def _at_revision(self, path: Path) -> str | None:
+        """The path ``path`` reaches in the revision's tree, or None when it leads nowhere in it."""
         key = self._key(path)
-        return None if key is None else self._blobs.get(key)
+        return None if key is None else self._resolved(key)
+
+    def _object(self, path: Path) -> str | None:
+        reached = self._at_revision(path)
+        return None if reached is None else self._blobs.get(reached)
+
+    def identity(self, path: Path) -> Path:
+        """The file ``path`` reaches at the revision (its symlinks followed there)."""
+        reached = self._at_revision(path)
+        return path.resolve() if reached is None else self.top / reached
 
     def exists(self, path: Path) -> bool:
         return self._object(path) is not None
@@ -109,8 +190,25 @@ class GitSource(FileSource):
         blob = self._object(path)
         return blob is not None and self.working_blob(path, len(blob)) == blob
 
+    def check_working(self, path: Path) -> None:
+        """A working-tree file compared with the revision stays in the repository, its symlinks resolving."""
+        named = self._key(path) or str(path)
+        try:
+            real = Path(os.path.realpath(path, strict=True))
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                raise symlink_loop(named) from None
+            return  # missing: the load that reads it says so
+        if not real.is_relative_to(self.top):
+            raise InvalidInputError(
+                f"{named} is a symlink that leaves the repository (to {real}); a pull request is compared with "
+                "what git holds, so copy the file in"
+            )
+
     def working_blob(self, path: Path, size: int = 40) -> str | None:
-        """The git blob id the working-tree file would have (``size`` 64: a SHA-256 repository)."""
+        """The git blob id the working-tree file would have (``size`` 64: a SHA-256 repository): its
+        content, a symlink's target's content."""
+        self.check_working(path)
         try:
             content = path.read_bytes()
         except OSError:
@@ -119,16 +217,19 @@ class GitSource(FileSource):
         return algorithm(b"blob %d\0" % len(content) + content).hexdigest()
 
     def files_in(self, directory: Path) -> dict[str, str]:
-        """The files directly in ``directory`` at the revision: name → blob id."""
-        prefix = self._key(directory)
+        """The files directly in ``directory`` at the revision: name → blob id (a symlink's: its target's;
+        a dangling one is left out)."""
+        prefix = self._at_revision(directory)
         if prefix is None:
             return {}
-        prefix = "" if prefix == "." else f"{prefix}/"
-        return {
-            key[len(prefix) :]: blob
-            for key, blob in self._blobs.items()
-            if key.startswith(prefix) and "/" not in key[len(prefix) :]
-        }
+        prefix = "" if prefix == "" else f"{prefix}/"
+        found = {}
+        for name in sorted(self._blobs.keys() | self._symlinks.keys()):  # in ls-tree's order
+            if name.startswith(prefix) and "/" not in name[len(prefix) :]:
+                blob = self._object(directory / name[len(prefix) :])
+                if blob is not None:
+                    found[name[len(prefix) :]] = blob
+        return found
 
     def read(self, path: Path) -> str:
         blob = self._object(path)

@@ -98,10 +98,13 @@ def write_all(artifacts: Sequence[Artifact]) -> None:
             raise OutputError(f"cannot write {current}: {_reason(error)}; {outcome}") from None
 
 
-def write_tree(artifacts: Sequence[Artifact]) -> None:
-    """:func:`write_all` for files in directories that may not exist yet (``snapshot --services``): the
-    missing directories are created first, and removed again when the write fails, so that a failing run
-    leaves the disk as it found it."""
+def write_tree(artifacts: Sequence[Artifact], root: Path) -> None:
+    """:func:`write_all` for files in directories under ``root`` that may not exist yet (``snapshot
+    --services``, ``init``): the missing directories are created first, and removed again when the write
+    fails, so that a failing run leaves the disk as it found it. Nothing is written through a symlink that
+    leads out of ``root`` (a folder a pull request made a link to elsewhere)."""
+    for artifact in artifacts:
+        _inside(root, artifact)
     created: list[Path] = []
     with _undone_on_failure(lambda: _remove_directories(created)):
         try:
@@ -112,6 +115,22 @@ def write_tree(artifacts: Sequence[Artifact]) -> None:
         except OSError as error:
             raise OutputError(f"cannot create {error.filename} ({artifacts[0].option}): {_reason(error)}") from None
         write_all(artifacts)
+
+
+def _inside(root: Path, artifact: Artifact) -> None:
+    """Refuse ``artifact`` when a symlink on its way from ``root`` leads out of ``root``."""
+    real_root = Path(os.path.realpath(root))
+    path = Path(artifact.path)
+    for step in (*reversed(path.parents), path):
+        if step == root or not step.is_relative_to(root) or not step.is_symlink():
+            continue
+        if not Path(os.path.realpath(step)).is_relative_to(real_root):
+            kind = "a file" if step == path else "a directory"
+            where = "the working directory" if str(root) == "." else str(root)
+            raise OutputError(
+                f"cannot write {artifact.path} ({artifact.option}): {step} is a symlink to {kind} outside {where}; "
+                "nothing was written"
+            )
 
 
 def _remove_directories(created: Sequence[Path]) -> None:

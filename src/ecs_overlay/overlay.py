@@ -24,6 +24,10 @@ from .variables import Problem, interpolate
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
 MAX_NODES = 100_000
+# A node may also be one long value named a thousand times: the text the aliases expand to is bounded too.
+# Both are measured on the node graph before it is walked, each node sized once: refusing a bomb costs
+# what reading the file costs.
+MAX_EXPANDED = 4 * 1024 * 1024
 # Real overlays nest a dozen levels; far deeper is refused before anything recurses that deep.
 MAX_DEPTH = 100
 
@@ -148,6 +152,7 @@ class _Reader:
             return None
         if root is None or (root.tag == _NULL_TAG and isinstance(root, yaml.ScalarNode)):
             return None  # an empty overlay is valid and changes nothing
+        self._check_expanded(root)
         if not isinstance(root, yaml.MappingNode):
             self.findings.append(
                 _finding_at(
@@ -476,6 +481,17 @@ class _Reader:
     def _key_text(self, node: yaml.Node) -> str:
         return str(node.value)  # keys are checked to be plain scalars by the first pass
 
+    def _check_expanded(self, root: yaml.Node) -> None:
+        characters, nodes = _expanded_size(root, self.file)
+        if nodes >= MAX_NODES:
+            self.nodes_seen = MAX_NODES - 1
+            self._count(root)
+        if characters > MAX_EXPANDED:
+            raise InvalidInputError(
+                f"{self.file}: more than {MAX_EXPANDED // (1024 * 1024)} MiB of YAML after expanding aliases; "
+                "refusing to load it (an alias bomb?). Write the overlay without nested aliases."
+            )
+
     def _count(self, node: yaml.Node) -> None:
         self.nodes_seen += 1
         if self.nodes_seen == MAX_NODES:
@@ -483,6 +499,40 @@ class _Reader:
                 f"{self.file}: more than {MAX_NODES} YAML nodes after expanding aliases; "
                 "refusing to load it (an alias bomb?). Write the overlay without nested aliases."
             )
+
+
+def _expanded_size(root: yaml.Node, file: str) -> tuple[int, int]:
+    """(characters of scalar text, nodes) the document holds with every alias expanded, each distinct node
+    sized once (iteratively: libyaml nests 1000 deep); a node holding an alias to itself is refused."""
+    sizes: dict[int, tuple[int, int]] = {}
+    open_nodes: set[int] = set()
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while pending:
+        node, children_sized = pending.pop()
+        if id(node) in sizes:
+            continue
+        children = [] if isinstance(node, yaml.ScalarNode) else node.value
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in children for child in pair]
+        if not children_sized:
+            if id(node) in open_nodes:  # an alias inside the node it names: data without end
+                mark = node.start_mark
+                raise InvalidInputError(
+                    f"{file}:{mark.line + 1}:{mark.column + 1}: this node holds an alias to itself, so its data "
+                    "would never end; write it without that alias"
+                )
+            open_nodes.add(id(node))
+            pending.append((node, True))
+            pending.extend((child, False) for child in children)
+            continue
+        open_nodes.discard(id(node))
+        characters = len(node.value) if isinstance(node, yaml.ScalarNode) else 0
+        nodes = 1
+        for child in children:
+            child_characters, child_nodes = sizes.get(id(child), (0, 0))
+            characters, nodes = characters + child_characters, nodes + child_nodes
+        sizes[id(node)] = (characters, nodes)
+    return sizes[id(root)]
 
 
 def _is_null(node: yaml.Node) -> bool:

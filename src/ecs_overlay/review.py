@@ -70,6 +70,9 @@ def diff_environment(
     (the run's one source): the overlays then and now on the same base (``renamed_from``: the file name
     the environment had at the revision). ``to_environment``: two environments on the same base."""
     layers = _layers(name, environments)
+    if against is not None:  # the working tree's files stay in the repository: checked before anything is fetched
+        for layer_file in environments.layer_files(name):
+            against.check_working(layer_file)
     base, base_label = fetch_base(base_options, layers, name)
     if to_environment is not None:
         old = _checked(name, render_on(base, layers, name, images))

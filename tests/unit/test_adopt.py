@@ -50,3 +50,28 @@ def test_shared_values_factor_out_and_back_to_the_same_layers() -> None:
         "containerDefinitions": {"web": {"environment": {"PORT": None}}}
     }
     assert beyond({}, shared_web, containers=["worker"]) == {"containerDefinitions": {"web": None}}
+
+
+def test_a_hand_written_common_layer_is_read_as_plain_data() -> None:
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from ecs_overlay import schemas
+    from ecs_overlay.adopt import Layer, adopt
+    from ecs_overlay.base import registerable
+
+    from ..conftest import EXAMPLE_BASE
+
+    base = registerable(json.loads(EXAMPLE_BASE.read_text()), schemas.describe_only_fields())
+    common = '# shared\n"cpu": 512\ntags:\n  "team": payments  # quoted key\n  created: 2024-01-01\n'
+    layer = Layer(
+        {"base": {"service": "s"}, "cpu": 512, "tags": {"team": "payments", "created": "2024-01-01", "env": "qa"}},
+        ["# new"],
+    )
+    adopted = adopt("qa", layer, base, Path("environments"), {}, common)
+    [(path, text)] = adopted.files.items()
+    assert path == Path("environments/qa.yaml") and adopted.extending == ["qa"]
+    # what _common.yaml sets alike (quoted keys, a date) is left out; only the rest is written
+    assert yaml.safe_load(text) == {"extends": "_common.yaml", "base": {"service": "s"}, "tags": {"env": "qa"}}
