@@ -743,6 +743,9 @@ def diff(
     for service, name, why in run.no_base:
         where = f"service {service}, " if many else ""
         click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
+    for service, result in run.diffs:
+        for note in result.notes:
+            click.echo(f"info: {note}" + (f" (service {service})" if many else ""), err=True)
     _print_failures(run.failures)
     _exit_with(exit_code and any(result.changes for _, result in run.diffs), run.failures)
 
