@@ -38,6 +38,7 @@ JQ_DELETE = (
 LIBRARIES = "botocore.session, click, yaml, deepmerge, jsonschema"
 GNU_TIME = "/usr/bin/time"
 PREVIOUS_RELEASE = "a10971b"
+PROD_FAMILY = "checkout-api-prod"
 PREVIOUS_VENV = REPO / ".venv-previous"
 
 
@@ -131,6 +132,8 @@ def register_example(endpoint: str) -> None:
         "ecs", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
     client.register_task_definition(**taskdef)
+    # render and register read prod's own family (environments/prod.yaml's `family:`), as a real setup does.
+    client.register_task_definition(**{**taskdef, "family": PROD_FAMILY})
 
 
 def command_line(project: Path, env: dict[str, str], *stages: Sequence[str]) -> Callable[[], tuple[float, int]]:
