@@ -102,6 +102,22 @@ class KeyedList(dict[str, Any]):
     """A keyed ECS list held as an ordered mapping from item key to item (None deletes)."""
 
 
+# How an overlay says what to do with a list instead of the default (keyed lists merge item by item,
+# plain lists are replaced): `environment: {$replace: {…}}` makes it exactly the items written,
+# `environmentFiles: {$append: […]}` adds the items the base lacks after the base's own.
+REPLACE = "$replace"
+APPEND = "$append"
+LIST_OPERATIONS = (REPLACE, APPEND)
+
+
+class ReplacingList(KeyedList):
+    """A keyed list written under ``$replace``: the merge takes its items and drops the base's."""
+
+
+class AppendingList(list[Any]):
+    """A plain list written under ``$append``: the merge keeps the base's items and adds these after them."""
+
+
 class Item(NamedTuple):
     """A path step that picks a keyed-list item by its key: ``containerDefinitions[web]``."""
 
@@ -201,7 +217,7 @@ def _keyed_items(items: list[Any], spec: KeyedListSpec) -> Any:
 def from_keyed(value: Any) -> Any:
     """The inverse of :func:`to_keyed`, as a fresh copy: KeyedLists become lists, deleted items dropped."""
     kind = type(value)  # exact types: this runs for every value of every rendered task definition
-    if kind is KeyedList:
+    if kind is KeyedList or kind is ReplacingList:
         return [from_keyed(item) for item in value.values() if item is not None]
     if kind is dict or isinstance(value, dict):
         return {name: from_keyed(child) for name, child in value.items()}

@@ -17,7 +17,21 @@ from jsonschema import ValidationError
 from . import schemas
 from .errors import InvalidInputError
 from .findings import ERROR, Finding, has_errors
-from .keyed import TASK_KEYED_LISTS, Item, KeyedList, KeyedListSpec, Path, format_path, keyed_path
+from .keyed import (
+    APPEND,
+    LIST_OPERATIONS,
+    REPLACE,
+    TASK_KEYED_LISTS,
+    AppendingList,
+    Item,
+    KeyedList,
+    KeyedListSpec,
+    Path,
+    ReplacingList,
+    format_path,
+    keyed_path,
+    spec_for,
+)
 from .provenance import OVERLAY, Origin
 from .variables import Problem, interpolate
 
@@ -116,6 +130,8 @@ class _Reader:
         self.origins: list[tuple[Path, Origin]] = []
         self.items: list[tuple[Path, Origin]] = []
         self.variable_problems: list[tuple[tuple[str | int, ...], yaml.Node, Problem]] = []
+        # (path of the mapping, `$replace` or `$append`, the mapping): checked once the document is read
+        self.operations: list[tuple[tuple[str | int, ...], str, yaml.MappingNode]] = []
         self.too_deep: tuple[tuple[str | int, ...], yaml.Node] | None = None
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
@@ -171,8 +187,47 @@ class _Reader:
             readable = format_path(keyed_path(path[:4], plain))
             self.findings.append(_finding_at(self.file, node, "overlay-structure", message, readable))
         else:  # the schema would only repeat it, value by nested value
-            self.findings.extend(_schema_findings(plain, self.marks, self.file))
+            misused = self._misused_operations(plain)
+            self.findings.extend(misused)
+            said = {finding.path for finding in misused}
+            self.findings.extend(
+                finding
+                for finding in _schema_findings(plain, self.marks, self.file)
+                if not any(finding.path == path or finding.path.startswith((f"{path}.", f"{path}[")) for path in said)
+            )
         return plain
+
+    def _misused_operations(self, plain: dict[str, Any]) -> list[Finding]:
+        """``$replace``/``$append`` written where the schema's own message would puzzle: beside items, or
+        ``$append`` on a keyed list (which adds new items by itself)."""
+        found = []
+        said: set[int] = set()
+        for path, operation, node in self.operations:
+            if id(node) in said:
+                continue  # `$replace` and `$append` in one mapping: said once
+            said.add(id(node))
+            schema: dict[str, Any] | None = self.root_schema
+            for step in path:
+                schema = schemas.child(schema, step, self.root_schema)
+            if schema is None or schema.get("type") != "array":
+                continue  # a mapping such as dockerLabels: `$replace` is an ordinary key there
+            keyed = keyed_path(path, plain)
+            spec = spec_for(keyed)
+            field = path[-1]
+            if len(node.value) > 1:
+                message = (
+                    f"{operation} stands alone in {field}: write every item under it "
+                    f"({field}: {{{operation}: …}}), nothing beside it"
+                )
+            elif operation == APPEND and spec is not None:
+                message = (
+                    f"{APPEND} adds to plain lists; {field} is keyed by {spec.key}, and items the base lacks are "
+                    f"added already: write them without {APPEND} (or use {REPLACE} for exactly these items)"
+                )
+            else:
+                continue
+            found.append(_finding_at(self.file, node, "list-operation", message, format_path(keyed)))
+        return found
 
     # -- plain data, for schema validation ---------------------------------------------------
 
@@ -240,6 +295,8 @@ class _Reader:
                     continue
                 seen[key] = key_node
                 self.marks[path + (key,)] = key_node
+                if key in LIST_OPERATIONS:
+                    self.operations.append((path, key, node))
                 result[key] = self.plain(value_node, path + (key,))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -290,6 +347,9 @@ class _Reader:
         if _is_null(node):
             self._leaf(path, node)
             return None
+        operation = _list_operation(node, schema, spec)
+        if operation is not None:
+            return self._operated_list(*operation, path, schema, spec)
         if spec is not None:
             return self._keyed_list(node, path, schema, spec)
         if isinstance(node, yaml.MappingNode):
@@ -310,14 +370,34 @@ class _Reader:
             ]
         return self._leaf_scalar(node, path, schema)
 
-    def _keyed_list(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec) -> KeyedList:
+    def _operated_list(
+        self,
+        operation: str,
+        key_node: yaml.Node,
+        node: yaml.Node,
+        path: Path,
+        schema: dict[str, Any] | None,
+        spec: KeyedListSpec | None,
+    ) -> Any:
+        """A list under ``$replace`` or ``$append`` (the overlay schema allows ``$append`` on plain lists only)."""
+        if spec is None:
+            items = self._keyed_value(node, path, schema, None)
+            return AppendingList(items) if operation == APPEND else items
+        # The whole list is this layer's: its record outranks what earlier layers set inside it, and each
+        # item written here is recorded after it (an item the base has too is this layer's as written).
+        self._leaf(path, key_node)
+        return ReplacingList(self._keyed_list(node, path, schema, spec, whole=True))
+
+    def _keyed_list(
+        self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec, whole: bool = False
+    ) -> KeyedList:
         item_schema = schemas.child(schema, 0, self.root_schema)
         keyed = KeyedList()
         first: dict[str, yaml.Node] = {}
         if isinstance(node, yaml.SequenceNode):
             for index, item_node in enumerate(node.value):
                 origins_from, items_from = len(self.origins), len(self.items)
-                item = self._keyed_item(item_node, path, item_schema, spec, None, index=index)
+                item = self._keyed_item(item_node, path, item_schema, spec, None, index=index, whole=whole)
                 key = spec.item_key(item) if isinstance(item, dict) else None
                 if key is None:
                     self._problem(
@@ -339,7 +419,7 @@ class _Reader:
                 continue
             key = spec.normalise_key(text)
             if self._unique(key, key_node, first, path):
-                keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node)
+                keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node, whole=whole)
         return keyed
 
     def _unique(self, key: str, node: yaml.Node, first: dict[str, yaml.Node], path: Path) -> bool:
@@ -368,11 +448,14 @@ class _Reader:
         key: str | None,
         key_node: yaml.Node | None = None,
         index: int = 0,
+        whole: bool = False,
     ) -> Any:
         # A list-form item's key is known only once it is read: its origins sit under its index
         # until _rekey_origins moves them.
         item_path = list_path + (Item(key) if key is not None else index,)
         self.items.append((item_path, self._origin(key_node or node)))
+        if whole:
+            self._leaf(item_path, key_node or node)
         if _is_null(node):
             self._leaf(item_path, key_node or node)
             return None
@@ -481,6 +564,19 @@ class _Reader:
                 f"{self.file}: more than {MAX_NODES} YAML nodes after expanding aliases; "
                 "refusing to load it (an alias bomb?). Write the overlay without nested aliases."
             )
+
+
+def _list_operation(
+    node: yaml.Node, schema: dict[str, Any] | None, spec: KeyedListSpec | None
+) -> tuple[str, yaml.Node, yaml.Node] | None:
+    """(``$replace`` or ``$append``, its key node, the list written under it) when ``node`` wraps a list so;
+    only where a list belongs: elsewhere (``dockerLabels``) ``$replace`` is an ordinary key."""
+    if not (isinstance(node, yaml.MappingNode) and len(node.value) == 1):
+        return None
+    key_node, value_node = node.value[0]
+    if key_node.value not in LIST_OPERATIONS or (spec is None and (schema or {}).get("type") != "array"):
+        return None
+    return str(key_node.value), key_node, value_node
 
 
 def _is_null(node: yaml.Node) -> bool:

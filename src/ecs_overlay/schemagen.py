@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .keyed import CONTAINER_KEYED_LISTS, TASK_KEYED_LISTS, KeyedListSpec
+from .keyed import APPEND, CONTAINER_KEYED_LISTS, LIST_OPERATIONS, REPLACE, TASK_KEYED_LISTS, KeyedListSpec
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # Raw file URLs: they serve the JSON itself (an editor can fetch it), not an HTML page about it.
@@ -230,6 +230,11 @@ _BASE_SCHEMA = {
     },
 }
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
+_NOT_OPERATION = {"not": {"enum": list(LIST_OPERATIONS)}}
+_OPERATION_DESCRIPTIONS = {
+    REPLACE: "The list becomes exactly the items written here: the base's other items are dropped.",
+    APPEND: "The items written here are added after the base's own (an item the base has already is kept once).",
+}
 
 
 def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +244,9 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
         _relax(definition)
     root = {"properties": copy.deepcopy(taskdef["properties"])}
     _relax_structure_properties(root["properties"])
+    # Plain lists may be written under $replace (the default, said out loud) or $append.
+    for properties in [root["properties"], *(d.get("properties", {}) for d in defs.values())]:
+        _plain_list_forms(properties)
     # Definitions reachable through keyed lists get a second, partial form for items.
     _keyed_list_forms(root["properties"], TASK_KEYED_LISTS, taskdef["$defs"])
     _keyed_list_forms(defs["ContainerDefinition"]["properties"], CONTAINER_KEYED_LISTS, taskdef["$defs"])
@@ -328,12 +336,33 @@ def _keyed_list_forms(
             mapping_value: dict[str, Any] = _nullable(value_schema)
         else:
             mapping_value = {"anyOf": [{"$ref": item_ref}, _NULL]}
-        forms = [
-            {"type": "array", "items": {"$ref": item_ref}},
-            {"type": "object", "additionalProperties": mapping_value},
-            _NULL,
-        ]
+        as_list = {"type": "array", "items": {"$ref": item_ref}}
+        # `$replace` names the operation; as an item key it is refused rather than read as an item.
+        as_mapping = {"type": "object", "propertyNames": _NOT_OPERATION, "additionalProperties": mapping_value}
+        forms = [as_list, as_mapping, _operation(REPLACE, {"anyOf": [as_list, as_mapping]}), _NULL]
         properties[name] = _with_description(properties[name], {"anyOf": forms})
+
+
+def _plain_list_forms(properties: dict[str, Any]) -> None:
+    """A (nullable) plain list property also takes ``{$replace: [...]}`` and ``{$append: [...]}``."""
+    for name, schema in properties.items():
+        kind = schema.get("type")
+        if not (isinstance(kind, list) and "array" in kind):
+            continue
+        as_list = {key: value for key, value in schema.items() if key != "description"}
+        as_list["type"] = "array"
+        forms = [as_list, _operation(REPLACE, as_list), _operation(APPEND, as_list), _NULL]
+        properties[name] = _with_description(schema, {"anyOf": forms})
+
+
+def _operation(name: str, value: dict[str, Any]) -> dict[str, Any]:
+    description = _OPERATION_DESCRIPTIONS[name]
+    return {
+        "type": "object",
+        "properties": {name: {"description": description, **value}},
+        "required": [name],
+        "additionalProperties": False,
+    }
 
 
 def _array_form(schema: dict[str, Any]) -> dict[str, Any]:

@@ -31,6 +31,11 @@ _OVERLAY = (
     ("variable-syntax", "every `${…}` is a supported form, in a value (`$${` for a literal `${`)", OVERLAY_LANGUAGE),
     ("keyed-list-item", "every item of a keyed list (containers, environment, …) has its key", OVERLAY_LANGUAGE),
     ("duplicate-item", "no keyed-list item written twice, in any spelling (`9000` and `9000/tcp`)", OVERLAY_LANGUAGE),
+    (
+        "list-operation",
+        "`$replace` stands alone in a list's value, and `$append` extends plain lists only",
+        OVERLAY_LANGUAGE,
+    ),
     ("extends-missing", "every `extends` target exists", OVERLAY_LANGUAGE),
     ("environment-file", "one file per environment: not both `<name>.yaml` and `<name>.yml`", OVERLAY_LANGUAGE),
 )
