@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -22,6 +23,7 @@ from .keyed import (
     LIST_OPERATIONS,
     REPLACE,
     TASK_KEYED_LISTS,
+    TASK_KEYED_MAPPINGS,
     AppendingList,
     Item,
     KeyedList,
@@ -338,12 +340,19 @@ class _Reader:
             if key == "allowPlaintext":
                 continue
             schema = schemas.child(self.root_schema, key, self.root_schema)
-            data[key] = self._keyed_value(value_node, (key,), schema, TASK_KEYED_LISTS.get(key))
+            spec, fields = TASK_KEYED_LISTS.get(key), TASK_KEYED_MAPPINGS.get(key, {})
+            data[key] = self._keyed_value(value_node, (key,), schema, spec, fields)
         return data
 
     def _keyed_value(
-        self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec | None
+        self,
+        node: yaml.Node,
+        path: Path,
+        schema: dict[str, Any] | None,
+        spec: KeyedListSpec | None,
+        fields: Mapping[str, KeyedListSpec] = MappingProxyType({}),
     ) -> Any:
+        """``spec``: the keyed list ``node`` is; ``fields``: the keyed lists inside the mapping ``node`` is."""
         if _is_null(node):
             self._leaf(path, node)
             return None
@@ -357,7 +366,7 @@ class _Reader:
             for key_node, value_node in node.value:
                 key = self._key_text(key_node)
                 result[key] = self._keyed_value(
-                    value_node, path + (key,), schemas.child(schema, key, self.root_schema), None
+                    value_node, path + (key,), schemas.child(schema, key, self.root_schema), fields.get(key)
                 )
             if not result:
                 self._leaf(path, node)

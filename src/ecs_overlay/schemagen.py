@@ -13,7 +13,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .keyed import APPEND, CONTAINER_KEYED_LISTS, LIST_OPERATIONS, REPLACE, TASK_KEYED_LISTS, KeyedListSpec
+from .keyed import (
+    APPEND,
+    CONTAINER_KEYED_LISTS,
+    LIST_OPERATIONS,
+    REPLACE,
+    TASK_KEYED_LISTS,
+    TASK_KEYED_MAPPINGS,
+    KeyedListSpec,
+)
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # Raw file URLs: they serve the JSON itself (an editor can fetch it), not an HTML page about it.
@@ -250,6 +258,9 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     # Definitions reachable through keyed lists get a second, partial form for items.
     _keyed_list_forms(root["properties"], TASK_KEYED_LISTS, taskdef["$defs"])
     _keyed_list_forms(defs["ContainerDefinition"]["properties"], CONTAINER_KEYED_LISTS, taskdef["$defs"])
+    for name, fields in TASK_KEYED_MAPPINGS.items():
+        mapping_ref = taskdef["properties"][name]["$ref"]
+        _keyed_list_forms(defs[mapping_ref.rsplit("/", 1)[1]]["properties"], fields, taskdef["$defs"])
     properties = root["properties"]
     for name in ("cpu", "memory"):
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
