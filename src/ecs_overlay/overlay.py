@@ -35,7 +35,7 @@ from .keyed import (
     spec_for,
 )
 from .provenance import OVERLAY, Origin
-from .variables import Problem, interpolate
+from .variables import NUMBER_KINDS, Problem, interpolate, not_a_number, number_from
 
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
@@ -324,9 +324,30 @@ class _Reader:
             return None
         if isinstance(value, str) and "$" in value:
             self._check_variables(value, path, node)
+            kind = _number_kind(self._schema_at(path)) if "${" in value else None
+            if kind is not None:
+                return self._number(value, path, node, kind)
         if not isinstance(value, (str, int, float, bool, type(None))):
             return node.value  # timestamps and the like: the text as written
         return value
+
+    def _schema_at(self, path: tuple[str | int, ...]) -> dict[str, Any] | None:
+        """The task-definition schema of the value at ``path`` (list and mapping forms alike)."""
+        schema: dict[str, Any] | None = self.root_schema
+        for step in path:
+            schema = schemas.child(schema, step, self.root_schema)
+        return schema
+
+    def _number(self, written: str, path: tuple[str | int, ...], node: yaml.Node, kind: str) -> int | float | None:
+        """A numeric field written with ``${…}``: the number it gives, checked by the schema as if written;
+        None when it gives none (a finding at the ``${``) or a variable is wrong (already a finding)."""
+        result = interpolate(written, self.environ)
+        if result.problems:
+            return None
+        number = number_from(result.value, kind)
+        if number is None:
+            self.variable_problems.append((path, node, not_a_number(written, kind)))
+        return number
 
     # -- keyed data --------------------------------------------------------------------------
 
@@ -494,6 +515,11 @@ class _Reader:
                     records[position] = (new + path[size:], origin)
 
     def _leaf_scalar(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None) -> Any:
+        kind = _number_kind(schema)
+        if kind is not None and node.tag == _STR_TAG and "${" in str(node.value):
+            text, read = self._interpolate(str(node.value))  # the first pass checked it gives a number
+            self._leaf(path, node, read, str(node.value))
+            return number_from(text, kind)
         if schemas.expects_string(schema) or (len(path) == 1 and path[0] in ("cpu", "memory")):
             value: Any = node.value  # the text as written: `0100` stays "0100", `yes` stays "yes"
         else:
@@ -588,6 +614,12 @@ def _list_operation(
     return str(key_node.value), key_node, value_node
 
 
+def _number_kind(schema: dict[str, Any] | None) -> str | None:
+    """``integer`` or ``number`` for a numeric field, else None."""
+    kind = None if schema is None else schema.get("type")
+    return kind if isinstance(kind, str) and kind in NUMBER_KINDS else None
+
+
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
@@ -626,7 +658,7 @@ def _explain_error(
     keyed = keyed_path(path, plain)
     message = schemas.message(error, keyed)
     if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
-        message += "; ${…} is replaced only in text values, so write the value itself"
+        message += "; ${…} is replaced in text and numbers only, so write the value itself"
     if error.validator == "type" and "boolean" in str(error.validator_value) and isinstance(error.instance, str):
         meant = YAML11_BOOLEANS.get(error.instance.lower())
         if meant is not None:

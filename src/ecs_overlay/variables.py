@@ -177,3 +177,27 @@ def _evaluate(parts: list[_Part], environ: Mapping[str, str], used: list[str], p
         else:  # ":+" and "+": the text when the variable is there
             pieces.append("" if needs_value else _evaluate(part.word, environ, used, problems))
     return "".join(pieces)
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NUMBER_KINDS = {"integer": "a whole number", "number": "a number"}
+
+
+def number_from(text: str, kind: str) -> int | float | None:
+    """``text`` (a value built from ``${VARS}``) as the number a numeric field wants (``kind`` is the JSON
+    Schema type, integer or number), or None when it does not read as one: ``512`` → 512, ``512MB`` → None."""
+    if kind == "integer":
+        return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+    return float(text) if _NUMBER.fullmatch(text) else None
+
+
+def not_a_number(written: str, kind: str) -> Problem:
+    """The problem of a numeric field whose ``${…}`` gives something else; the value itself is not shown
+    (a variable may hold a secret), only what was written."""
+    return Problem(
+        written.find("${"),
+        f"'{written}' does not give {NUMBER_KINDS[kind]}, which ECS needs here; set the variable to one "
+        "(or write the number itself)",
+        "variable-number",
+    )
