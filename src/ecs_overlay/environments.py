@@ -95,6 +95,10 @@ class Environments:
                 found.append(resolved)
                 known = self._parsed.get(resolved)
                 pending.extend(target.resolve() for target in (known.targets if known else []))
+                imports = known.overlay.imports if known else []
+                for imported in ((resolved.parent / name).resolve() for name in imports):
+                    if imported not in found:
+                        found.append(imported)
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
@@ -158,7 +162,11 @@ def load_layers(
     loaded: set[Path] = set()
 
     def read(file: Path, resolved: Path) -> _Parsed:
-        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
+        def beside(relative: str) -> tuple[str, str]:
+            target = file.parent / relative
+            return files.read(target), files.label(shown(target.resolve(), target))
+
+        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env, beside)
         targets = []
         for target, origin in overlay.extends:
             target_path = file.parent / target

@@ -7,7 +7,7 @@ Pure: the files themselves are read by environments.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -16,7 +16,8 @@ import yaml
 from jsonschema import ValidationError
 
 from . import schemas
-from .errors import InvalidInputError
+from .dotenv import ENV_FILE, parse_dotenv
+from .errors import EcsOverlayError, InvalidInputError
 from .findings import ERROR, Finding, has_errors
 from .keyed import (
     APPEND,
@@ -81,20 +82,27 @@ class Overlay:
     base_location: dict[str, Any] | None = None
     has_base_location: bool = False
     findings: list[Finding] = field(default_factory=list)
+    # The dotenv files `envFile:` read, relative to this file: part of the environment as much as the overlay is.
+    imports: list[str] = field(default_factory=list)
+
+
+# Reads a file named relative to the overlay: (its text, its name as messages show it); raises EcsOverlayError.
+ReadBeside = Callable[[str], tuple[str, str]]
 
 
 # ---------------------------------------------------------------------------------------------
 # Parsing text (pure)
 
 
-def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
+def parse_overlay(text: str, file: str, environ: Mapping[str, str], read: ReadBeside | None = None) -> Overlay:
     """Parse one overlay document; problems become findings (an alias bomb raises InvalidInputError).
 
     Every finding goes into the reader's one list, read once at the end, so none found while keying
-    can be lost; the keyed pass runs only on a document that passed the schema.
+    can be lost; the keyed pass runs only on a document that passed the schema. ``read`` reads a file
+    named relative to this one (``envFile:``), as (text, name shown in messages); the caller owns the disk.
     """
     overlay = Overlay(file)
-    reader = _Reader(text, file, environ)
+    reader = _Reader(text, file, environ, read)
     root = reader.compose()
     if root is not None:
         plain = reader.check(root)
@@ -115,6 +123,7 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.items = reader.items
     overlay.extends = reader.extends
+    overlay.imports = reader.imports
     return overlay
 
 
@@ -123,10 +132,12 @@ class _Reader:
     into keyed form with values kept as written where ECS expects strings. Both passes report
     into ``findings``."""
 
-    def __init__(self, text: str, file: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, text: str, file: str, environ: Mapping[str, str], read: ReadBeside | None = None) -> None:
         self.text = text
         self.file = file
         self.environ = environ
+        self.read = read
+        self.imports: list[str] = []
         self.findings: list[Finding] = []
         self.marks: dict[tuple[str | int, ...], yaml.Node] = {}
         self.origins: list[tuple[Path, Origin]] = []
@@ -497,12 +508,62 @@ class _Reader:
             item[spec.value] = self._leaf_scalar(node, item_path + (spec.value,), value_schema)
             return item
         item = spec.new_item(key) if key is not None else {}
+        env_files: yaml.Node | None = None
         for child_key_node, child_node in node.value:
             name = self._key_text(child_key_node)
+            if name == ENV_FILE and list_path == ("containerDefinitions",):
+                env_files = child_node
+                continue
             child_schema = schemas.child(schema, name, self.root_schema)
             child_spec = spec.children.get(name)
             item[name] = self._keyed_value(child_node, item_path + (name,), child_schema, child_spec)
+        if env_files is not None:
+            self._import_environment(item, env_files, item_path)
         return item
+
+    def _import_environment(self, container: dict[str, Any], node: yaml.Node, container_path: Path) -> None:
+        """The variables of the container's dotenv files under its ``environment``, as if written there in this
+        layer; a variable the layer's own ``environment`` sets wins (docker compose's order), and a later file
+        wins over an earlier one."""
+        imported = KeyedList()
+        origins: dict[str, Origin] = {}
+        path = container_path + ("environment",)
+        for file_node in node.value if isinstance(node, yaml.SequenceNode) else [node]:
+            relative = str(file_node.value)
+            if self.read is None:
+                message = f"{ENV_FILE} '{relative}' is read relative to an overlay file; load the overlay from a file"
+                self._problem(file_node, "env-file", message, container_path + (ENV_FILE,))
+                continue
+            try:
+                text, label = self.read(relative)
+            except EcsOverlayError as error:
+                self._problem(file_node, "env-file", f"{ENV_FILE} '{relative}': {error.message}", path)
+                continue
+            self.imports.append(relative)
+            entries, problems = parse_dotenv(text, self.environ)
+            shown = format_path(path)
+            self.findings.extend(
+                Finding(problem.rule, problem.message, shown, ERROR, label, problem.line, problem.column)
+                for problem in problems
+            )
+            for entry in entries:
+                imported.pop(entry.name, None)
+                imported[entry.name] = {"name": entry.name, "value": entry.value}
+                origins[entry.name] = Origin(
+                    OVERLAY, label, entry.line, entry.column, entry.variables, template=entry.template
+                )
+        written = container.get("environment")
+        if isinstance(written, KeyedList):
+            kept = {name: item for name, item in imported.items() if name not in written}
+            combined = (ReplacingList if isinstance(written, ReplacingList) else KeyedList)(kept)
+            combined.update(written)
+        else:  # no environment written, or `environment: null`: then exactly the files' variables
+            kept = imported
+            combined = KeyedList(kept) if written is None and "environment" not in container else ReplacingList(kept)
+        container["environment"] = combined
+        for name in kept:
+            self.items.append((path + (Item(name),), origins[name]))
+            self.origins.append((path + (Item(name), "value"), origins[name]))
 
     def _rekey(self, old: Path, new: Path, origins_from: int, items_from: int) -> None:
         """Move the records made since ``origins_from``/``items_from`` from ``old`` to ``new``:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .dotenv import ENV_FILE
 from .keyed import (
     APPEND,
     CONTAINER_KEYED_LISTS,
@@ -261,6 +262,12 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     for name, fields in TASK_KEYED_MAPPINGS.items():
         mapping_ref = taskdef["properties"][name]["$ref"]
         _keyed_list_forms(defs[mapping_ref.rsplit("/", 1)[1]]["properties"], fields, taskdef["$defs"])
+    defs["ContainerDefinition"]["properties"][ENV_FILE] = {
+        "description": "Dotenv file(s), relative to this overlay, whose KEY=VALUE lines join the container's "
+        "environment (docker compose's env_file syntax; what `environment` writes wins). Read when rendering, "
+        "unlike environmentFiles, which the ECS agent reads from S3.",
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    }
     properties = root["properties"]
     for name in ("cpu", "memory"):
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})

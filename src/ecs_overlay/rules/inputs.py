@@ -42,6 +42,11 @@ _OVERLAY = (
         OVERLAY_LANGUAGE,
     ),
     ("extends-missing", "every `extends` target exists", OVERLAY_LANGUAGE),
+    (
+        "env-file",
+        "every `envFile` exists and is docker compose's env_file syntax (KEY=VALUE lines, comments, quotes)",
+        "https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file-syntax",
+    ),
     ("environment-file", "one file per environment: not both `<name>.yaml` and `<name>.yml`", OVERLAY_LANGUAGE),
 )
 _RENDERED = (
