@@ -253,15 +253,15 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
         _relax(definition)
     root = {"properties": copy.deepcopy(taskdef["properties"])}
     _relax_structure_properties(root["properties"])
-    # Plain lists may be written under $replace (the default, said out loud) or $append.
-    for properties in [root["properties"], *(d.get("properties", {}) for d in defs.values())]:
-        _plain_list_forms(properties)
     # Definitions reachable through keyed lists get a second, partial form for items.
     _keyed_list_forms(root["properties"], TASK_KEYED_LISTS, taskdef["$defs"])
     _keyed_list_forms(defs["ContainerDefinition"]["properties"], CONTAINER_KEYED_LISTS, taskdef["$defs"])
     for name, fields in TASK_KEYED_MAPPINGS.items():
         mapping_ref = taskdef["properties"][name]["$ref"]
         _keyed_list_forms(defs[mapping_ref.rsplit("/", 1)[1]]["properties"], fields, taskdef["$defs"])
+    # Plain lists (the keyed ones have their forms by now) may be written under $replace or $append.
+    for properties in [root["properties"], *(d.get("properties", {}) for d in defs.values())]:
+        _plain_list_forms(properties, defs)
     defs["ContainerDefinition"]["properties"][ENV_FILE] = {
         "description": "Dotenv file(s), relative to this overlay, whose KEY=VALUE lines join the container's "
         "environment (docker compose's env_file syntax; what `environment` writes wins). Read when rendering, "
@@ -361,16 +361,33 @@ def _keyed_list_forms(
         properties[name] = _with_description(properties[name], {"anyOf": forms})
 
 
-def _plain_list_forms(properties: dict[str, Any]) -> None:
-    """A (nullable) plain list property also takes ``{$replace: [...]}`` and ``{$append: [...]}``."""
+def _plain_list_forms(properties: dict[str, Any], defs: dict[str, Any]) -> None:
+    """A (nullable) plain list property also takes ``{$replace: [...]}`` and ``{$append: [...]}``; the list and
+    the two forms are shared definitions, one per kind of list, so the schema stays small to load."""
     for name, schema in properties.items():
         kind = schema.get("type")
         if not (isinstance(kind, list) and "array" in kind):
             continue
         as_list = {key: value for key, value in schema.items() if key != "description"}
         as_list["type"] = "array"
-        forms = [as_list, _operation(REPLACE, as_list), _operation(APPEND, as_list), _NULL]
+        reference = _shared_list(as_list, defs)
+        forms = [{"$ref": reference}, {"$ref": reference + REPLACE}, {"$ref": reference + APPEND}, _NULL]
         properties[name] = _with_description(schema, {"anyOf": forms})
+
+
+def _shared_list(as_list: dict[str, Any], defs: dict[str, Any]) -> str:
+    """The reference to the definition of ``as_list`` (and, suffixed with the operation, of its two forms)."""
+    items = as_list.get("items", {})
+    stem = "ListOf" + (items["$ref"].rsplit("/", 1)[1] if "$ref" in items else "Values")
+    name, number = stem, 1
+    while name in defs and defs[name] != as_list:
+        number += 1
+        name = f"{stem}{number}"
+    if name not in defs:
+        defs[name] = as_list
+        for operation in LIST_OPERATIONS:
+            defs[name + operation] = _operation(operation, {"$ref": f"#/$defs/{name}"})
+    return f"#/$defs/{name}"
 
 
 def _operation(name: str, value: dict[str, Any]) -> dict[str, Any]:
