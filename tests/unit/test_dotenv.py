@@ -139,3 +139,14 @@ def test_env_file_needs_an_overlay_read_from_a_file() -> None:
 def test_env_file_is_known_only_on_containers() -> None:
     [finding] = overlay("envFile: web.env").findings
     assert finding.rule == "unknown-field"
+
+
+def test_an_environments_files_include_its_dotenv_files(tmp_path: Path) -> None:
+    # `diff --against` with --services skips an environment whose files are all unchanged: web.env is one of them.
+    from ecs_overlay.environments import Environments
+
+    _write(tmp_path, "environments/_common.yaml", "containerDefinitions: {web: {envFile: ../config/common.env}}\n")
+    _write(tmp_path, "config/common.env", "A=1\n")
+    _write(tmp_path, "environments/prod.yaml", "extends: _common.yaml\n")
+    files = Environments(tmp_path / "environments").layer_files("prod")
+    assert sorted(path.name for path in files) == ["_common.yaml", "common.env", "prod.yaml"]
