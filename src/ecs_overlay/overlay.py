@@ -219,9 +219,7 @@ class _Reader:
             if id(node) in said:
                 continue  # `$replace` and `$append` in one mapping: said once
             said.add(id(node))
-            schema: dict[str, Any] | None = self.root_schema
-            for step in path:
-                schema = schemas.child(schema, step, self.root_schema)
+            schema = self._schema_at(path)
             if schema is None or schema.get("type") != "array":
                 continue  # a mapping such as dockerLabels: `$replace` is an ordinary key there
             keyed = keyed_path(path, plain)
