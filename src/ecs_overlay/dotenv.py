@@ -1,4 +1,4 @@
-"""Dotenv files (``KEY=VALUE`` lines) as docker compose's ``env_file`` reads them, for ``envFile:``.
+"""Dotenv files (``KEY=VALUE`` lines) as docker compose's ``env_file`` reads them, for an overlay's ``envFile:``.
 
 The syntax is compose's (https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file-syntax):
 ``#`` lines and blank lines are skipped; ``export `` before a key is allowed; a value may be unquoted (an inline
@@ -16,8 +16,6 @@ from typing import NamedTuple
 
 from .variables import Problem, interpolate
 
-# The overlay's container field naming its dotenv files (docker compose's env_file): they join `environment`.
-ENV_FILE = "envFile"
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _DOUBLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"'}
 

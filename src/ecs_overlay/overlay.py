@@ -16,7 +16,6 @@ import yaml
 from jsonschema import ValidationError
 
 from . import schemas
-from .dotenv import ENV_FILE, parse_dotenv
 from .errors import EcsOverlayError, InvalidInputError
 from .findings import ERROR, Finding, has_errors
 from .keyed import (
@@ -88,6 +87,8 @@ class Overlay:
 
 # Reads a file named relative to the overlay: (its text, its name as messages show it); raises EcsOverlayError.
 ReadBeside = Callable[[str], tuple[str, str]]
+# The container field naming dotenv files (docker compose's env_file) whose variables join its `environment`.
+ENV_FILE = "envFile"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,6 +539,8 @@ class _Reader:
                 self._problem(file_node, "env-file", f"{ENV_FILE} '{relative}': {error.message}", path)
                 continue
             self.imports.append(relative)
+            from .dotenv import parse_dotenv  # loaded only by overlays that import dotenv files
+
             entries, problems = parse_dotenv(text, self.environ)
             shown = format_path(path)
             self.findings.extend(

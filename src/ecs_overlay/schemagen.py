@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .dotenv import ENV_FILE
 from .keyed import (
     APPEND,
     CONTAINER_KEYED_LISTS,
@@ -23,6 +22,7 @@ from .keyed import (
     TASK_KEYED_MAPPINGS,
     KeyedListSpec,
 )
+from .overlay import ENV_FILE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # Raw file URLs: they serve the JSON itself (an editor can fetch it), not an HTML page about it.
