@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -278,6 +279,8 @@ def validate_many(rounds: int, revision: str, environments: int = 100) -> list[t
     shutil.copy(REPO / "environments" / "_common.yaml", directory)
     shutil.copy(EXAMPLE, project / "base.json")
     texts = {kind: (REPO / "environments" / f"{kind}.yaml").read_text() for kind in ("prod", "stage")}
+    # The `base:` section (where the base lives) is newer than the previous release, and --base makes it moot.
+    texts = {kind: re.sub(r"(?m)^base:\n(?:[ \t]+.*\n)*", "", text) for kind, text in texts.items()}
     for number in range(environments):
         kind = ["prod", "stage"][number % 2]
         text = texts[kind].replace(f"env: {kind}", f"env: {kind}-{number}")

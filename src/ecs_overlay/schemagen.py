@@ -239,7 +239,8 @@ _BASE_SCHEMA = {
     },
 }
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
-_NOT_OPERATION = {"not": {"enum": list(LIST_OPERATIONS)}}
+# (a pattern, not propertyNames: checking every item name against it costs far less in jsonschema)
+_NO_OPERATION = {"^(?:" + "|".join(re.escape(name) for name in LIST_OPERATIONS) + ")$": False}
 _OPERATION_DESCRIPTIONS = {
     REPLACE: "The list becomes exactly the items written here: the base's other items are dropped.",
     APPEND: "The items written here are added after the base's own (an item the base has already is kept once).",
@@ -356,7 +357,7 @@ def _keyed_list_forms(
             mapping_value = {"anyOf": [{"$ref": item_ref}, _NULL]}
         as_list = {"type": "array", "items": {"$ref": item_ref}}
         # `$replace` names the operation; as an item key it is refused rather than read as an item.
-        as_mapping = {"type": "object", "propertyNames": _NOT_OPERATION, "additionalProperties": mapping_value}
+        as_mapping = {"type": "object", "patternProperties": _NO_OPERATION, "additionalProperties": mapping_value}
         forms = [as_list, as_mapping, _operation(REPLACE, {"anyOf": [as_list, as_mapping]}), _NULL]
         properties[name] = _with_description(properties[name], {"anyOf": forms})
 
