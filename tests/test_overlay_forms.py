@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import EXAMPLE_BASE, REPO
+from .conftest import EXAMPLE_BASE, REPO, clean_environ
+from .test_review import GIT_ENV
 
 
 @pytest.fixture
@@ -99,3 +101,17 @@ def test_validate_checks_the_overlay_schema_forms(invoke, forms: Path) -> None:
     assert json.loads((REPO / "schema" / "overlay.schema.json").read_text())["$defs"]["ContainerDefinition"][
         "properties"
     ]["envFile"]
+
+
+def test_diff_against_a_revision_reads_the_dotenv_file_as_it_was_there(invoke, forms: Path) -> None:
+    git_env = clean_environ(GIT_ENV)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "overlays"]):
+        subprocess.run(["git", *args], cwd=forms, env=git_env, check=True, capture_output=True)
+    web_env = forms / "environments" / "web.env"
+    web_env.write_text(web_env.read_text(encoding="utf-8").replace("=300", "=600"), encoding="utf-8")
+    result = invoke("diff", "--env", "prod", "--base", "base.json", "--against", "HEAD", "--exit-code", cwd=forms)
+    assert result.returncode == 4, result.stderr
+    assert result.stdout == (
+        "== prod: HEAD -> working tree: 1 change\n"
+        '~ containerDefinitions[web].environment[CACHE_TTL_SECONDS]: "300" -> "600"  (environments/web.env:3:19)\n'
+    )
