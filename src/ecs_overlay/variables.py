@@ -10,8 +10,7 @@ is a literal ``$``. Every other ``${…}`` is a problem naming the text, so none
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -39,13 +38,12 @@ class _Reference(NamedTuple):
 _Part = str | _Reference
 
 
-@dataclass
-class Interpolated:
+class Interpolated(NamedTuple):
     """A value with its variables replaced, the names it read, and anything wrong with it."""
 
     value: str
     variables: tuple[str, ...] = ()
-    problems: list[Problem] = field(default_factory=list)
+    problems: Sequence[Problem] = ()
 
 
 def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
