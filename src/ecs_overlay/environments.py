@@ -156,7 +156,8 @@ def load_layers(
     """
     env = os.environ if environ is None else environ
     files = source or FileSource()
-    shown = _shown_from(Path.cwd())
+    working = Path.cwd()
+    shown = _shown_from(working)
     known: dict[Path, _Parsed] = {} if parsed is None else parsed
     layers: list[Overlay] = []
     loaded: set[Path] = set()
@@ -164,6 +165,7 @@ def load_layers(
     def read(file: Path, resolved: Path) -> _Parsed:
         def beside(relative: str) -> tuple[str, str]:
             target = file.parent / relative
+            _inside_working_directory(relative, target, working)
             return files.read(target), files.label(shown(target.resolve(), target))
 
         overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env, beside)
@@ -194,6 +196,18 @@ def load_layers(
 
     visit(path, [])
     return layers
+
+
+def _inside_working_directory(relative: str, target: Path, working: Path) -> None:
+    """An ``envFile`` is read from the checkout, never from elsewhere on the machine: a pull request's overlay
+    naming ``/proc/self/environ`` (or a link to it) would otherwise print the build's own variables in its diff."""
+    root = working.resolve()
+    resolved = target.resolve()
+    if Path(relative).is_absolute() or (resolved != root and root not in resolved.parents):
+        raise InvalidInputError(
+            f"{target}: outside the working directory {root}; an envFile is a file of the checkout, named relative "
+            "to the overlay"
+        )
 
 
 def load_environment(directory: str | Path, name: str, environ: Mapping[str, str] | None = None) -> list[Overlay]:

@@ -81,7 +81,10 @@ def _write(directory: Path, name: str, text: str) -> Path:
     return path
 
 
-def test_env_file_variables_join_the_environment_and_what_the_layer_writes_wins(tmp_path: Path) -> None:
+def test_env_file_variables_join_the_environment_and_what_the_layer_writes_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     _write(tmp_path, "config/web.env", "LOG_LEVEL=debug\nCACHE_TTL=60\nSHARED=from web.env\n")
     _write(tmp_path, "config/override.env", "SHARED=from override.env\n")
     env = _write(
@@ -106,7 +109,10 @@ def test_env_file_variables_join_the_environment_and_what_the_layer_writes_wins(
     assert Path(written.file or "").name == "prod.yaml"
 
 
-def test_env_file_with_replace_gives_exactly_the_file_and_the_written_variables(tmp_path: Path) -> None:
+def test_env_file_with_replace_gives_exactly_the_file_and_the_written_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     _write(tmp_path, "web.env", "FROM_FILE=1\n")
     env = _write(
         tmp_path,
@@ -120,7 +126,8 @@ def test_env_file_with_replace_gives_exactly_the_file_and_the_written_variables(
     ]
 
 
-def test_env_file_problems_are_findings_at_the_file_and_line(tmp_path: Path) -> None:
+def test_env_file_problems_are_findings_at_the_file_and_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     _write(tmp_path, "web.env", "GOOD=1\nBAD LINE\n")
     env = _write(tmp_path, "prod.yaml", "containerDefinitions:\n  web:\n    envFile: [web.env, nowhere.env]\n")
     [layer] = load_layers(env, {})
@@ -141,7 +148,8 @@ def test_env_file_is_known_only_on_containers() -> None:
     assert finding.rule == "unknown-field"
 
 
-def test_an_environments_files_include_its_dotenv_files(tmp_path: Path) -> None:
+def test_an_environments_files_include_its_dotenv_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     # `diff --against` with --services skips an environment whose files are all unchanged: web.env is one of them.
     from ecs_overlay.environments import Environments
 
@@ -150,3 +158,19 @@ def test_an_environments_files_include_its_dotenv_files(tmp_path: Path) -> None:
     _write(tmp_path, "environments/prod.yaml", "extends: _common.yaml\n")
     files = Environments(tmp_path / "environments").layer_files("prod")
     assert sorted(path.name for path in files) == ["_common.yaml", "common.env", "prod.yaml"]
+
+
+@pytest.mark.parametrize("written", ["/etc/hostname", "../outside.env", "link.env"])
+def test_env_file_outside_the_working_directory_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    # A pull request's overlay must not print the build machine's files (/proc/self/environ) in its diff.
+    checkout = tmp_path / "checkout"
+    _write(tmp_path, "outside.env", "LEAKED=1\n")
+    _write(checkout, "prod.yaml", f"containerDefinitions:\n  web:\n    envFile: {written}\n")
+    (checkout / "link.env").symlink_to(tmp_path / "outside.env")
+    monkeypatch.chdir(checkout)
+    [layer] = load_layers(checkout / "prod.yaml", {})
+    [finding] = layer.findings
+    assert finding.rule == "env-file" and "outside the working directory" in finding.message
+    assert (finding.line, finding.column) == (3, 14)
