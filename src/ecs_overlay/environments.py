@@ -165,7 +165,7 @@ def load_layers(
     def read(file: Path, resolved: Path) -> _Parsed:
         def beside(relative: str) -> tuple[str, str]:
             target = file.parent / relative
-            _inside_working_directory(relative, target, working)
+            _inside_checkout(relative, target, working)
             return files.read(target), files.label(shown(target.resolve(), target))
 
         overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env, beside)
@@ -198,16 +198,26 @@ def load_layers(
     return layers
 
 
-def _inside_working_directory(relative: str, target: Path, working: Path) -> None:
+def _inside_checkout(relative: str, target: Path, working: Path) -> None:
     """An ``envFile`` is read from the checkout, never from elsewhere on the machine: a pull request's overlay
-    naming ``/proc/self/environ`` (or a link to it) would otherwise print the build's own variables in its diff."""
-    root = working.resolve()
+    naming ``/proc/self/environ`` (or a link to it) would otherwise print the build's own variables in its diff.
+    The checkout is the git work tree around the working directory, else the working directory itself."""
+    root = _checkout(working.resolve())
     resolved = target.resolve()
     if Path(relative).is_absolute() or (resolved != root and root not in resolved.parents):
         raise InvalidInputError(
-            f"{target}: outside the working directory {root}; an envFile is a file of the checkout, named relative "
-            "to the overlay"
+            f"{target}: outside the checkout {root}; an envFile is a file of the repository, named relative to "
+            "the overlay"
         )
+
+
+def _checkout(directory: Path) -> Path:
+    """The nearest directory holding ``.git`` at or above ``directory``; ``directory`` when there is none (a
+    CodePipeline source artifact is a zip without history)."""
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
 
 
 def load_environment(directory: str | Path, name: str, environ: Mapping[str, str] | None = None) -> list[Overlay]:

@@ -161,7 +161,7 @@ def test_an_environments_files_include_its_dotenv_files(tmp_path: Path, monkeypa
 
 
 @pytest.mark.parametrize("written", ["/etc/hostname", "../outside.env", "link.env"])
-def test_env_file_outside_the_working_directory_is_refused(
+def test_env_file_outside_the_checkout_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, written: str
 ) -> None:
     # A pull request's overlay must not print the build machine's files (/proc/self/environ) in its diff.
@@ -172,5 +172,19 @@ def test_env_file_outside_the_working_directory_is_refused(
     monkeypatch.chdir(checkout)
     [layer] = load_layers(checkout / "prod.yaml", {})
     [finding] = layer.findings
-    assert finding.rule == "env-file" and "outside the working directory" in finding.message
+    assert finding.rule == "env-file" and f"outside the checkout {checkout.resolve()}" in finding.message
     assert (finding.line, finding.column) == (3, 14)
+
+
+def test_env_file_may_sit_anywhere_in_the_git_work_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A monorepo runs the tool from a service's directory; its envFile may be shared at the top.
+    (tmp_path / ".git").mkdir()
+    _write(tmp_path, "shared/common.env", "SHARED=1\n")
+    env = _write(
+        tmp_path,
+        "services/api/environments/prod.yaml",
+        "containerDefinitions: {web: {envFile: ../../../shared/common.env}}\n",
+    )
+    monkeypatch.chdir(tmp_path / "services" / "api")
+    [layer] = load_layers(env, {})
+    assert layer.findings == [] and env_of(render(base_task(), [layer]))["SHARED"] == "1"
