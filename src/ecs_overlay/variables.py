@@ -177,8 +177,9 @@ def _evaluate(parts: list[_Part], environ: Mapping[str, str], used: list[str], p
     return "".join(pieces)
 
 
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Compiled (and cached by re) on first use: most overlays have no ${…} in a numeric field.
+_WHOLE_NUMBER = r"[+-]?[0-9]+"
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 NUMBER_KINDS = {"integer": "a whole number", "number": "a number"}
 
 
@@ -186,8 +187,8 @@ def number_from(text: str, kind: str) -> int | float | None:
     """``text`` (a value built from ``${VARS}``) as the number a numeric field wants (``kind`` is the JSON
     Schema type, integer or number), or None when it does not read as one: ``512`` → 512, ``512MB`` → None."""
     if kind == "integer":
-        return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
-    return float(text) if _NUMBER.fullmatch(text) else None
+        return int(text) if re.fullmatch(_WHOLE_NUMBER, text) else None
+    return float(text) if re.fullmatch(_NUMBER, text) else None
 
 
 def not_a_number(written: str, kind: str) -> Problem:
