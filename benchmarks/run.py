@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ JQ_DELETE = (
 LIBRARIES = "botocore.session, click, yaml, deepmerge, jsonschema"
 GNU_TIME = "/usr/bin/time"
 PREVIOUS_RELEASE = "a10971b"
+PROD_FAMILY = "checkout-api-prod"
 PREVIOUS_VENV = REPO / ".venv-previous"
 
 
@@ -131,6 +133,8 @@ def register_example(endpoint: str) -> None:
         "ecs", endpoint_url=endpoint, region_name="eu-west-1", aws_access_key_id="bench", aws_secret_access_key="bench"
     )
     client.register_task_definition(**taskdef)
+    # render and register read prod's own family (environments/prod.yaml's `family:`), as a real setup does.
+    client.register_task_definition(**{**taskdef, "family": PROD_FAMILY})
 
 
 def command_line(project: Path, env: dict[str, str], *stages: Sequence[str]) -> Callable[[], tuple[float, int]]:
@@ -275,6 +279,8 @@ def validate_many(rounds: int, revision: str, environments: int = 100) -> list[t
     shutil.copy(REPO / "environments" / "_common.yaml", directory)
     shutil.copy(EXAMPLE, project / "base.json")
     texts = {kind: (REPO / "environments" / f"{kind}.yaml").read_text() for kind in ("prod", "stage")}
+    # The `base:` section (where the base lives) is newer than the previous release, and --base makes it moot.
+    texts = {kind: re.sub(r"(?m)^base:\n(?:[ \t]+.*\n)*", "", text) for kind, text in texts.items()}
     for number in range(environments):
         kind = ["prod", "stage"][number % 2]
         text = texts[kind].replace(f"env: {kind}", f"env: {kind}-{number}")

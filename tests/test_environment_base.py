@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from ecs_overlay import schemas
@@ -95,9 +96,46 @@ def test_the_environment_tag_is_no_drift_and_no_diff_on_its_own_base(invoke, pro
     diff = invoke("diff", "--env", "prod", "--base", "deployed.json", "--exit-code", "--format", "json", cwd=project)
     assert diff.returncode == 0 and diff.json()["environments"]["prod"]["changes"] == []
     first = invoke("diff", "--env", "prod", "--base", "base.json", cwd=project)
-    assert '+ tags[ecs-overlay:environment]: "prod"  (set by ecs-overlay)' in first.stdout
+    assert "info: environment prod: base not tagged ecs-overlay:environment yet (first adoption)" in first.stderr
+    assert "tags[ecs-overlay:environment]" not in first.stdout  # a note on stderr, not a change
     explained = invoke("explain", "--env", "prod", "--base", "base.json", "--path", "tags", cwd=project)
     assert 'tags[ecs-overlay:environment] = "prod"  <- set by ecs-overlay' in explained.stdout
+
+
+@pytest.mark.parametrize("base_tags", [[{"key": "team", "value": "payments"}], None])
+def test_an_unchanged_environment_on_an_untagged_base_is_no_difference(
+    invoke, project: Path, base_tags: list[dict[str, str]] | None
+) -> None:
+    # Issue 18: the tag render adds made `diff --exit-code` exit 4 for an environment that changes nothing,
+    # and on a base without any tags the change read `+ tags: [...]  (base)`, which no --ignore could match.
+    document = json.loads((project / "base.json").read_text())
+    document.pop("tags", None)
+    if base_tags is not None:
+        document["tags"] = base_tags
+    (project / "base.json").write_text(json.dumps(document))
+    (project / "environments" / "qa.yaml").write_text("family: checkout-api\n")
+    diff = invoke("diff", "--env", "qa", "--base", "base.json", "--exit-code", cwd=project)
+    assert diff.returncode == 0, diff.stdout + diff.stderr
+    assert diff.stdout == "== qa: base.json -> rendered: no changes\n"
+    assert diff.stderr == (
+        "info: environment qa: base not tagged ecs-overlay:environment yet (first adoption); "
+        "the next revision is tagged qa\n"
+    )
+    (project / "environments" / "qa.yaml").write_text("family: checkout-api\ntags:\n  env: qa\n")
+    changed = invoke("diff", "--env", "qa", "--base", "base.json", "--exit-code", cwd=project)
+    assert changed.returncode == 4
+    assert '+ tags[env]: "qa"  (environments/qa.yaml:3:3)' in changed.stdout
+
+
+def test_ignore_matches_the_environment_tag_as_the_readme_writes_it(invoke, project: Path) -> None:
+    rendered = invoke("render", "--env", "stage", "--base", "base.json", "-o", "stage.json", cwd=project)
+    assert rendered.returncode == 0, rendered.stderr
+    # --to-env compares two tagged renders: the tag differs there, and --ignore takes it out.
+    both = ("diff", "--env", "stage", "--to-env", "prod", "--base", "base.json", "--exit-code")
+    assert '~ tags[ecs-overlay:environment]: "stage" -> "prod"' in invoke(*both, cwd=project).stdout
+    ignored = invoke(*both, "--ignore", "tags[ecs-overlay:environment]", "--format", "json", cwd=project)
+    paths = [change["path"] for change in ignored.json()["environments"]["prod"]["changes"]]
+    assert paths and "tags[ecs-overlay:environment]" not in paths
 
 
 def test_the_environment_tag_counts_towards_fifty_tags(invoke, project: Path) -> None:

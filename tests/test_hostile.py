@@ -748,9 +748,9 @@ def test_environment_discovery_lists_the_directory_and_reads_each_file_once_per_
 
     parsed: list[str] = []
 
-    def counting_parse(text: str, file: str, environ: Any) -> Any:
+    def counting_parse(text: str, file: str, *rest: Any) -> Any:
         parsed.append(file)
-        return parse_overlay(text, file, environ)
+        return parse_overlay(text, file, *rest)
 
     monkeypatch.setattr(os, "scandir", counting_scandir)
     monkeypatch.setattr(environments_module, "parse_overlay", counting_parse)

@@ -406,14 +406,31 @@ def services_option(func: F) -> F:
     )(func)
 
 
+class _FormatChoice(click.Choice[str]):
+    """The formats the reporter registry offers for a command, read when an option is parsed or helped:
+    render and register never load the reporters (their imports cost more than render's own work)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        super().__init__(())
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from .report.reporters import formats
+
+        return tuple(formats(self.command))
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        pass  # click.Choice sets them in __init__; the registry holds them
+
+
 def format_option(command: str) -> Callable[[F], F]:
     """``--format``: the formats the reporter registry offers for ``command`` (report/reporters.py)."""
-    from .report.reporters import formats
-
     return click.option(
         "--format",
         "output_format",
-        type=click.Choice(formats(command)),
+        type=_FormatChoice(command),
         default="text",
         show_default=True,
         help="Output format; sarif, junit and github are for CI (see the README's format table).",
@@ -779,6 +796,9 @@ def diff(
     for service, name, why in run.no_base:
         where = f"service {service}, " if many else ""
         click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
+    for service, result in run.diffs:
+        for note in result.notes:
+            click.echo(f"info: {note}" + (f" (service {service})" if many else ""), err=True)
     _print_failures(run.failures)
     _exit_with(exit_code and any(result.changes for _, result in run.diffs), run.failures)
 

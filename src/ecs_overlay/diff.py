@@ -65,7 +65,10 @@ def _compare(old: Any, new: Any, path: Path, changes: list[Change], provenance: 
         for key in [*old, *(k for k in new if k not in old)]:
             step: Item | str = Item(key) if keyed else key
             child = (*path, step)
-            if key not in new:
+            if _whole_keyed_list(old.get(key), new.get(key)):
+                # A keyed list one side lacks reads item by item (`+ tags[env]`), as --ignore writes it.
+                _compare(old.get(key) or KeyedList(), new.get(key) or KeyedList(), child, changes, provenance)
+            elif key not in new:
                 changes.append(Change(child, REMOVED, old=_pair(old[key], spec), origin=_origin(provenance, child)))
             elif key not in old:
                 changes.append(Change(child, ADDED, new=_pair(new[key], spec), origin=_origin(provenance, child)))
@@ -84,6 +87,13 @@ def _compare(old: Any, new: Any, path: Path, changes: list[Change], provenance: 
                 _compare(old[key], new[key], child, changes, provenance)
     elif _plain(old) != _plain(new):
         changes.append(Change(path, CHANGED, _plain(old), _plain(new), _origin(provenance, path)))
+
+
+def _whole_keyed_list(old: Any, new: Any) -> bool:
+    """One side is a non-empty keyed list and the other has none."""
+    return (old is None and isinstance(new, KeyedList) and bool(new)) or (
+        new is None and isinstance(old, KeyedList) and bool(old)
+    )
 
 
 def _is_pair(item: Any, spec: KeyedListSpec | None) -> bool:

@@ -113,6 +113,10 @@ class Environments:
                 known = self._parsed.get(resolved)
                 # relative to the file as reached here: the cache's targets are as the first reader reached them
                 pending.extend(path.parent / target for target, _ in (known.overlay.extends if known else []))
+                for imported in (path.parent / name for name in (known.overlay.imports if known else [])):
+                    if imported.resolve() not in seen:  # dotenv files an overlay imports
+                        seen.add(imported.resolve())
+                        found.append(imported)
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
@@ -178,13 +182,19 @@ def load_layers(
     """
     env = os.environ if environ is None else environ
     files = source or FileSource()
-    shown = _shown_from(Path.cwd())
+    working = Path.cwd()
+    shown = _shown_from(working)
     known: dict[Path, _Parsed] = {} if parsed is None else parsed
     layers: list[Overlay] = []
     loaded: set[Path] = set()
 
     def read(file: Path, resolved: Path) -> _Parsed:
-        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
+        def beside(relative: str) -> tuple[str, str]:
+            target = file.parent / relative
+            _inside_checkout(relative, target, working)
+            return files.read(target), files.label(shown(target.resolve(), target))
+
+        overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env, beside)
         targets = []
         for target, origin in overlay.extends:
             target_path = file.parent / target
@@ -219,6 +229,28 @@ def load_layers(
 
     visit(path, [])
     return layers
+
+
+def _inside_checkout(relative: str, target: Path, working: Path) -> None:
+    """An ``envFile`` is read from the checkout, never from elsewhere on the machine: a pull request's overlay
+    naming ``/proc/self/environ`` (or a link to it) would otherwise print the build's own variables in its diff.
+    The checkout is the git work tree around the working directory, else the working directory itself."""
+    root = _checkout(working.resolve())
+    resolved = target.resolve()
+    if Path(relative).is_absolute() or (resolved != root and root not in resolved.parents):
+        raise InvalidInputError(
+            f"{target}: outside the checkout {root}; an envFile is a file of the repository, named relative to "
+            "the overlay"
+        )
+
+
+def _checkout(directory: Path) -> Path:
+    """The nearest directory holding ``.git`` at or above ``directory``; ``directory`` when there is none (a
+    CodePipeline source artifact is a zip without history)."""
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
 
 
 def load_environment(directory: str | Path, name: str, environ: Mapping[str, str] | None = None) -> list[Overlay]:

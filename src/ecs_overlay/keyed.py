@@ -97,9 +97,31 @@ TASK_KEYED_LISTS: Mapping[str, KeyedListSpec] = {
     "tags": KeyedListSpec("key", value="value"),
 }
 
+# Task-level mappings that hold keyed lists: App Mesh's proxy settings are name/value pairs
+# (`proxyConfiguration: {properties: {ProxyIngressPort: 15000}}` sets one, reordering them is no change).
+TASK_KEYED_MAPPINGS: Mapping[str, Mapping[str, KeyedListSpec]] = {
+    "proxyConfiguration": {"properties": KeyedListSpec("name", value="value")},
+}
+
 
 class KeyedList(dict[str, Any]):
     """A keyed ECS list held as an ordered mapping from item key to item (None deletes)."""
+
+
+# How an overlay says what to do with a list instead of the default (keyed lists merge item by item,
+# plain lists are replaced): `environment: {$replace: {…}}` makes it exactly the items written,
+# `environmentFiles: {$append: […]}` adds the items the base lacks after the base's own.
+REPLACE = "$replace"
+APPEND = "$append"
+LIST_OPERATIONS = (REPLACE, APPEND)
+
+
+class ReplacingList(KeyedList):
+    """A keyed list written under ``$replace``: the merge takes its items and drops the base's."""
+
+
+class AppendingList(list[Any]):
+    """A plain list written under ``$append``: the merge keeps the base's items and adds these after them."""
 
 
 class Item(NamedTuple):
@@ -131,12 +153,15 @@ def spec_for(path: Path) -> KeyedListSpec | None:
     """The keyed-list rule of the list at ``path`` (``('containerDefinitions', Item('web'), 'environment')``)."""
     specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS
     spec: KeyedListSpec | None = None
-    for step in path:
+    for depth, step in enumerate(path):
         if isinstance(step, Item) and spec is not None:
             specs, spec = spec.children, None
         elif isinstance(step, str) and spec is None:
             spec = specs.get(step)
             if spec is None:
+                if depth == 0 and step in TASK_KEYED_MAPPINGS:
+                    specs = TASK_KEYED_MAPPINGS[step]
+                    continue
                 return None
         else:
             return None
@@ -160,10 +185,10 @@ def keyed_path(raw_path: Sequence[str | int], data: Any) -> Path:
             steps.append(Item(key) if key is not None else step)
             specs, spec = spec.children, None
         else:
-            steps.append(step)
             spec = specs.get(step) if isinstance(step, str) else None
             if spec is None:
-                specs = {}
+                specs = TASK_KEYED_MAPPINGS.get(step, {}) if not steps and isinstance(step, str) else {}
+            steps.append(step)
         try:
             node = node[step]
         except (KeyError, IndexError, TypeError):
@@ -184,7 +209,12 @@ def to_keyed(value: Any, specs: Mapping[str, KeyedListSpec] = TASK_KEYED_LISTS) 
     result: dict[str, Any] = {}
     for name, child in value.items():
         spec = specs.get(name)
-        result[name] = _keyed_items(child, spec) if spec is not None and isinstance(child, list) else child
+        if spec is not None and isinstance(child, list):
+            result[name] = _keyed_items(child, spec)
+        elif specs is TASK_KEYED_LISTS and name in TASK_KEYED_MAPPINGS and isinstance(child, dict):
+            result[name] = to_keyed(child, TASK_KEYED_MAPPINGS[name])
+        else:
+            result[name] = child
     return result
 
 
@@ -201,7 +231,7 @@ def _keyed_items(items: list[Any], spec: KeyedListSpec) -> Any:
 def from_keyed(value: Any) -> Any:
     """The inverse of :func:`to_keyed`, as a fresh copy: KeyedLists become lists, deleted items dropped."""
     kind = type(value)  # exact types: this runs for every value of every rendered task definition
-    if kind is KeyedList:
+    if kind is KeyedList or kind is ReplacingList:
         return [from_keyed(item) for item in value.values() if item is not None]
     if kind is dict or isinstance(value, dict):
         return {name: from_keyed(child) for name, child in value.items()}

@@ -1,4 +1,5 @@
-"""The keyed deep merge: mappings merge, scalars and plain lists replace, ``null`` deletes.
+"""The keyed deep merge: mappings merge, scalars and plain lists replace, ``null`` deletes;
+a list written under ``$replace`` is taken as written, one under ``$append`` extends the base's.
 
 Built on deepmerge with custom strategies. Both sides arrive in keyed form (keyed.py), so a keyed
 list is an ordered mapping and "merge item by item, keep the base's order, append new items"
@@ -14,12 +15,14 @@ from deepmerge import Merger
 
 from .errors import InvalidInputError
 from .findings import Finding
-from .keyed import Item, KeyedList, Path, PathStep, format_path
+from .keyed import AppendingList, Item, KeyedList, Path, PathStep, ReplacingList, format_path
 from .overlay import Overlay
 from .provenance import Provenance
 
 
 def _merge_mappings(merger: Merger, path: list[PathStep], base: dict[str, Any], nxt: dict[str, Any]) -> Any:
+    if isinstance(nxt, ReplacingList):
+        return _without_nulls(nxt)
     keyed = isinstance(base, KeyedList) or isinstance(nxt, KeyedList)
     result: dict[str, Any] = KeyedList(base) if keyed else dict(base)
     for key, value in nxt.items():
@@ -34,9 +37,19 @@ def _merge_mappings(merger: Merger, path: list[PathStep], base: dict[str, Any], 
 
 
 def _replace(merger: Merger, path: list[PathStep], base: Any, nxt: Any) -> Any:
-    if isinstance(nxt, KeyedList) and isinstance(base, list):
+    if isinstance(nxt, AppendingList) and isinstance(base, list):
+        return _appended(base, _without_nulls(nxt))
+    if isinstance(nxt, KeyedList) and not isinstance(nxt, ReplacingList) and isinstance(base, list):
         raise _UnmergeableList(tuple(path))
     return _without_nulls(nxt)
+
+
+def _appended(base: list[Any], items: list[Any]) -> list[Any]:
+    """The base's items, then each appended item the base lacks: the live base is the previous render,
+    which holds them already, so rendering again must not add them twice."""
+    result = list(base)
+    result.extend(item for item in items if item not in base)
+    return result
 
 
 class _UnmergeableList(Exception):
@@ -66,7 +79,8 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
             readable = format_path(error.path)
             raise InvalidInputError(
                 f"cannot merge {readable}: the base lists some items twice or without their key, "
-                "so they cannot be matched by key; fix the base task definition first",
+                "so they cannot be matched by key; fix the base task definition first, or write the whole list under "
+                "$replace",
                 [
                     Finding(
                         "unmergeable-list",

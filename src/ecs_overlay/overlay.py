@@ -7,19 +7,35 @@ Pure: the files themselves are read by environments.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 from jsonschema import ValidationError
 
 from . import schemas
-from .errors import InvalidInputError
+from .errors import EcsOverlayError, InvalidInputError
 from .findings import ERROR, Finding, has_errors
-from .keyed import TASK_KEYED_LISTS, Item, KeyedList, KeyedListSpec, Path, format_path, keyed_path
+from .keyed import (
+    APPEND,
+    LIST_OPERATIONS,
+    REPLACE,
+    TASK_KEYED_LISTS,
+    TASK_KEYED_MAPPINGS,
+    AppendingList,
+    Item,
+    KeyedList,
+    KeyedListSpec,
+    Path,
+    ReplacingList,
+    format_path,
+    keyed_path,
+    spec_for,
+)
 from .provenance import OVERLAY, Origin
-from .variables import Problem, interpolate
+from .variables import NUMBER_KINDS, Problem, interpolate, not_a_number, number_from
 
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
 # graph is bounded by this many nodes, far above any real overlay.
@@ -70,20 +86,29 @@ class Overlay:
     base_location: dict[str, Any] | None = None
     has_base_location: bool = False
     findings: list[Finding] = field(default_factory=list)
+    # The dotenv files `envFile:` read, relative to this file: part of the environment as much as the overlay is.
+    imports: list[str] = field(default_factory=list)
+
+
+# Reads a file named relative to the overlay: (its text, its name as messages show it); raises EcsOverlayError.
+ReadBeside = Callable[[str], tuple[str, str]]
+# The container field naming dotenv files (docker compose's env_file) whose variables join its `environment`.
+ENV_FILE = "envFile"
 
 
 # ---------------------------------------------------------------------------------------------
 # Parsing text (pure)
 
 
-def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
+def parse_overlay(text: str, file: str, environ: Mapping[str, str], read: ReadBeside | None = None) -> Overlay:
     """Parse one overlay document; problems become findings (an alias bomb raises InvalidInputError).
 
     Every finding goes into the reader's one list, read once at the end, so none found while keying
-    can be lost; the keyed pass runs only on a document that passed the schema.
+    can be lost; the keyed pass runs only on a document that passed the schema. ``read`` reads a file
+    named relative to this one (``envFile:``), as (text, name shown in messages); the caller owns the disk.
     """
     overlay = Overlay(file)
-    reader = _Reader(text, file, environ)
+    reader = _Reader(text, file, environ, read)
     root = reader.compose()
     if root is not None:
         plain = reader.check(root)
@@ -105,6 +130,7 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.service_origins = [(path, origin) for path, origin in reader.origins if path[:1] == ("service",)]
     overlay.items = reader.items
     overlay.extends = reader.extends
+    overlay.imports = reader.imports
     return overlay
 
 
@@ -113,15 +139,19 @@ class _Reader:
     into keyed form with values kept as written where ECS expects strings. Both passes report
     into ``findings``."""
 
-    def __init__(self, text: str, file: str, environ: Mapping[str, str]) -> None:
+    def __init__(self, text: str, file: str, environ: Mapping[str, str], read: ReadBeside | None = None) -> None:
         self.text = text
         self.file = file
         self.environ = environ
+        self.read = read
+        self.imports: list[str] = []
         self.findings: list[Finding] = []
         self.marks: dict[tuple[str | int, ...], yaml.Node] = {}
         self.origins: list[tuple[Path, Origin]] = []
         self.items: list[tuple[Path, Origin]] = []
         self.variable_problems: list[tuple[tuple[str | int, ...], yaml.Node, Problem]] = []
+        # (path of the mapping, `$replace` or `$append`, the mapping): checked once the document is read
+        self.operations: list[tuple[tuple[str | int, ...], str, yaml.MappingNode]] = []
         self.too_deep: tuple[tuple[str | int, ...], yaml.Node] | None = None
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
@@ -178,8 +208,45 @@ class _Reader:
             readable = format_path(keyed_path(path[:4], plain))
             self.findings.append(_finding_at(self.file, node, "overlay-structure", message, readable))
         else:  # the schema would only repeat it, value by nested value
-            self.findings.extend(_schema_findings(plain, self.marks, self.file))
+            misused = self._misused_operations(plain)
+            self.findings.extend(misused)
+            said = {finding.path for finding in misused}
+            self.findings.extend(
+                finding
+                for finding in _schema_findings(plain, self.marks, self.file)
+                if not any(finding.path == path or finding.path.startswith((f"{path}.", f"{path}[")) for path in said)
+            )
         return plain
+
+    def _misused_operations(self, plain: dict[str, Any]) -> list[Finding]:
+        """``$replace``/``$append`` written where the schema's own message would puzzle: beside items, or
+        ``$append`` on a keyed list (which adds new items by itself)."""
+        found = []
+        said: set[int] = set()
+        for path, operation, node in self.operations:
+            if id(node) in said:
+                continue  # `$replace` and `$append` in one mapping: said once
+            said.add(id(node))
+            schema = self._schema_at(path)
+            if schema is None or schema.get("type") != "array":
+                continue  # a mapping such as dockerLabels: `$replace` is an ordinary key there
+            keyed = keyed_path(path, plain)
+            spec = spec_for(keyed)
+            field = path[-1]
+            if len(node.value) > 1:
+                message = (
+                    f"{operation} stands alone in {field}: write every item under it "
+                    f"({field}: {{{operation}: …}}), nothing beside it"
+                )
+            elif operation == APPEND and spec is not None:
+                message = (
+                    f"{APPEND} adds to plain lists; {field} is keyed by {spec.key}, and items the base lacks are "
+                    f"added already: write them without {APPEND} (or use {REPLACE} for exactly these items)"
+                )
+            else:
+                continue
+            found.append(_finding_at(self.file, node, "list-operation", message, format_path(keyed)))
+        return found
 
     # -- plain data, for schema validation ---------------------------------------------------
 
@@ -247,6 +314,8 @@ class _Reader:
                     continue
                 seen[key] = key_node
                 self.marks[path + (key,)] = key_node
+                if key in LIST_OPERATIONS:
+                    self.operations.append((path, key, node))
                 result[key] = self.plain(value_node, path + (key,))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -272,9 +341,30 @@ class _Reader:
             return None
         if isinstance(value, str) and "$" in value:
             self._check_variables(value, path, node)
+            kind = _number_kind(self._schema_at(path)) if "${" in value else None
+            if kind is not None:
+                return self._number(value, path, node, kind)
         if not isinstance(value, (str, int, float, bool, type(None))):
             return node.value  # timestamps and the like: the text as written
         return value
+
+    def _schema_at(self, path: tuple[str | int, ...]) -> dict[str, Any] | None:
+        """The task-definition schema of the value at ``path`` (list and mapping forms alike)."""
+        schema: dict[str, Any] | None = self.root_schema
+        for step in path:
+            schema = schemas.child(schema, step, self.root_schema)
+        return schema
+
+    def _number(self, written: str, path: tuple[str | int, ...], node: yaml.Node, kind: str) -> int | float | None:
+        """A numeric field written with ``${…}``: the number it gives, checked by the schema as if written;
+        None when it gives none (a finding at the ``${``) or a variable is wrong (already a finding)."""
+        result = interpolate(written, self.environ)
+        if result.problems:
+            return None
+        number = number_from(result.value, kind)
+        if number is None:
+            self.variable_problems.append((path, node, not_a_number(written, kind)))
+        return number
 
     # -- keyed data --------------------------------------------------------------------------
 
@@ -288,15 +378,25 @@ class _Reader:
             if key == "allowPlaintext":
                 continue
             schema = schemas.child(self.root_schema, key, self.root_schema)
-            data[key] = self._keyed_value(value_node, (key,), schema, TASK_KEYED_LISTS.get(key))
+            spec, fields = TASK_KEYED_LISTS.get(key), TASK_KEYED_MAPPINGS.get(key, {})
+            data[key] = self._keyed_value(value_node, (key,), schema, spec, fields)
         return data
 
     def _keyed_value(
-        self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec | None
+        self,
+        node: yaml.Node,
+        path: Path,
+        schema: dict[str, Any] | None,
+        spec: KeyedListSpec | None,
+        fields: Mapping[str, KeyedListSpec] = MappingProxyType({}),
     ) -> Any:
+        """``spec``: the keyed list ``node`` is; ``fields``: the keyed lists inside the mapping ``node`` is."""
         if _is_null(node):
             self._leaf(path, node)
             return None
+        operation = _list_operation(node, schema, spec)
+        if operation is not None:
+            return self._operated_list(*operation, path, schema, spec)
         if spec is not None:
             return self._keyed_list(node, path, schema, spec)
         if isinstance(node, yaml.MappingNode):
@@ -304,7 +404,7 @@ class _Reader:
             for key_node, value_node in node.value:
                 key = self._key_text(key_node)
                 result[key] = self._keyed_value(
-                    value_node, path + (key,), schemas.child(schema, key, self.root_schema), None
+                    value_node, path + (key,), schemas.child(schema, key, self.root_schema), fields.get(key)
                 )
             if not result:
                 self._leaf(path, node)
@@ -317,14 +417,34 @@ class _Reader:
             ]
         return self._leaf_scalar(node, path, schema)
 
-    def _keyed_list(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec) -> KeyedList:
+    def _operated_list(
+        self,
+        operation: str,
+        key_node: yaml.Node,
+        node: yaml.Node,
+        path: Path,
+        schema: dict[str, Any] | None,
+        spec: KeyedListSpec | None,
+    ) -> Any:
+        """A list under ``$replace`` or ``$append`` (the overlay schema allows ``$append`` on plain lists only)."""
+        if spec is None:
+            items = self._keyed_value(node, path, schema, None)
+            return AppendingList(items) if operation == APPEND else items
+        # The whole list is this layer's: its record outranks what earlier layers set inside it, and each
+        # item written here is recorded after it (an item the base has too is this layer's as written).
+        self._leaf(path, key_node)
+        return ReplacingList(self._keyed_list(node, path, schema, spec, whole=True))
+
+    def _keyed_list(
+        self, node: yaml.Node, path: Path, schema: dict[str, Any] | None, spec: KeyedListSpec, whole: bool = False
+    ) -> KeyedList:
         item_schema = schemas.child(schema, 0, self.root_schema)
         keyed = KeyedList()
         first: dict[str, yaml.Node] = {}
         if isinstance(node, yaml.SequenceNode):
             for index, item_node in enumerate(node.value):
                 origins_from, items_from = len(self.origins), len(self.items)
-                item = self._keyed_item(item_node, path, item_schema, spec, None, index=index)
+                item = self._keyed_item(item_node, path, item_schema, spec, None, index=index, whole=whole)
                 key = spec.item_key(item) if isinstance(item, dict) else None
                 if key is None:
                     self._problem(
@@ -346,7 +466,7 @@ class _Reader:
                 continue
             key = spec.normalise_key(text)
             if self._unique(key, key_node, first, path):
-                keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node)
+                keyed[key] = self._keyed_item(value_node, path, item_schema, spec, key, key_node, whole=whole)
         return keyed
 
     def _unique(self, key: str, node: yaml.Node, first: dict[str, yaml.Node], path: Path) -> bool:
@@ -375,11 +495,14 @@ class _Reader:
         key: str | None,
         key_node: yaml.Node | None = None,
         index: int = 0,
+        whole: bool = False,
     ) -> Any:
         # A list-form item's key is known only once it is read: its origins sit under its index
         # until _rekey_origins moves them.
         item_path = list_path + (Item(key) if key is not None else index,)
         self.items.append((item_path, self._origin(key_node or node)))
+        if whole:
+            self._leaf(item_path, key_node or node)
         if _is_null(node):
             self._leaf(item_path, key_node or node)
             return None
@@ -391,12 +514,64 @@ class _Reader:
             item[spec.value] = self._leaf_scalar(node, item_path + (spec.value,), value_schema)
             return item
         item = spec.new_item(key) if key is not None else {}
+        env_files: yaml.Node | None = None
         for child_key_node, child_node in node.value:
             name = self._key_text(child_key_node)
+            if name == ENV_FILE and list_path == ("containerDefinitions",):
+                env_files = child_node
+                continue
             child_schema = schemas.child(schema, name, self.root_schema)
             child_spec = spec.children.get(name)
             item[name] = self._keyed_value(child_node, item_path + (name,), child_schema, child_spec)
+        if env_files is not None:
+            self._import_environment(item, env_files, item_path)
         return item
+
+    def _import_environment(self, container: dict[str, Any], node: yaml.Node, container_path: Path) -> None:
+        """The variables of the container's dotenv files under its ``environment``, as if written there in this
+        layer; a variable the layer's own ``environment`` sets wins (docker compose's order), and a later file
+        wins over an earlier one."""
+        imported = KeyedList()
+        origins: dict[str, Origin] = {}
+        path = container_path + ("environment",)
+        for file_node in node.value if isinstance(node, yaml.SequenceNode) else [node]:
+            relative = str(file_node.value)
+            if self.read is None:
+                message = f"{ENV_FILE} '{relative}' is read relative to an overlay file; load the overlay from a file"
+                self._problem(file_node, "env-file", message, container_path + (ENV_FILE,))
+                continue
+            try:
+                text, label = self.read(relative)
+            except EcsOverlayError as error:
+                self._problem(file_node, "env-file", f"{ENV_FILE} '{relative}': {error.message}", path)
+                continue
+            self.imports.append(relative)
+            from .dotenv import parse_dotenv  # loaded only by overlays that import dotenv files
+
+            entries, problems = parse_dotenv(text, self.environ)
+            shown = format_path(path)
+            self.findings.extend(
+                Finding(problem.rule, problem.message, shown, ERROR, label, problem.line, problem.column)
+                for problem in problems
+            )
+            for entry in entries:
+                imported.pop(entry.name, None)
+                imported[entry.name] = {"name": entry.name, "value": entry.value}
+                origins[entry.name] = Origin(
+                    OVERLAY, label, entry.line, entry.column, entry.variables, template=entry.template
+                )
+        written = container.get("environment")
+        if isinstance(written, KeyedList):
+            kept = {name: item for name, item in imported.items() if name not in written}
+            combined = (ReplacingList if isinstance(written, ReplacingList) else KeyedList)(kept)
+            combined.update(written)
+        else:  # no environment written, or `environment: null`: then exactly the files' variables
+            kept = imported
+            combined = KeyedList(kept) if written is None and "environment" not in container else ReplacingList(kept)
+        container["environment"] = combined
+        for name in kept:
+            self.items.append((path + (Item(name),), origins[name]))
+            self.origins.append((path + (Item(name), "value"), origins[name]))
 
     def _rekey(self, old: Path, new: Path, origins_from: int, items_from: int) -> None:
         """Move the records made since ``origins_from``/``items_from`` from ``old`` to ``new``:
@@ -409,6 +584,11 @@ class _Reader:
                     records[position] = (new + path[size:], origin)
 
     def _leaf_scalar(self, node: yaml.Node, path: Path, schema: dict[str, Any] | None) -> Any:
+        kind = _number_kind(schema)
+        if kind is not None and node.tag == _STR_TAG and "${" in str(node.value):
+            text, read = self._interpolate(str(node.value))  # the first pass checked it gives a number
+            self._leaf(path, node, read, str(node.value))
+            return number_from(text, kind)
         if schemas.expects_string(schema) or (len(path) == 1 and path[0] in ("cpu", "memory")):
             value: Any = node.value  # the text as written: `0100` stays "0100", `yes` stays "yes"
         else:
@@ -535,6 +715,25 @@ def _expanded_size(root: yaml.Node, file: str) -> tuple[int, int]:
     return sizes[id(root)]
 
 
+def _list_operation(
+    node: yaml.Node, schema: dict[str, Any] | None, spec: KeyedListSpec | None
+) -> tuple[str, yaml.Node, yaml.Node] | None:
+    """(``$replace`` or ``$append``, its key node, the list written under it) when ``node`` wraps a list so;
+    only where a list belongs: elsewhere (``dockerLabels``) ``$replace`` is an ordinary key."""
+    if not (isinstance(node, yaml.MappingNode) and len(node.value) == 1):
+        return None
+    key_node, value_node = node.value[0]
+    if key_node.value not in LIST_OPERATIONS or (spec is None and (schema or {}).get("type") != "array"):
+        return None
+    return str(key_node.value), key_node, value_node
+
+
+def _number_kind(schema: dict[str, Any] | None) -> str | None:
+    """``integer`` or ``number`` for a numeric field, else None."""
+    kind = None if schema is None else schema.get("type")
+    return kind if isinstance(kind, str) and kind in NUMBER_KINDS else None
+
+
 def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
@@ -573,7 +772,7 @@ def _explain_error(
     keyed = keyed_path(path, plain)
     message = schemas.message(error, keyed)
     if error.validator == "type" and isinstance(error.instance, str) and "${" in error.instance:
-        message += "; ${…} is replaced only in text values, so write the value itself"
+        message += "; ${…} is replaced in text and numbers only, so write the value itself"
     if error.validator == "type" and "boolean" in str(error.validator_value) and isinstance(error.instance, str):
         meant = YAML11_BOOLEANS.get(error.instance.lower())
         if meant is not None:

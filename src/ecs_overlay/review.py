@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import schemas
-from .base import BaseOptions, fetch_base, read_base_file, registerable
+from .base import ENVIRONMENT_TAG, BaseOptions, environment_tag, fetch_base, read_base_file, registerable
 from .diff import Change, Drift, compare, drift
 from .environments import Environments, load_layers
 from .findings import has_errors
 from .images import ImageRequest
+from .keyed import Item
 from .overlay import Overlay
 from .render import RenderResult
 from .workflow import problems, render_on
@@ -32,6 +33,8 @@ class EnvironmentDiff:
     new_label: str
     # what happened to the environment's file in a pull request: added, renamed from another, removed
     status: str | None = None
+    # what the reader should know that is no change: the environment tag on a base not yet tagged
+    notes: list[str] = field(default_factory=list)
 
     @property
     def heading(self) -> str:
@@ -81,7 +84,10 @@ def diff_environment(
         return EnvironmentDiff(to_environment, changes, name, to_environment)
     new = _checked(name, render_on(base, layers, name, images))
     if against is None:
-        return EnvironmentDiff(name, compare(base.taskdef, new.taskdef, new.provenance), base_label, "rendered")
+        changes = compare(base.taskdef, new.taskdef, new.provenance)
+        if environment_tag(base.taskdef) is not None:
+            return EnvironmentDiff(name, changes, base_label, "rendered")
+        return _adoption_tag_apart(EnvironmentDiff(name, changes, base_label, "rendered"))
     path = environments.file(name)
     if renamed_from is not None:
         path = path.with_name(renamed_from)
@@ -95,6 +101,18 @@ def diff_environment(
     else:
         status = None
     return EnvironmentDiff(name, changes, against.ref, "working tree", status)
+
+
+def _adoption_tag_apart(result: EnvironmentDiff) -> EnvironmentDiff:
+    """On a base no environment has claimed yet, the environment tag render adds is bookkeeping, not a change
+    the overlays make: a note (as render prints it), left out of the changes and so of ``--exit-code``."""
+    tag = ("tags", Item(ENVIRONMENT_TAG))
+    result.changes = [change for change in result.changes if change.path != tag]
+    result.notes.append(
+        f"environment {result.environment}: base not tagged {ENVIRONMENT_TAG} yet (first adoption); "
+        f"the next revision is tagged {result.environment}"
+    )
+    return result
 
 
 @dataclass

@@ -13,7 +13,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .keyed import CONTAINER_KEYED_LISTS, TASK_KEYED_LISTS, KeyedListSpec
+from .keyed import (
+    APPEND,
+    CONTAINER_KEYED_LISTS,
+    LIST_OPERATIONS,
+    REPLACE,
+    TASK_KEYED_LISTS,
+    TASK_KEYED_MAPPINGS,
+    KeyedListSpec,
+)
+from .overlay import ENV_FILE
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 # Raw file URLs: they serve the JSON itself (an editor can fetch it), not an HTML page about it.
@@ -271,6 +280,12 @@ _BASE_SCHEMA = {
     },
 }
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
+# (a pattern, not propertyNames: checking every item name against it costs far less in jsonschema)
+_NO_OPERATION = {"^(?:" + "|".join(re.escape(name) for name in LIST_OPERATIONS) + ")$": False}
+_OPERATION_DESCRIPTIONS = {
+    REPLACE: "The list becomes exactly the items written here: the base's other items are dropped.",
+    APPEND: "The items written here are added after the base's own (an item the base has already is kept once).",
+}
 
 
 def overlay_schema(taskdef: dict[str, Any], service: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -288,6 +303,18 @@ def overlay_schema(taskdef: dict[str, Any], service: dict[str, Any] | None = Non
     # Definitions reachable through keyed lists get a second, partial form for items.
     _keyed_list_forms(root["properties"], TASK_KEYED_LISTS, taskdef["$defs"])
     _keyed_list_forms(defs["ContainerDefinition"]["properties"], CONTAINER_KEYED_LISTS, taskdef["$defs"])
+    for name, fields in TASK_KEYED_MAPPINGS.items():
+        mapping_ref = taskdef["properties"][name]["$ref"]
+        _keyed_list_forms(defs[mapping_ref.rsplit("/", 1)[1]]["properties"], fields, taskdef["$defs"])
+    # Plain lists (the keyed ones have their forms by now) may be written under $replace or $append.
+    for properties in [root["properties"], *(d.get("properties", {}) for d in defs.values())]:
+        _plain_list_forms(properties, defs)
+    defs["ContainerDefinition"]["properties"][ENV_FILE] = {
+        "description": "Dotenv file(s), relative to this overlay, whose KEY=VALUE lines join the container's "
+        "environment (docker compose's env_file syntax; what `environment` writes wins). Read when rendering, "
+        "unlike environmentFiles, which the ECS agent reads from S3.",
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    }
     properties = root["properties"]
     for name in ("cpu", "memory"):
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
@@ -374,12 +401,50 @@ def _keyed_list_forms(
             mapping_value: dict[str, Any] = _nullable(value_schema)
         else:
             mapping_value = {"anyOf": [{"$ref": item_ref}, _NULL]}
-        forms = [
-            {"type": "array", "items": {"$ref": item_ref}},
-            {"type": "object", "additionalProperties": mapping_value},
-            _NULL,
-        ]
+        as_list = {"type": "array", "items": {"$ref": item_ref}}
+        # `$replace` names the operation; as an item key it is refused rather than read as an item.
+        as_mapping = {"type": "object", "patternProperties": _NO_OPERATION, "additionalProperties": mapping_value}
+        forms = [as_list, as_mapping, _operation(REPLACE, {"anyOf": [as_list, as_mapping]}), _NULL]
         properties[name] = _with_description(properties[name], {"anyOf": forms})
+
+
+def _plain_list_forms(properties: dict[str, Any], defs: dict[str, Any]) -> None:
+    """A (nullable) plain list property also takes ``{$replace: [...]}`` and ``{$append: [...]}``; the list and
+    the two forms are shared definitions, one per kind of list, so the schema stays small to load."""
+    for name, schema in properties.items():
+        kind = schema.get("type")
+        if not (isinstance(kind, list) and "array" in kind):
+            continue
+        as_list = {key: value for key, value in schema.items() if key != "description"}
+        as_list["type"] = "array"
+        reference = _shared_list(as_list, defs)
+        forms = [{"$ref": reference}, {"$ref": reference + REPLACE}, {"$ref": reference + APPEND}, _NULL]
+        properties[name] = _with_description(schema, {"anyOf": forms})
+
+
+def _shared_list(as_list: dict[str, Any], defs: dict[str, Any]) -> str:
+    """The reference to the definition of ``as_list`` (and, suffixed with the operation, of its two forms)."""
+    items = as_list.get("items", {})
+    stem = "ListOf" + (items["$ref"].rsplit("/", 1)[1] if "$ref" in items else "Values")
+    name, number = stem, 1
+    while name in defs and defs[name] != as_list:
+        number += 1
+        name = f"{stem}{number}"
+    if name not in defs:
+        defs[name] = as_list
+        for operation in LIST_OPERATIONS:
+            defs[name + operation] = _operation(operation, {"$ref": f"#/$defs/{name}"})
+    return f"#/$defs/{name}"
+
+
+def _operation(name: str, value: dict[str, Any]) -> dict[str, Any]:
+    description = _OPERATION_DESCRIPTIONS[name]
+    return {
+        "type": "object",
+        "properties": {name: {"description": description, **value}},
+        "required": [name],
+        "additionalProperties": False,
+    }
 
 
 def _array_form(schema: dict[str, Any]) -> dict[str, Any]:

@@ -51,25 +51,35 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     definitions = schema.get("$defs", {})
     done: dict[str, Any] = {}  # each definition resolved once and shared: validators only read it
 
-    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
-        if isinstance(node, dict):
-            # descriptions are for editors' hover; validating never reads them
-            node = {key: value for key, value in node.items() if not (key == "description" and isinstance(value, str))}
-            reference = node.get("$ref")
-            if isinstance(reference, str) and reference.startswith("#/$defs/") and len(node) == 1:
-                name = reference.rsplit("/", 1)[1]
-                if name in seen:  # recursive: keep the reference
-                    return node
-                if name not in done:
-                    done[name] = resolve(definitions[name], (*seen, name))
-                return done[name]
-            return {key: (value if key == "$defs" else resolve(value, seen)) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item, seen) for item in node]
-        return node
+    def resolve(node: dict[str, Any], seen: tuple[str, ...]) -> Any:
+        # One pass per node, values that are no container copied as they are: this runs on every run.
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/$defs/") and _only_a_reference(node):
+            name = reference.rsplit("/", 1)[1]
+            if name in seen:  # recursive: keep the reference
+                return {"$ref": reference}
+            if name not in done:
+                done[name] = resolve(definitions[name], (*seen, name))
+            return done[name]
+        result: dict[str, Any] = {}
+        for key, value in node.items():
+            kind = type(value)
+            if kind is dict and key != "$defs":
+                value = resolve(value, seen)
+            elif kind is list:
+                value = [resolve(item, seen) if type(item) is dict else item for item in value]
+            elif key == "description" and kind is str:
+                continue  # descriptions are for editors' hover; validating never reads them
+            result[key] = value
+        return result
 
     resolved: dict[str, Any] = resolve(schema, ())
     return resolved
+
+
+def _only_a_reference(node: dict[str, Any]) -> bool:
+    """A ``$ref`` with nothing beside it but a description: the definition can stand in its place."""
+    return len(node) == 1 or (len(node) == 2 and isinstance(node.get("description"), str))
 
 
 def unknown_fields(error: ValidationError) -> tuple[list[str], list[str]]:

@@ -10,8 +10,7 @@ is a literal ``$``. Every other ``${…}`` is a problem naming the text, so none
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -39,13 +38,12 @@ class _Reference(NamedTuple):
 _Part = str | _Reference
 
 
-@dataclass
-class Interpolated:
+class Interpolated(NamedTuple):
     """A value with its variables replaced, the names it read, and anything wrong with it."""
 
     value: str
     variables: tuple[str, ...] = ()
-    problems: list[Problem] = field(default_factory=list)
+    problems: Sequence[Problem] = ()
 
 
 def interpolate(text: str, environ: Mapping[str, str]) -> Interpolated:
@@ -177,3 +175,28 @@ def _evaluate(parts: list[_Part], environ: Mapping[str, str], used: list[str], p
         else:  # ":+" and "+": the text when the variable is there
             pieces.append("" if needs_value else _evaluate(part.word, environ, used, problems))
     return "".join(pieces)
+
+
+# Compiled (and cached by re) on first use: most overlays have no ${…} in a numeric field.
+_WHOLE_NUMBER = r"[+-]?[0-9]+"
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+NUMBER_KINDS = {"integer": "a whole number", "number": "a number"}
+
+
+def number_from(text: str, kind: str) -> int | float | None:
+    """``text`` (a value built from ``${VARS}``) as the number a numeric field wants (``kind`` is the JSON
+    Schema type, integer or number), or None when it does not read as one: ``512`` → 512, ``512MB`` → None."""
+    if kind == "integer":
+        return int(text) if re.fullmatch(_WHOLE_NUMBER, text) else None
+    return float(text) if re.fullmatch(_NUMBER, text) else None
+
+
+def not_a_number(written: str, kind: str) -> Problem:
+    """The problem of a numeric field whose ``${…}`` gives something else; the value itself is not shown
+    (a variable may hold a secret), only what was written."""
+    return Problem(
+        written.find("${"),
+        f"'{written}' does not give {NUMBER_KINDS[kind]}, which ECS needs here; set the variable to one "
+        "(or write the number itself)",
+        "variable-number",
+    )

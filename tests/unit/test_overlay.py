@@ -406,10 +406,11 @@ def test_variables_where_they_are_not_replaced_are_errors(text: str, words: str)
     assert finding.rule == "variable-syntax" and words in finding.message
 
 
-def test_a_variable_in_a_number_field_is_a_type_error_not_a_silent_string() -> None:
-    [finding] = overlay("containerDefinitions:\n  web:\n    memory: ${MEMORY}\n", environ={"MEMORY": "512"}).findings
-    assert finding.path == "containerDefinitions[web].memory" and finding.line == 3
-    assert "${…} is replaced only in text values" in finding.message
+def test_a_variable_in_a_boolean_field_is_a_type_error_not_a_silent_string() -> None:
+    text = "containerDefinitions:\n  web:\n    essential: ${ESSENTIAL}\n"
+    [finding] = overlay(text, environ={"ESSENTIAL": "true"}).findings
+    assert finding.path == "containerDefinitions[web].essential" and finding.line == 3
+    assert "${…} is replaced in text and numbers only" in finding.message
 
 
 @pytest.mark.parametrize("opening", ["[", "{a: "])

@@ -28,10 +28,25 @@ _OVERLAY = (
         "every `${VAR}` without a default is set (and `${VAR:?message}` set and not empty)",
         OVERLAY_LANGUAGE,
     ),
+    (
+        "variable-number",
+        "a `${VAR}` in a numeric field gives the number ECS wants there (`memory: ${MEMORY}` with MEMORY=512)",
+        OVERLAY_LANGUAGE,
+    ),
     ("variable-syntax", "every `${…}` is a supported form, in a value (`$${` for a literal `${`)", OVERLAY_LANGUAGE),
     ("keyed-list-item", "every item of a keyed list (containers, environment, …) has its key", OVERLAY_LANGUAGE),
     ("duplicate-item", "no keyed-list item written twice, in any spelling (`9000` and `9000/tcp`)", OVERLAY_LANGUAGE),
+    (
+        "list-operation",
+        "`$replace` stands alone in a list's value, and `$append` extends plain lists only",
+        OVERLAY_LANGUAGE,
+    ),
     ("extends-missing", "every `extends` target exists", OVERLAY_LANGUAGE),
+    (
+        "env-file",
+        "every `envFile` exists and is docker compose's env_file syntax (KEY=VALUE lines, comments, quotes)",
+        "https://docs.docker.com/compose/how-tos/environment-variables/variable-interpolation/#env-file-syntax",
+    ),
     ("environment-file", "one file per environment: not both `<name>.yaml` and `<name>.yml`", OVERLAY_LANGUAGE),
 )
 _RENDERED = (
