@@ -200,3 +200,26 @@ def test_markdown_text_and_code_leave_no_syntax() -> None:
     )
     assert code("containerDefinitions[web].image") == "`containerDefinitions[web].image`"
     assert code("a|b") == "<code>a&#124;b</code>" and code(" x") == "<code> x</code>" and code("") == "<code></code>"
+
+
+def test_every_message_on_stderr_shows_control_characters_escaped(invoke: Any, project: Path) -> None:
+    """A message no one wrote an escape for (validate's closing line, naming each environment) still
+    goes through the one boundary: standard error itself."""
+    shutil.copy(project / "environments" / "stage.yaml", project / "environments" / "qa\x1b]0;pwned\x07\r.yaml")
+    result = invoke("validate", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert control_characters(result.stderr) == []
+    assert "checked 3 environments (prod, qa\\x1b]0;pwned\\x07\\r, stage)" in result.stderr
+
+
+def test_a_hostile_key_that_fails_render_leaves_the_output_and_prints_one_line(invoke: Any, project: Path) -> None:
+    overlay = project / "environments" / "prod.yaml"
+    overlay.write_text(overlay.read_text() + f"{NOTE}: 1\n{CONTROL}: 2\n")
+    target = project / "taskdef.json"
+    target.write_bytes(b'{"family": "previous"}\n')
+    result = invoke("render", "--env", "prod", "--base", "base.json", cwd=project)
+    assert result.returncode == 1 and target.read_bytes() == b'{"family": "previous"}\n'
+    assert control_characters(result.stderr) == []
+    [note, control, error] = result.stderr.splitlines()
+    assert note.startswith("environments/prod.yaml:") and "unknown field 'NOTE\\n\\n<!--\\n'" in note
+    assert "unknown field '\\x00\\x1b[2J\\ufffe'" in control and error.startswith("Error: ")

@@ -65,6 +65,9 @@ class PrintableStream(io.TextIOBase):
     def flush(self) -> None:
         self.raw.flush()
 
+    def __del__(self) -> None:
+        """Nothing to close or flush: it holds no buffer, and the stream under it is not its own."""
+
     def isatty(self) -> bool:
         return bool(self.raw.isatty())
 
