@@ -205,11 +205,19 @@ def test_markdown_text_and_code_leave_no_syntax() -> None:
 def test_every_message_on_stderr_shows_control_characters_escaped(invoke: Any, project: Path) -> None:
     """A message no one wrote an escape for (validate's closing line, naming each environment) still
     goes through the one boundary: standard error itself."""
-    shutil.copy(project / "environments" / "stage.yaml", project / "environments" / "qa\x1b]0;pwned\x07\r.yaml")
+    stage = project / "environments" / "stage.yaml"
+    shutil.copy(stage, project / "environments" / "qa\x1b]0;pwned\x07\r.yaml")
+    shutil.copy(stage, project / "environments" / "x\n::error::forged.yaml")
     result = invoke("validate", cwd=project)
     assert result.returncode == 0, result.stderr
     assert control_characters(result.stderr) == []
-    assert "checked 3 environments (prod, qa\\x1b]0;pwned\\x07\\r, stage)" in result.stderr
+    assert result.stderr == (
+        "checked 4 environments (prod, qa\\x1b]0;pwned\\x07\\r, stage, x\\n::error::forged), "
+        "overlay files: 0 errors, 0 warnings\n"
+    )
+    usage = invoke("validate", "--format", "x\n::error::forged", cwd=project)
+    assert usage.returncode == 2 and usage.stderr.startswith("Usage: ecs-overlay validate [OPTIONS]\nTry ")
+    assert not [line for line in usage.stderr.splitlines() if line.startswith("::")]
 
 
 def test_a_hostile_key_that_fails_render_leaves_the_output_and_prints_one_line(invoke: Any, project: Path) -> None:

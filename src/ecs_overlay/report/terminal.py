@@ -45,11 +45,14 @@ def printable_lines(text: str) -> str:
 
 
 class PrintableStream(io.TextIOBase):
-    """A text stream that writes through :func:`printable_lines`: standard error for the CLI's messages.
+    """Standard error for the CLI's messages: each write is one message, shown through :func:`printable`.
 
     Every message the CLI prints (its own, click's usage errors, a warning) reaches the terminal through
-    it, so a message added later is escaped without anyone remembering to. What ecs-overlay itself
-    means as a control sequence (the progress line's carriage return) is written to ``raw``.
+    it, so a message added later is escaped without anyone remembering to. A message is one line: a line
+    break inside it (a newline in an environment's file name, which could forge an ``::error::`` line in a
+    CI log) is shown escaped, the one that ends it is kept; click's usage block is the one text written
+    as several lines. Print a message of many lines one line at a time. What ecs-overlay itself means as
+    a control sequence (the progress line's carriage return) is written to ``raw``.
     """
 
     def __init__(self, raw: Any) -> None:
@@ -59,7 +62,9 @@ class PrintableStream(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):  # click probes for a binary stream with b""
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.raw.write(printable_lines(text))
+        body, end = (text[:-1], "\n") if text.endswith("\n") else (text, "")
+        usage = body.startswith("Usage: ")  # click's: the command's path and options, and a hint
+        self.raw.write((printable_lines(body) if usage else printable(body)) + end)
         return len(text)
 
     def flush(self) -> None:
