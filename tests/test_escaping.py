@@ -5,8 +5,10 @@ forge a line, hide a section, break a table or invalidate a report."""
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
+import sys
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 
 from ecs_overlay.report.markdown import code, text
 from ecs_overlay.report.pr_comment import MARKER, Section, pr_comment
-from ecs_overlay.report.terminal import printable
+from ecs_overlay.report.terminal import printable, printable_stderr, raw_stderr
 
 from .test_reporters import valid_junit, valid_sarif
 from .test_review import committed
@@ -231,3 +233,47 @@ def test_a_hostile_key_that_fails_render_leaves_the_output_and_prints_one_line(i
     [note, control, error] = result.stderr.splitlines()
     assert note.startswith("environments/prod.yaml:") and "unknown field 'NOTE\\n\\n<!--\\n'" in note
     assert "unknown field '\\x00\\x1b[2J\\ufffe'" in control and error.startswith("Error: ")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class _InFront:
+    """Another stream put in front of standard error for the run, as masking does."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return int(self.stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def test_the_progress_line_on_a_terminal_keeps_its_own_control_sequence_and_escapes_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ecs_overlay import cli
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    with printable_stderr():
+        monkeypatch.setattr(sys, "stderr", _InFront(sys.stderr))
+        assert raw_stderr() is terminal
+        progress = cli._progress()
+        progress.status("PRIMARY \x1b[2J1/2 running")
+        progress.line("event: \x1b]0;owned\x07 done")
+        progress.done()
+    assert terminal.getvalue() == "\r\x1b[KPRIMARY \\x1b[2J1/2 running\r\x1b[Kevent: \\x1b]0;owned\\x07 done\n\n"
+
+
+def test_standard_error_is_put_back_after_a_run() -> None:
+    before = sys.stderr
+    with printable_stderr():
+        assert sys.stderr is not before
+        with printable_stderr():  # entered again (a command run from within a run): one escaping stream
+            assert sys.stderr.raw is before  # type: ignore[attr-defined]
+    assert sys.stderr is before and raw_stderr() is before

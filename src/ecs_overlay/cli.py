@@ -76,7 +76,19 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100})
+class _PrintableGroup(click.Group):
+    """The command group, run with standard error escaping every message it prints (report/terminal.py):
+    click's own usage errors included, and any message added later."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with printable_stderr():
+            return super().main(*args, **kwargs)
+
+
+@click.group(
+    cls=_PrintableGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100},
+)
 @click.version_option(package_name="ecs-overlay")
 def cli() -> None:
     """Live ECS task definition + per-environment YAML overlay + image → validated taskdef.json.
@@ -87,7 +99,6 @@ def cli() -> None:
                 5 deployment failed or timed out (deploy),
                 130 / 143 interrupted by SIGINT / SIGTERM.
     """
-    printable_stderr()  # every message from here on shows a user's control characters escaped
 
 
 def _environments_in(_ctx: click.Context, _param: click.Parameter, directory: Path) -> Environments:

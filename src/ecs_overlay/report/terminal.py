@@ -8,9 +8,11 @@ the write. They are shown the way Python writes them in a string (``\\x1b``, ``\
 
 from __future__ import annotations
 
+import contextlib
 import io
 import sys
 import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 # Cc (C0, DEL, C1), Cs (surrogates), Zl/Zp (line and paragraph separators); besides, the bidirectional
@@ -91,12 +93,30 @@ class PrintableStream(io.TextIOBase):
         return getattr(self.raw, "errors", None)
 
 
+_installed: list[PrintableStream] = []  # the one printable_stderr() put in place, while it is
+
+
 def raw_stderr() -> Any:
-    """Standard error without the escaping: for the control sequences ecs-overlay itself writes."""
-    return sys.stderr.raw if isinstance(sys.stderr, PrintableStream) else sys.stderr
+    """Standard error without the escaping: for the control sequences ecs-overlay itself writes. Found
+    even when another stream (a mask) was put in front of the escaping one."""
+    return _installed[-1].raw if _installed else sys.stderr
 
 
-def printable_stderr() -> None:
-    """Route standard error through :class:`PrintableStream` (once; a stream already wrapped stays)."""
-    if sys.stderr is not None and not isinstance(sys.stderr, PrintableStream):
-        sys.stderr = PrintableStream(sys.stderr)
+@contextlib.contextmanager
+def printable_stderr() -> Iterator[None]:
+    """While the CLI runs, standard error is a :class:`PrintableStream` (one, however often it is entered).
+
+    Whatever else wraps standard error for the run (masking) should wrap this one, so that it sees each
+    message before its control characters are escaped.
+    """
+    if sys.stderr is None or _installed:
+        yield
+        return
+    previous = sys.stderr
+    sys.stderr = PrintableStream(previous)
+    _installed.append(sys.stderr)
+    try:
+        yield
+    finally:
+        _installed.clear()
+        sys.stderr = previous
