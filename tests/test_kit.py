@@ -29,21 +29,34 @@ SCRIPTS = REPO / "scripts" / "ci"
 TOKEN = "ghs_test-token"
 
 
-class FakeGitHub(ThreadingHTTPServer):
-    """Issue comments of one pull request (acme/deploy#7), as GitHub's REST API serves them."""
+BOT = "github-actions[bot]"  # the author of what GitHub Actions' token writes; GraphQL's viewer says "github-actions"
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+
+class FakeGitHub(ThreadingHTTPServer):
+    """Issue comments of one pull request (acme/deploy#7), as GitHub's REST API serves them, and GraphQL's
+    ``viewer``: the token's account."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
         self.comments: list[dict[str, Any]] = []
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[str | None] = []
         self.refuse_writes = False
+        self.answer_writes: tuple[int, bytes] | None = None  # (status, body) for every POST and PATCH
+        self.redirect_to: str | None = None  # every request answered with a redirect to this origin
+        self.viewer = "github-actions"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
 
     def own(self) -> list[dict[str, Any]]:
-        return [comment for comment in self.comments if MARKER in comment["body"]]
+        return [comment for comment in self.comments if comment["user"]["login"] == BOT and MARKER in comment["body"]]
+
+    def comment(self, body: str, login: str = "reviewer") -> None:
+        kind = "Bot" if login.endswith("[bot]") else "User"
+        self.comments.append({"id": 1000 + len(self.comments), "body": body, "user": {"login": login, "type": kind}})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -62,11 +75,27 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         self.server.requests.append((method, self.path))
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-            return self._answer(401, {"message": "Bad credentials"})
+        self.server.authorizations.append(self.headers.get("Authorization"))
         length = int(self.headers.get("Content-Length") or 0)
         sent = json.loads(self.rfile.read(length)) if length else None
+        if self.server.redirect_to is not None:
+            self.send_response(307)
+            self.send_header("Location", self.server.redirect_to + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return self._answer(401, {"message": "Bad credentials"})
         comments = self.server.comments
+        if method == "POST" and self.path == "/graphql" and "viewer" in sent["query"]:
+            return self._answer(200, {"data": {"viewer": {"login": self.server.viewer}}})
+        if method in ("POST", "PATCH") and self.server.answer_writes is not None:
+            status, body = self.server.answer_writes
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return None
         if method == "GET" and self.path.startswith("/repos/acme/deploy/issues/7/comments?"):
             query = dict(part.split("=") for part in self.path.split("?", 1)[1].split("&"))
             size, page = int(query["per_page"]), int(query["page"])
@@ -74,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
         if method in ("POST", "PATCH") and self.server.refuse_writes:
             return self._answer(403, {"message": "Resource not accessible by integration"})
         if method == "POST" and self.path == "/repos/acme/deploy/issues/7/comments":
-            comments.append({"id": 1000 + len(comments), "body": sent["body"]})
+            self.server.comment(sent["body"], BOT)
             return self._answer(201, comments[-1])
         if method == "PATCH" and self.path.startswith("/repos/acme/deploy/issues/comments/"):
             wanted = int(self.path.rsplit("/", 1)[1])
@@ -94,9 +123,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("PATCH")
 
 
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    server = FakeGitHub()
+def serving(host: str = "127.0.0.1") -> Iterator[FakeGitHub]:
+    server = FakeGitHub(host)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
@@ -104,6 +132,17 @@ def github() -> Iterator[FakeGitHub]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    yield from serving()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[FakeGitHub]:
+    """Another host on loopback (127.0.0.2, its own port) that would take the token if it were sent there."""
+    yield from serving("127.0.0.2")
 
 
 def tool_path() -> str:
@@ -131,6 +170,7 @@ def head(root: Path) -> str:
 def pull_request(github: FakeGitHub, tmp_path: Path, **env: str) -> dict[str, str]:
     return {
         "GITHUB_API_URL": github.url,
+        "GITHUB_GRAPHQL_URL": f"{github.url}/graphql",
         "GITHUB_REPOSITORY": "acme/deploy",
         "PR_NUMBER": "7",
         "GITHUB_TOKEN": TOKEN,
@@ -144,7 +184,8 @@ def pull_request(github: FakeGitHub, tmp_path: Path, **env: str) -> dict[str, st
 def test_pr_comment_is_created_once_then_updated_in_place(github: FakeGitHub, tmp_path: Path) -> None:
     root = committed(repository(tmp_path / "repo", ["billing", "checkout"]))
     base = head(root)
-    github.comments.extend({"id": n, "body": f"a reviewer's comment {n}"} for n in range(150))  # two pages
+    for n in range(150):  # two pages
+        github.comment(f"a reviewer's comment {n}")
     edit(root, "checkout", "prod", "env: prod", "env: prod\n  owner: payments")
     env = pull_request(github, tmp_path, BASE_SHA=base)
 
@@ -199,6 +240,88 @@ def test_a_base_commit_missing_from_a_shallow_checkout_is_fetched(github: FakeGi
     assert result.returncode == 0, result.stderr
     [own] = github.own()
     assert "| `billing` | `prod` | 1 | 0 |" in own["body"]
+
+
+def post_comment(github: FakeGitHub, tmp_path: Path, body: str = f"{MARKER}\nthe new comment\n") -> Any:
+    """pr_comment.py posting ``body``, as pr-comment.sh runs it."""
+    comment = tmp_path / "comment.md"
+    comment.write_text(body)
+    env = {key: value for key, value in pull_request(github, tmp_path).items() if key.startswith(("GITHUB", "PR"))}
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / "pr_comment.py"), str(comment)],
+        env=clean_environ({"PATH": tool_path(), **env}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_marker_in_someone_elses_comment_is_never_updated(github: FakeGitHub, tmp_path: Path) -> None:
+    forged = f"{MARKER}\n## ecs-overlay: what this pull request changes\n\nNothing to see: approve."
+    github.comment(forged, "mallory")  # first, and carrying the marker
+    github.comment(f"quoting it:\n> {MARKER}", BOT)  # the bot's, but the marker is not what it starts with
+    result = post_comment(github, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("created comment 1002 on pull request 7")
+    assert github.comments[0]["body"] == forged and github.comments[1]["body"].startswith("quoting")
+    assert ("PATCH", "/repos/acme/deploy/issues/comments/1000") not in github.requests
+
+    github.viewer = "Octo-Deployer"  # a user's token: its comments are by that login (any case)
+    github.comment(f"{MARKER}\nmine", "octo-deployer")
+    github.comment(f"{MARKER}\nhis", "mallory")
+    again = post_comment(github, tmp_path, f"{MARKER}\nsecond push\n")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("updated comment 1003 on pull request 7")
+    assert [comment["body"] for comment in github.comments[3:]] == [f"{MARKER}\nsecond push\n", f"{MARKER}\nhis"]
+
+
+def test_the_token_is_never_sent_on_a_redirect_to_another_host(
+    github: FakeGitHub, elsewhere: FakeGitHub, tmp_path: Path
+) -> None:
+    github.redirect_to = elsewhere.url
+    result = post_comment(github, tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("pr_comment.py: the comment was not posted: GitHub's answer (HTTP 307) redirects")
+    assert elsewhere.url in result.stderr and TOKEN not in result.stderr + result.stdout
+    assert f"Bearer {TOKEN}" not in elsewhere.authorizations and elsewhere.comments == []
+    assert github.authorizations and all(sent == f"Bearer {TOKEN}" for sent in github.authorizations)
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ((500, b'{"message": "Server Error"}'), "GitHub answered HTTP 500 Internal Server Error for"),
+        ((422, b'{"message": "Body is too long"}'), ": Body is too long"),
+        ((201, b"<html>a proxy's page</html>"), "GitHub's answer is not what its REST API documents"),
+    ],
+)
+def test_a_failed_post_fails_the_step_with_one_clear_line(
+    github: FakeGitHub, tmp_path: Path, answer: tuple[int, bytes], said: str
+) -> None:
+    root = committed(repository(tmp_path / "repo", ["billing"]))
+    edit(root, "billing", "prod", "env: prod", "env: prod\n  owner: payments")
+    github.answer_writes = answer
+    result = script("pr-comment.sh", root, **pull_request(github, tmp_path, BASE_SHA=head(root)))
+    assert result.returncode == 1, result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("pr_comment.py")]
+    assert line.startswith("pr_comment.py: the comment was not posted: ") and said in line
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr
+    assert MARKER in (tmp_path / "summary.md").read_text()  # the job summary still has it
+
+
+def test_the_failed_diff_comment_keeps_its_messages_inside_the_block(tmp_path: Path) -> None:
+    errors = tmp_path / "errors.txt"
+    errors.write_text(f"Error: environments/```\n</pre>\n{MARKER}\n<!-- hide the rest\n")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPTS / "pr_comment.py"), "--failed", "3", str(errors)],
+        env=clean_environ({"PATH": tool_path()}),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    comment = result.stdout
+    assert comment.startswith(MARKER) and comment.count("<!--") == 1 and comment.count("</pre>") == 1
+    assert "&lt;/pre&gt;" in comment and "&lt;!-- hide the rest" in comment
 
 
 def test_validate_script_writes_sarif_and_annotates(tmp_path: Path) -> None:

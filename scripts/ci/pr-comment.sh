@@ -3,7 +3,7 @@
 # $COMMENT_FILE and the job summary, then posted (or updated in place) by pr_comment.py.
 # Inputs from the environment: BASE_SHA (the PR's base commit), ECS_OVERLAY_ARGS, COMMENT_FILE
 # (default ecs-overlay-comment.md), POST_COMMENT (default true), and for posting GITHUB_API_URL,
-# GITHUB_REPOSITORY, PR_NUMBER, GITHUB_TOKEN.
+# GITHUB_GRAPHQL_URL (the runner sets both), GITHUB_REPOSITORY, PR_NUMBER, GITHUB_TOKEN.
 set -uo pipefail
 read -ra args <<< "${ECS_OVERLAY_ARGS:-}"
 comment_file="${COMMENT_FILE:-ecs-overlay-comment.md}"

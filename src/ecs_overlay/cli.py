@@ -24,6 +24,7 @@ from .images import ImageRequest, container_images, image_definitions, image_det
 from .keyed import Item, format_path
 from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
+from .report.terminal import printable, printable_stderr, raw_stderr
 from .rules import DEFAULT_MAX_SIZE
 from .services import Service, discover, single
 from .workflow import (
@@ -53,10 +54,11 @@ class _Failure(click.ClickException):
         self.error = error
 
     def show(self, file: Any = None) -> None:
+        """Each finding and the message on a line of its own: a newline inside one is shown, not obeyed."""
         stream = file or sys.stderr
         for finding in getattr(self.error, "findings", []):
-            click.echo(finding.to_text(), file=stream)
-        click.echo(f"Error: {self.message}", file=stream)
+            click.echo(printable(finding.to_text()), file=stream)
+        click.echo(f"Error: {printable(self.message)}", file=stream)
 
 
 def reports_errors(func: F) -> F:
@@ -67,14 +69,26 @@ def reports_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except UsageError as error:
-            raise click.UsageError(error.message, click.get_current_context()) from None
+            raise click.UsageError(printable(error.message), click.get_current_context()) from None
         except EcsOverlayError as error:
             raise _Failure(error) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100})
+class _PrintableGroup(click.Group):
+    """The command group, run with standard error escaping every message it prints (report/terminal.py):
+    click's own usage errors included, and any message added later."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with printable_stderr():
+            return super().main(*args, **kwargs)
+
+
+@click.group(
+    cls=_PrintableGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100},
+)
 @click.version_option(package_name="ecs-overlay")
 def cli() -> None:
     """Live ECS task definition + per-environment YAML overlay + image → validated taskdef.json.
@@ -323,7 +337,7 @@ def render(
         findings = _verified(name, rendered, base)
         for finding in findings:
             if finding.is_error or finding.is_warning:
-                click.echo(finding.to_text(), err=True)
+                click.echo(printable(finding.to_text()), err=True)
         if any(finding.is_error for finding in findings):
             raise InvalidInputError(f"verify found problems in environment '{name}'; nothing was written")
     _print_placeholders(rendered.result.taskdef)
@@ -439,10 +453,11 @@ def format_option(command: str) -> Callable[[F], F]:
 
 def _report(output_format: str, command: str, run: Any, services_dir: Path | None, **view: Any) -> None:
     """Standard output gets the run as the chosen reporter renders it."""
+    from .report.located import repository_root
     from .report.reporters import REPORTER_BY_NAME, View
 
     render = getattr(REPORTER_BY_NAME[output_format], command)
-    write_stdout(render(run, View(many=services_dir is not None, root=Path.cwd(), **view)))
+    write_stdout(render(run, View(many=services_dir is not None, root=repository_root(Path.cwd()), **view)))
 
 
 def _services(services_dir: Path | None, environments: Environments) -> list[Service]:
@@ -453,7 +468,7 @@ def _print_failures(failures: list[Failure]) -> None:
     """Environments of a many-service run that could not be compared: each error, and the run goes on."""
     for failure in failures:
         _Failure(failure.error).show()
-        click.echo(f"(service {failure.service}, environment {failure.environment})", err=True)
+        click.echo(printable(f"(service {failure.service}, environment {failure.environment})"), err=True)
 
 
 @cli.command()
@@ -645,12 +660,18 @@ def _progress() -> Progress:
     last = [""]
     said_at = [0.0]  # when the last status line was printed (elapsed seconds), for the CI heartbeat
 
+    def erase() -> None:  # the terminal's own control sequence, past the escaping of messages
+        raw_stderr().write("\r\033[K")
+
     def line(text: str) -> None:
-        click.echo(("\r\033[K" if terminal else "") + text, err=True)
+        if terminal:
+            erase()
+        click.echo(text, err=True)
 
     def status(text: str, elapsed: float) -> None:
         if terminal:
-            click.echo(f"\r\033[K[{duration(elapsed)}] {text}", err=True, nl=False)
+            erase()
+            click.echo(f"[{duration(elapsed)}] {text}", err=True, nl=False)
         elif text != last[0]:
             click.echo(f"status [{duration(elapsed)}]: {text}", err=True)
             said_at[0] = elapsed
@@ -1044,7 +1065,7 @@ def _shown(path: str) -> str:
 def _print_warnings(findings: list[Finding]) -> None:
     for finding in findings:
         if not finding.is_error:
-            click.echo(finding.to_text(), err=True)
+            click.echo(printable(finding.to_text()), err=True)
 
 
 class _Interrupted(SystemExit):

@@ -16,6 +16,8 @@ from ..keyed import Path, format_path
 from ..provenance import Origin, Provenance
 from ..secrets import mask
 from .located import Located
+from .markdown import code, text
+from .terminal import printable
 
 T = TypeVar("T")
 
@@ -35,8 +37,10 @@ def origin_json(origin: Origin | None) -> dict[str, Any] | None:
     return record
 
 
-def _paint(text: str, code: str, colour: bool) -> str:
-    return f"\033[{code}m{text}\033[0m" if colour else text
+def _paint(line: str, colour_code: str, colour: bool) -> str:
+    """One line of the text format: what it shows escaped for the terminal, then the colour around it."""
+    shown = printable(line)
+    return f"\033[{colour_code}m{shown}\033[0m" if colour else shown
 
 
 def _where(origin: Origin | None) -> str:
@@ -49,7 +53,7 @@ def change_line(change: Change, colour: bool = False) -> str:
         body = f"{change.readable_path}: {short(change.old)} -> {short(change.new)}"
     else:
         body = f"{change.readable_path}: {short(change.new if change.operation == ADDED else change.old)}"
-    return _paint(f"{symbol} {body}", _COLOURS[change.operation], colour) + _where(change.origin)
+    return _paint(f"{symbol} {body}", _COLOURS[change.operation], colour) + printable(_where(change.origin))
 
 
 def _count(changes: Sequence[Change]) -> str:
@@ -69,7 +73,7 @@ def changes_markdown(diffs: Sequence[tuple[str, str, Sequence[Change]]]) -> str:
     """One section per environment, ready to post as a pull-request comment."""
     parts: list[str] = []
     for environment, heading, changes in diffs:
-        parts.append(f"### `{environment}` — {_count(changes)}\n\n_{heading}_\n")
+        parts.append(f"### {code(environment)} — {_count(changes)}\n\n_{text(heading)}_\n")
         if changes:
             parts.append(changes_table(changes))
         parts.append("")
@@ -80,16 +84,11 @@ def changes_table(changes: Sequence[Change]) -> str:
     """A Markdown table of changes (already masked as wanted), one row each."""
     rows = ["| | path | old | new | set by |", "|---|---|---|---|---|"]
     for change in changes:
-        old = "" if change.operation == ADDED else f"`{cell(short(change.old, 60))}`"
-        new = "" if change.operation == REMOVED else f"`{cell(short(change.new, 60))}`"
-        origin = change.origin.describe() if change.origin else ""
-        rows.append(f"| {_SYMBOLS[change.operation]} | `{change.readable_path}` | {old} | {new} | {cell(origin)} |")
+        old = "" if change.operation == ADDED else code(short(change.old, 60))
+        new = "" if change.operation == REMOVED else code(short(change.new, 60))
+        origin = code(change.origin.describe()) if change.origin else ""
+        rows.append(f"| {_SYMBOLS[change.operation]} | {code(change.readable_path)} | {old} | {new} | {origin} |")
     return "\n".join(rows)
-
-
-def cell(text: str) -> str:
-    """Text made safe for a Markdown table cell."""
-    return text.replace("|", "\\|").replace("`", "'")
 
 
 def change_json(change: Change) -> dict[str, Any]:
@@ -129,11 +128,11 @@ def by_service(items: Iterable[tuple[str, T]]) -> list[tuple[str, list[T]]]:
 
 def services_text(sections: Sequence[tuple[str, str]]) -> str:
     """Each service's text under a ``=== service NAME`` heading."""
-    return "".join(f"=== service {service}\n{text}" for service, text in sections)
+    return "".join(f"=== service {printable(service)}\n{section}" for service, section in sections)
 
 
 def services_markdown(sections: Sequence[tuple[str, str]]) -> str:
-    return "".join(f"## Service `{service}`\n\n{text}" for service, text in sections)
+    return "".join(f"## Service {code(service)}\n\n{section}" for service, section in sections)
 
 
 def services_json(documents: Sequence[tuple[str, dict[str, Any]]]) -> str:
@@ -144,7 +143,7 @@ def services_json(documents: Sequence[tuple[str, dict[str, Any]]]) -> str:
 def findings_text(findings: Sequence[tuple[str, Finding]]) -> str:
     """Validate's findings, one line each; a finding with no file says its environment."""
     lines = [f"{f.to_text()} (environment {name})" if f.file is None else f.to_text() for name, f in findings]
-    return "".join(f"{line}\n" for line in lines)
+    return "".join(f"{printable(line)}\n" for line in lines)
 
 
 def findings_json(findings: Sequence[tuple[str, Finding]]) -> str:
@@ -167,8 +166,8 @@ def findings_markdown(environments: Sequence[tuple[str, str]], findings: Sequenc
         head = [head[0].replace("| service ", ""), head[1].replace("|---", "", 1)]
     rows = []
     for service, environment in environments:
-        cells = [f"`{cell(environment)}`", *(str(n) for n in _severities(own[(service, environment)]))]
-        rows.append("| " + " | ".join([f"`{cell(service)}`", *cells] if many else cells) + " |")
+        cells = [code(environment), *(str(n) for n in _severities(own[(service, environment)]))]
+        rows.append("| " + " | ".join([code(service), *cells] if many else cells) + " |")
     summary = (
         f"{counted(errors, 'error')}, {counted(warnings, 'warning')} "
         f"in {counted(len(environments), 'environment')}.\n\n" + "\n".join([*head, *rows]) + "\n\n"
@@ -189,13 +188,13 @@ def _findings_section(environment: str, findings: Sequence[Finding]) -> str:
     errors, warnings, _ = _severities(findings)
     count = f"{counted(errors, 'error')}, {counted(warnings, 'warning')}" if findings else "no findings"
     if not findings:
-        return f"### `{cell(environment)}` — {count}\n\n"
+        return f"### {code(environment)} — {count}\n\n"
     rows = ["| severity | rule | where | path | message |", "|---|---|---|---|---|"]
     for f in findings:
-        where = f"`{cell(f.location())}`" if f.file is not None else ""
-        path = f"`{cell(f.path)}`" if f.path else ""
-        rows.append(f"| {f.severity} | `{cell(f.rule)}` | {where} | {path} | {cell(f.message)} |")
-    return f"### `{cell(environment)}` — {count}\n\n" + "\n".join(rows) + "\n\n"
+        where = code(f.location()) if f.file is not None else ""
+        path = code(f.path) if f.path else ""
+        rows.append(f"| {text(f.severity)} | {code(f.rule)} | {where} | {path} | {text(f.message)} |")
+    return f"### {code(environment)} — {count}\n\n" + "\n".join(rows) + "\n\n"
 
 
 def findings_document(environments: Sequence[str], findings: Sequence[tuple[str, Finding]]) -> dict[str, Any]:
@@ -225,7 +224,7 @@ def drift_text(
     if since is not None:
         lines.append(f"-- since the snapshot: {_count(since)}")
         lines.extend(change_line(change) for change in shown_changes(since, show_values))
-    return "\n".join(lines) + "\n"
+    return "".join(f"{printable(line)}\n" for line in lines)
 
 
 def drift_markdown(
@@ -238,7 +237,7 @@ def drift_markdown(
 ) -> str:
     """One environment's drift as Markdown: the drifted managed values, then the build-time values apart."""
     count = f"{counted(len(drifts), 'managed value')} drifted" if drifts else "no drift"
-    parts = [f"### `{cell(environment)}` — {count}\n\n_live {cell(label)}_\n"]
+    parts = [f"### {code(environment)} — {count}\n\n_live {text(label)}_\n"]
     if drifts:
         parts.append(_drift_table(shown_drifts(drifts, show_values)) + "\n")
     if build_time:
@@ -255,9 +254,9 @@ def _drift_table(drifts: Sequence[Drift]) -> str:
     """A Markdown table of drifted values (already masked as wanted), one row each."""
     rows = ["| path | live | overlay | set by |", "|---|---|---|---|"]
     for item in drifts:
-        live = f"`{cell(short(item.live, 60))}`" if item.live_present else "(absent)"
-        wanted = f"`{cell(short(item.overlay, 60))}`" if item.overlay is not None else "(deleted)"
-        rows.append(f"| `{cell(item.readable_path)}` | {live} | {wanted} | {cell(item.origin.describe())} |")
+        live = code(short(item.live, 60)) if item.live_present else "(absent)"
+        wanted = code(short(item.overlay, 60)) if item.overlay is not None else "(deleted)"
+        rows.append(f"| {code(item.readable_path)} | {live} | {wanted} | {code(item.origin.describe())} |")
     return "\n".join(rows)
 
 
@@ -306,7 +305,7 @@ def shown_drifts(drifts: Sequence[Drift], show_values: bool) -> list[Drift]:
 def explain_lines(entries: Sequence[tuple[Path, Any, Origin]]) -> str:
     """``entries`` from :func:`explain_entries`, secrets already masked as wanted."""
     lines = [f"{format_path(path)} = {short(value)}  <- {origin.describe()}" for path, value, origin in entries]
-    return "\n".join(lines) + "\n"
+    return "".join(f"{printable(line)}\n" for line in lines)
 
 
 def explain_json(entries: Sequence[tuple[Path, Any, Origin]]) -> str:

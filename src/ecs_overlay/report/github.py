@@ -1,7 +1,9 @@
 """GitHub Actions workflow commands: annotations on the overlay lines, shown in the run and on the PR's files.
 
 Escaping follows GitHub's runner (``toolkit/packages/core/src/command.ts``): in the message ``%``, CR
-and LF; in a property also ``:`` and ``,``, which would otherwise end the property.
+and LF; in a property also ``:`` and ``,``, which would otherwise end the property. The log shows the
+line as it is, so the message's other control characters (an ANSI sequence in a key) are shown escaped
+first, as the terminal shows them; the file property is left as the file is named, to match it.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from pathlib import Path
 
 from ..diff import ADDED, REMOVED, Change
 from ..findings import short
-from .located import Located, relative_uri
+from .located import Located, relative_path
+from .terminal import printable
 
+_LINE_BREAKS = "\r\n"  # encoded as GitHub documents, not shown escaped
 _COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
 
 
@@ -31,16 +35,16 @@ def command(kind: str, message: str, title: str, file: str | None, line: int | N
         if line is not None:
             properties["line"] = str(line)
             properties["col"] = str(column or 1)
-    properties["title"] = title
+    properties["title"] = printable(title, keep=_LINE_BREAKS)
     listed = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    return f"::{kind} {listed}::{escape_data(message)}\n"
+    return f"::{kind} {listed}::{escape_data(printable(message, keep=_LINE_BREAKS))}\n"
 
 
 def findings_commands(items: Sequence[Located], root: Path) -> str:
     lines = []
     for item in items:
         finding = item.finding
-        file = relative_uri(finding.file, root) if finding.file is not None else None
+        file = relative_path(finding.file, root) if finding.file is not None else None
         where = f"{finding.path}: " if finding.path else ""
         message = f"{where}{finding.message} ({item.scope})"
         lines.append(
@@ -65,9 +69,6 @@ def changes_commands(diffs: Sequence[tuple[str, str, Sequence[Change]]], root: P
             else:
                 what = f"{short(change.old)} -> {short(change.new)}"
             message = f"{change.readable_path}: {what} (environment {suite}: {heading})"
-            lines.append(
-                command(
-                    "notice", message, "ecs-overlay diff", relative_uri(origin.file, root), origin.line, origin.column
-                )
-            )
+            file = relative_path(origin.file, root)
+            lines.append(command("notice", message, "ecs-overlay diff", file, origin.line, origin.column))
     return "".join(lines)

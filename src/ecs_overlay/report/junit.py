@@ -5,16 +5,28 @@ a ``<failure>`` for errors, ``<skipped>`` with the message for warnings (CodeBui
 apart, with their message, and a warning must not fail the report), and one passing ``no errors`` case
 per environment whose checks all passed, so that the report counts passes. Info findings go to the
 suite's ``<system-out>``.
+
+XML 1.0 forbids most control characters, lone surrogates and U+FFFE/U+FFFF even as character
+references; ElementTree escapes ``&<>"`` but writes those as they are, and a JUnit reader then refuses
+the whole report. They are shown escaped instead, once, over the serialised document.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
 from .located import Located, Scope, qualified
+from .terminal import printable
 
 PASSED = "no errors"
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_characters(document: str) -> str:
+    """``document`` with every character XML 1.0 forbids shown escaped (``\\x1b``), as the terminal shows it."""
+    return _NOT_XML.sub(lambda match: printable(match.group()), document)
 
 
 def junit(items: Sequence[Located], scope: Scope, title: str) -> str:
@@ -56,4 +68,4 @@ def junit(items: Sequence[Located], scope: Scope, title: str) -> str:
         root.set(key, str(value))
     root.set("errors", "0")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return xml_characters('<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n")

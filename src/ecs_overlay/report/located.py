@@ -6,10 +6,12 @@ overlay sets that value, so that SARIF, JUnit and GitHub annotations point at th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 from ..diff import Drift
 from ..findings import ERROR, Finding, short
@@ -56,12 +58,31 @@ def drift_finding(service: str, environment: str, item: Drift, label: str) -> Lo
     return Located(service, environment, Finding.at(item.origin, DRIFT, message, item.readable_path, ERROR))
 
 
+def repository_root(start: Path) -> Path:
+    """The git work tree ``start`` is in (the nearest directory up holding ``.git``), else ``start``:
+    what SARIF and GitHub annotations take file paths relative to."""
+    start = start.absolute()
+    for directory in (start, *start.parents):
+        if (directory / ".git").exists():
+            return directory
+    return start
+
+
+def relative_path(file: str, root: Path) -> str | None:
+    """``file`` (absolute, or relative to the working directory) relative to ``root`` with forward
+    slashes, as a GitHub annotation names it; None when it is outside ``root``."""
+    absolute = Path(os.path.normpath(Path(file).absolute()))
+    try:
+        return absolute.relative_to(root.absolute()).as_posix()
+    except ValueError:
+        return None
+
+
 def relative_uri(file: str, root: Path) -> str:
-    """A file as SARIF and GitHub want it: relative to the repository root, with forward slashes."""
-    path = Path(file)
-    if path.is_absolute():
-        try:
-            path = path.relative_to(root)
-        except ValueError:
-            return path.as_uri()
-    return path.as_posix()
+    """``file`` as a SARIF artifact location: a relative reference from the repository root, percent-encoded
+    as RFC 3986 wants (a space, ``#``, ``%``, ``?``, ``:``, any non-ASCII byte); a file outside it as a
+    ``file:`` URI. A name that is not UTF-8 keeps its bytes."""
+    relative = relative_path(file, root)
+    if relative is None:
+        return Path(os.path.normpath(Path(file).absolute())).as_uri()
+    return quote(os.fsencode(relative), safe="/")

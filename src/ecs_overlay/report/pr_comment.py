@@ -1,19 +1,21 @@
 """The pull-request comment: a summary table, then each service's environments in collapsible sections.
 
 It starts with a hidden marker so that a bot finds and updates its own comment instead of adding one
-per push, and it stays under GitHub's comment limit by cutting whole sections, saying which.
+per push, and it stays under GitHub's comment limit by cutting whole sections, saying which. Every name,
+path, value and message goes through ``markdown``: none can write the marker, hide a section behind an
+HTML comment or break the summary table.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from html import escape
 
 from ..diff import Change
 from ..findings import Finding, counted
-from . import cell, changes_table
+from . import changes_table
 from .located import qualified
+from .markdown import code, preformatted, text
 
 MARKER = "<!-- ecs-overlay:pr-comment -->"
 TITLE = "ecs-overlay: what this pull request changes"
@@ -42,10 +44,10 @@ class Section:
         return counted(len(self.changes), "change") if self.changes else "no changes"
 
     def details(self) -> str:
-        title = f"<code>{escape(self.name)}</code>: {escape(self.summary())} <i>({escape(self.heading)})</i>"
+        title = f"<code>{text(self.name)}</code>: {text(self.summary())} <i>({text(self.heading)})</i>"
         if self.error is not None:
-            lines = "\n".join(finding.to_text() for finding in self.findings)
-            body = f"{self.error}\n\n```text\n{lines}\n```" if lines else self.error
+            lines = [finding.to_text() for finding in self.findings]
+            body = f"**Error:** {text(self.error)}" + (f"\n\n{preformatted(lines)}" if lines else "")
         else:
             body = changes_table(self.changes) if self.changes else "No changes."
         return f"<details><summary>{title}</summary>\n\n{body}\n\n</details>\n"
@@ -62,9 +64,9 @@ def pr_comment(sections: Sequence[Section], title: str = TITLE, limit: int = GIT
     rows = []
     for section in sections:
         changes = "—" if section.error is not None else str(len(section.changes))
-        cells = [f"`{cell(section.environment)}`", changes, str(len(section.findings))]
+        cells = [code(section.environment), changes, str(len(section.findings))]
         if many:
-            cells.insert(0, f"`{cell(section.service)}`")
+            cells.insert(0, code(section.service))
         rows.append("| " + " | ".join(cells) + " |")
     changed = sum(1 for section in sections if section.changes)
     failed = sum(1 for section in sections if section.error is not None)
@@ -90,7 +92,7 @@ def pr_comment(sections: Sequence[Section], title: str = TITLE, limit: int = GIT
 def _cut_note(cut: Sequence[Section]) -> str:
     if not cut:
         return ""
-    names = ", ".join(f"`{section.name}` ({section.summary()})" for section in cut[:_LISTED_CUTS])
+    names = ", ".join(f"{code(section.name)} ({section.summary()})" for section in cut[:_LISTED_CUTS])
     more = f" and {len(cut) - _LISTED_CUTS} more" if len(cut) > _LISTED_CUTS else ""
     return (
         f"\n**{counted(len(cut), 'section')} cut** to stay under GitHub's {GITHUB_LIMIT:,}-character comment "
