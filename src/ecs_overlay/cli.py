@@ -22,9 +22,10 @@ from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInpu
 from .findings import Finding, counted
 from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
 from .keyed import Item, format_path
-from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
+from .output import Artifact, check_outputs, masked_output, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .rules import DEFAULT_MAX_SIZE
+from .secrets import show_values
 from .services import Service, discover, single
 from .workflow import (
     Rendered,
@@ -74,7 +75,19 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100})
+class _MaskedGroup(click.Group):
+    """The command group, run inside the output boundary: whatever a run prints, click's own error
+    messages included, has the values the run knows are secret masked (output.masked_output)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        with masked_output(os.environ):
+            return super().main(*args, **kwargs)
+
+
+@click.group(
+    cls=_MaskedGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100},
+)
 @click.version_option(package_name="ecs-overlay")
 def cli() -> None:
     """Live ECS task definition + per-environment YAML overlay + image → validated taskdef.json.
@@ -172,8 +185,16 @@ def all_option(func: F) -> F:
     )(func)
 
 
+def _show_values(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        show_values()  # decided once for the run: its output boundary masks nothing
+    return value
+
+
 def show_values_option(func: F) -> F:
-    return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
+    return click.option(
+        "--show-values", is_flag=True, callback=_show_values, help="Show secret values instead of **** (see README)."
+    )(func)
 
 
 def _parsed_each(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], list[T]]:

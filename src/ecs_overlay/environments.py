@@ -14,6 +14,7 @@ from typing import NamedTuple
 from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding
 from .overlay import Overlay, parse_overlay
+from .secrets import current_run
 
 MAX_FILE_BYTES = 1024 * 1024
 ENVIRONMENT_SUFFIXES = (".yaml", ".yml")
@@ -159,6 +160,9 @@ def load_layers(
 
     def read(file: Path, resolved: Path) -> _Parsed:
         overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env)
+        run = current_run()
+        if run is not None:  # what the file marks secret is masked in all the run prints
+            run.learn_overlay(overlay, env)
         targets = []
         for target, origin in overlay.extends:
             target_path = file.parent / target
