@@ -771,3 +771,45 @@ def test_the_output_boundary_masks_what_it_is_given_and_lets_nothing_around_it(
     captured = capsys.readouterr()
     assert captured.out == "a message with ****\na report with ****\nan artifact with hunter2-xyz\n"
     assert captured.err == "an error with ****\n"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_the_installed_command_masks_its_real_streams(planted: Path, run_cli: Any, encoding: str) -> None:
+    """The process's own standard output and error (click picks a writer for them by their encoding)."""
+    env = {**KNOWN_ENV, "PYTHONIOENCODING": encoding}
+    for args in (
+        ("validate", "--base", "base.json", "--format", "github"),
+        ("render", "--env", "broken-db_password", "--base", "base.json", "-o", "out.json"),
+        ("diff", "--all", "--base", "bases", "--format", "pr-comment"),
+    ):
+        result = run_cli(*args, cwd=planted, env=env)
+        assert result.returncode in (0, 1), result.stderr
+        assert "****" in result.stdout + result.stderr
+        assert known_leaks(result.stdout, result.stderr) == [], result.stdout + result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(alphabet=st.characters(codec="utf-8", blacklist_categories=("Cs", "Cc")), min_size=4, max_size=24),
+    spelling=st.sampled_from(
+        [
+            lambda text: text,
+            lambda text: json.dumps(text)[1:-1],
+            lambda text: json.dumps(text, ensure_ascii=False)[1:-1],
+            lambda text: json.dumps(json.dumps(text))[1:-1],
+            lambda text: __import__("html").escape(text),
+            lambda text: __import__("urllib.parse").parse.quote(text, safe=""),
+        ]
+    ),
+    before=st.text(max_size=8),
+    after=st.text(max_size=8),
+)
+def test_a_known_value_never_survives_in_any_spelling(value: str, spelling: Any, before: str, after: str) -> None:
+    secrets = known(value)
+    if value.strip() not in secrets.values():
+        return  # a flag, or the mask itself: never a known value
+    spelled = spelling(value)
+    masked = secrets.mask(before + spelled + after)
+    assert spelled not in masked
+    assert secrets.mask(masked) == masked
