@@ -343,24 +343,20 @@ class KnownSecrets:
                     self._named.setdefault(name, set()).add(environ[name])
             self._known = None
 
-    def learn_document(self, document: Any, path: Path = ()) -> None:
+    def learn_document(self, document: Any) -> None:
         """Every secret a task definition (or an overlay's keyed data) holds: credential-named entries,
         secret shapes in them, and the run environment's values of names taken from ``secrets``."""
         named: list[tuple[str, str]] = []
         values: list[str] = []
-        for leaf_path, value in _leaves(path, document):
-            if _is_reference(leaf_path):
-                declared = _declared_secret(leaf_path)
-                if declared is not None and declared in self.environ:
-                    values.append(self.environ[declared])
-                continue
+        for leaf_path, value in _leaves(document):
             name = _environment_name(leaf_path)
-            if name is None and len(leaf_path) >= 2 and leaf_path[-2] in FREE_FORM_MAPS:
+            if name is None and leaf_path[-2] in FREE_FORM_MAPS:
                 name = str(leaf_path[-1])
-            if name is None:
-                continue
-            named.append((name, value))
-            values.extend(value[start:end] for start, end, _ in _spans(value))
+            if name is not None:
+                named.append((name, value))
+                values.extend(_secret_parts(value))
+            elif (declared := _declared_secret(leaf_path)) is not None and declared in self.environ:
+                values.append(self.environ[declared])
         with self._lock:
             for name, value in named:
                 self._named.setdefault(name, set()).add(value)
@@ -423,23 +419,34 @@ def _known_pattern(value: str) -> re.Pattern[str]:
     return re.compile(_value_pattern(value) + "|" + _cut_pattern(value))
 
 
+@functools.lru_cache(maxsize=4096)
+def _secret_parts(value: str) -> tuple[str, ...]:
+    """The parts of ``value`` shaped like a secret; bases and layers read again repeat their values."""
+    return tuple(value[start:end] for start, end, _ in _spans(value))
 
 
-def _leaves(path: Path, value: Any) -> Iterator[tuple[Path, str]]:
-    """The text leaves of a task definition, plain or keyed, with their keyed paths."""
-    if isinstance(value, KeyedList):
-        for key, item in value.items():
-            yield from _leaves((*path, Item(key)), item)
-    elif isinstance(value, dict):
-        for key, child in value.items():
-            yield from _leaves((*path, key), child)
-    elif isinstance(value, list):
-        spec = spec_for(path)
-        for index, item in enumerate(value):
-            item_key = spec.item_key(item) if spec is not None and isinstance(item, dict) else None
-            yield from _leaves((*path, Item(item_key) if item_key is not None else index), item)
-    elif isinstance(value, str):
-        yield path, value
+# Where a task definition holds named entries (environment, secrets, dockerLabels, log and volume options).
+_HOLDING_ENTRIES = ("containerDefinitions", "volumes")
+
+
+def _leaves(document: Any) -> Iterator[tuple[Path, str]]:
+    """The text leaves of a task definition's containers and volumes, plain or keyed, with their keyed paths."""
+    if not isinstance(document, dict):
+        return
+    stack: list[tuple[Path, Any]] = [((key,), document[key]) for key in _HOLDING_ENTRIES if key in document]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, KeyedList):
+            stack.extend(((*path, Item(key)), item) for key, item in value.items())
+        elif isinstance(value, dict):
+            stack.extend(((*path, key), child) for key, child in value.items())
+        elif isinstance(value, list):
+            spec = spec_for(path)
+            for index, item in enumerate(value):
+                key = spec.item_key(item) if spec is not None and isinstance(item, dict) else None
+                stack.append(((*path, Item(key) if key is not None else index), item))
 
 
 def _written_reference(path: tuple[str | int, ...]) -> bool:
