@@ -449,11 +449,11 @@ cpu: "${{{var}}}"
 proxyConfiguration: {{type: APPMESH, containerName: "${{{var}}}"}}
 containerDefinitions:
   web:
+    image: "registry.example.com/app:${{{var}}} latest"
     links: ["${{{var}}}"]
     mountPoints: {{"/data": {{sourceVolume: "${{{var}}}"}}}}
     linuxParameters: {{capabilities: {{add: ["${{{var}}}"]}}}}
 """
-BROKEN_FIELDS = ("family", "cpu", "proxyConfiguration", "links", "mountPoints", "capabilities")
 # A valid environment carrying every route's value into a field: the family, the image, a label.
 VALID = """\
 extends: _common.yaml
@@ -553,6 +553,16 @@ def test_a_known_secret_reaches_no_stream(planted: Path, masking: bool, args: tu
     result = run(*args)
     assert result.exit_code in (0, 1, 4), result.output
     check_canary(masking, result, planted / "out.json")
+
+
+@pytest.mark.parametrize("variable", list(KNOWN_ENV))
+def test_each_field_a_rule_message_echoes_shows_the_mask(planted: Path, variable: str) -> None:
+    """The same findings, whichever route made the value secret: each quotes ``****`` where the value stood."""
+    result = run("validate", "--env", f"broken-{variable.lower()}", "--base", "base.json", "--format", "json")
+    findings = json.loads(result.stdout)
+    quoting = {finding["path"].split(".")[-1].split("[")[0] for finding in findings if "****" in finding["message"]}
+    assert quoting >= {"family", "cpu", "containerName", "links", "mountPoints", "add"}, findings
+    assert known_leaks(result.stdout, result.stderr) == []
 
 
 @pytest.fixture
