@@ -823,3 +823,21 @@ def test_a_known_value_never_survives_in_any_spelling(value: str, spelling: Any,
     masked = secrets.mask(before + spelled + after)
     assert spelled not in masked
     assert secrets.mask(masked) == masked
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    containers=JSON_VALUES
+    | st.lists(st.dictionaries(st.sampled_from(["name", "environment", "secrets"]), JSON_VALUES)),
+    volumes=JSON_VALUES,
+)
+def test_learning_a_document_of_any_shape_never_fails(containers: Any, volumes: Any) -> None:
+    """A base is learned as soon as it is read, before anything checks its shape."""
+    KnownSecrets({"web": "x"}).learn_document({"containerDefinitions": containers, "volumes": volumes})

@@ -350,7 +350,7 @@ class KnownSecrets:
         values: list[str] = []
         for leaf_path, value in _leaves(document):
             name = _environment_name(leaf_path)
-            if name is None and leaf_path[-2] in FREE_FORM_MAPS:
+            if name is None and len(leaf_path) >= 2 and leaf_path[-2] in FREE_FORM_MAPS:
                 name = str(leaf_path[-1])
             if name is not None:
                 named.append((name, value))
