@@ -267,7 +267,9 @@ def test_the_progress_line_on_a_terminal_keeps_its_own_control_sequence_and_esca
         progress.status("PRIMARY \x1b[2J1/2 running", 80)
         progress.line("event: \x1b]0;owned\x07 done")
         progress.done()
-    assert terminal.getvalue() == "\r\x1b[K[1m20s] PRIMARY \\x1b[2J1/2 running\r\x1b[Kevent: \\x1b]0;owned\\x07 done\n\n"
+    assert (
+        terminal.getvalue() == "\r\x1b[K[1m20s] PRIMARY \\x1b[2J1/2 running\r\x1b[Kevent: \\x1b]0;owned\\x07 done\n\n"
+    )
 
 
 def test_standard_error_is_put_back_after_a_run() -> None:

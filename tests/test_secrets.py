@@ -21,7 +21,7 @@ from ecs_overlay.cli import cli
 from ecs_overlay.keyed import Item
 from ecs_overlay.overlay import parse_overlay
 from ecs_overlay.render import render
-from ecs_overlay.secrets import MASK, looks_like_credential, mask, mask_text, shapes_in
+from ecs_overlay.secrets import MASK, KnownSecrets, current_run, looks_like_credential, mask, mask_text, shapes_in
 
 from .conftest import clean_environ
 from .test_review import GIT_ENV
@@ -414,3 +414,428 @@ def test_masking_text_twice_changes_nothing_more(text: str) -> None:
 def test_a_url_password_never_survives(password: str, scheme: str) -> None:
     url = f"{scheme}://user:{password}@host.internal:5432/db"
     assert mask_text(url) == f"{scheme}://user:****@host.internal:5432/db"
+
+
+# ---------------------------------------------------------------------------------------------
+# Values the run knows are secret: masked in every stream of every command, whatever field they land in
+
+KNOWN = {
+    "credential-named ${VAR}": "hunter2-xyz-k1",  # DB_PASSWORD
+    "secrets[] name": "dsnvalue-0f9e-k2",  # DSN: the container takes it from `secrets`
+    "secretNames": 's4lt&<pw>|"%-k3',  # SESSION_SALT: marked secret by the overlay
+}
+KNOWN_ENV = {
+    "DB_PASSWORD": KNOWN["credential-named ${VAR}"],
+    "DSN": KNOWN["secrets[] name"],
+    "SESSION_SALT": KNOWN["secretNames"],
+}
+# What gives each value away, however a format escapes the rest of it; a cut-off prefix counts too.
+TELLTALES = {"credential-named ${VAR}": "hunter2", "secrets[] name": "dsnvalue", "secretNames": "s4lt"}
+ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app"
+COMMON = """\
+secretNames: [SESSION_SALT]
+containerDefinitions:
+  web:
+    secrets:
+      DSN: arn:aws:ssm:eu-west-1:123456789012:parameter/dsn
+"""
+# Each field a rule message echoes, fed by one route's variable: every field's finding quotes it.
+BROKEN = """\
+extends: _common.yaml
+family: "app ${{{var}}}"
+cpu: "${{{var}}}"
+proxyConfiguration: {{type: APPMESH, containerName: "${{{var}}}"}}
+containerDefinitions:
+  web:
+    image: "registry.example.com/app:${{{var}}} latest"
+    links: ["${{{var}}}"]
+    mountPoints: {{"/data": {{sourceVolume: "${{{var}}}"}}}}
+    linuxParameters: {{capabilities: {{add: ["${{{var}}}"]}}}}
+"""
+# A valid environment carrying every route's value into a field: the family, the image, a label.
+VALID = """\
+extends: _common.yaml
+family: "app-${DB_PASSWORD}"
+containerDefinitions:
+  web:
+    image: "%s:${DSN}"
+    dockerLabels: {salt: "x${SESSION_SALT}", SESSION_SALT: '%s'}
+""" % (ECR, KNOWN["secretNames"])  # noqa: UP031 - the YAML's braces
+
+
+def known_leaks(*texts: str) -> list[str]:
+    joined = "".join(texts)
+    return [label for label, telltale in TELLTALES.items() if telltale in joined]
+
+
+@pytest.fixture
+def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose environments carry each known secret into many fields, one service of a
+    --services tree too, and a git revision of it for diff --against."""
+    for root in (tmp_path, tmp_path / "services" / "shop"):
+        environments = root / "environments"
+        environments.mkdir(parents=True)
+        (environments / "_common.yaml").write_text(COMMON)
+        (environments / "valid.yaml").write_text(VALID.replace("x${SESSION_SALT}", "old"))
+        for variable in KNOWN_ENV:
+            (environments / f"broken-{variable.lower()}.yaml").write_text(BROKEN.format(var=variable))
+    (tmp_path / "base.json").write_text(json.dumps({"taskDefinition": BASE}))
+    for bases in (tmp_path / "bases", tmp_path / "bases" / "shop"):
+        bases.mkdir(parents=True)
+        for name in ("valid", *(f"broken-{variable.lower()}" for variable in KNOWN_ENV)):
+            (bases / f"{name}.json").write_text(json.dumps({"taskDefinition": BASE}))
+    git_env = clean_environ(GIT_ENV)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "overlays"]):
+        subprocess.run(["git", *args], cwd=tmp_path, env=git_env, check=True, capture_output=True)
+    for root in (tmp_path, tmp_path / "services" / "shop"):
+        (root / "environments" / "valid.yaml").write_text(VALID)
+    monkeypatch.chdir(tmp_path)
+    for name, value in KNOWN_ENV.items():
+        monkeypatch.setenv(name, value)
+    return tmp_path
+
+
+@pytest.fixture(params=["masked", "unmasked"])
+def masking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Each canary run twice: masked, nothing leaks; with the mask switched off, the same run prints the
+    value, which proves the run carries it to the output (the check could not pass by accident)."""
+    if request.param == "unmasked":
+        monkeypatch.setattr(KnownSecrets, "mask", lambda self, text: text)
+    return bool(request.param == "masked")
+
+
+def check_canary(masked: bool, result: Result, *files: Path) -> None:
+    written = [path.read_text() for path in files if path.exists()]
+    leaks = known_leaks(result.stdout, result.stderr, *written)
+    if masked:
+        assert leaks == [], result.stdout + result.stderr
+    else:
+        assert leaks, f"the run never printed a known value: {result.stdout + result.stderr}"
+
+
+BROKEN_ENVS = [f"broken-{variable.lower()}" for variable in KNOWN_ENV]
+OFFLINE_CANARY_RUNS = [
+    *(
+        ("validate", "--base", "base.json", "--format", f)
+        for f in ("text", "json", "markdown", "sarif", "junit", "github")
+    ),
+    *(
+        ("validate", "--services", "services", "--base", "bases", "--format", f)
+        for f in ("text", "json", "markdown", "sarif", "junit", "github")
+    ),
+    *(("render", "--env", env, "--base", "base.json", "-o", "out.json") for env in BROKEN_ENVS),
+    ("render", "--env", "valid", "--base", "base.json", "-o", "/dev/null"),  # the "kept images" line
+    ("register", "--env", "valid", "--base", "base.json", "--dry-run"),
+    *(("register", "--env", env, "--base", "base.json", "--dry-run") for env in BROKEN_ENVS),
+    *(
+        (*command, "--format", f)
+        for f in ("text", "json", "markdown", "pr-comment", "github")
+        for command in (
+            ("diff", "--all", "--base", "bases"),
+            ("diff", "--env", "valid", "--base", "base.json"),
+            ("diff", "--all", "--against", "HEAD", "--base", "bases"),
+            ("diff", "--services", "services", "--against", "HEAD", "--base", "bases"),
+            ("diff", "--services", "services", "--base", "bases"),
+        )
+    ),
+    *(
+        ("explain", "--env", env, "--base", "base.json", "--format", f)
+        for env in ("valid", *BROKEN_ENVS)
+        for f in ("text", "json")
+    ),
+]
+
+
+@pytest.mark.parametrize("args", OFFLINE_CANARY_RUNS, ids=" ".join)
+def test_a_known_secret_reaches_no_stream(planted: Path, masking: bool, args: tuple[str, ...]) -> None:
+    result = run(*args)
+    assert result.exit_code in (0, 1, 4), result.output
+    check_canary(masking, result, planted / "out.json")
+
+
+@pytest.mark.parametrize("variable", list(KNOWN_ENV))
+def test_each_field_a_rule_message_echoes_shows_the_mask(planted: Path, variable: str) -> None:
+    """The same findings, whichever route made the value secret: each quotes ``****`` where the value stood."""
+    result = run("validate", "--env", f"broken-{variable.lower()}", "--base", "base.json", "--format", "json")
+    findings = json.loads(result.stdout)
+    quoting = {finding["path"].split(".")[-1].split("[")[0] for finding in findings if "****" in finding["message"]}
+    assert quoting >= {"family", "cpu", "containerName", "links", "mountPoints", "add"}, findings
+    assert known_leaks(result.stdout, result.stderr) == []
+
+
+@pytest.fixture
+def planted_live(planted: Path, ecs: Any, aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The planted project against moto's server: the base as family canary-app, run by service shop/checkout."""
+    for name, value in aws_env.items():
+        monkeypatch.setenv(name, value)
+    arn = ecs.register_task_definition(**BASE)["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_cluster(clusterName="shop")
+    ecs.create_service(cluster="shop", serviceName="checkout", taskDefinition=arn, desiredCount=1)
+    return planted
+
+
+AWS_CANARY_RUNS = [
+    *(
+        ("drift", "--env", "valid", "--family", "canary-app", "--format", f)
+        for f in ("text", "json", "markdown", "sarif", "junit", "github")
+    ),
+    ("drift", "--services", "services", "--family", "canary-app", "--format", "markdown"),
+    ("render", "--env", "valid", "--family", "canary-app", "-o", "/dev/null", "--verify"),
+    ("verify", "--env", "valid", "--family", "canary-app"),
+    ("verify", "--env", "valid", "--family", "canary-app", "--format", "json"),
+    ("deploy", "--env", "valid", "--cluster", "shop", "--service", "checkout", "--dry-run"),
+    ("diff", "--env", "valid", "--family", "canary-app", "--format", "pr-comment"),
+]
+
+
+@pytest.mark.parametrize("args", AWS_CANARY_RUNS, ids=" ".join)
+def test_a_known_secret_reaches_no_stream_of_an_aws_command(
+    planted_live: Path, masking: bool, args: tuple[str, ...]
+) -> None:
+    result = run(*args)
+    assert result.exit_code in (0, 1, 4), result.output
+    check_canary(masking, result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("register", "--env", "valid", "--family", "canary-app"),
+        ("deploy", "--env", "valid", "--cluster", "shop", "--service", "checkout", "--poll-interval", "0"),
+    ],
+    ids=" ".join,
+)
+def test_ecs_refusal_echoing_a_known_secret_is_masked(
+    planted_live: Path,
+    masking: bool,
+    fault_proxy: Any,
+    aws_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+) -> None:
+    """ECS's ClientException quotes the request; each route's value is in it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
+    quoted = ", ".join(KNOWN.values())
+    refusal = f"Invalid request: family app-{KNOWN['credential-named ${VAR}']} with values {quoted} is not allowed"
+    fault_proxy.answer("RegisterTaskDefinition", 400, {"__type": "ClientException", "message": refusal})
+    result = run(*args)
+    assert result.exit_code == 1, result.output
+    assert "ECS refused the task definition: Invalid request" in result.stderr
+    check_canary(masking, result)
+
+
+def test_init_prints_no_known_secret_of_the_live_task_definition(
+    planted: Path, ecs: Any, aws_env: dict[str, str], masking: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A credential-named value of the live task definition, also found in its family, is masked in init's messages."""
+    for name, value in aws_env.items():
+        monkeypatch.setenv(name, value)
+    secret = KNOWN["credential-named ${VAR}"]
+    live = json.loads(json.dumps(BASE))
+    live["family"] = f"legacy-{secret}"
+    live["containerDefinitions"][0]["environment"].append({"name": "OLD_DB_PASSWORD", "value": secret})
+    arn = ecs.register_task_definition(**live)["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_cluster(clusterName="old")
+    ecs.create_service(cluster="old", serviceName="legacy", taskDefinition=arn, desiredCount=1)
+    for name in KNOWN_ENV:  # nothing known from the environment: the live task definition says it
+        monkeypatch.delenv(name)
+    result = run("init", "--cluster", "old", "--service", "legacy", "--env", "adopted", "--environments-dir", "adopt")
+    assert result.exit_code == 0, result.output
+    check_canary(masking, result)
+    result = run("snapshot", "--cluster", "old", "--service", "legacy", "-o", "snapshot-out.json")
+    assert result.exit_code == 0, result.output
+    check_canary(masking, result)
+    assert secret in (planted / "snapshot-out.json").read_text()  # the artifact holds it, as render's does
+
+
+def test_render_writes_a_known_secret_into_the_artifact_only(planted: Path) -> None:
+    result = run("render", "--env", "valid", "--base", "base.json", "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert known_leaks(result.stderr) == []
+    assert "kept images (no --image given): web " + ECR + ":****" in result.stderr
+    taskdef = json.loads(result.stdout)  # the artifact, as ECS will get it
+    assert taskdef["family"] == "app-" + KNOWN["credential-named ${VAR}"]
+    assert taskdef["containerDefinitions"][0]["image"] == f"{ECR}:{KNOWN['secrets[] name']}"
+
+
+def test_show_values_shows_known_secrets_too(planted: Path) -> None:
+    shown = run("diff", "--env", "valid", "--base", "base.json", "--format", "json", "--show-values")
+    assert set(known_leaks(shown.stdout)) == set(KNOWN)
+    masked = run("diff", "--env", "valid", "--base", "base.json", "--format", "json")
+    changes = {change["path"]: change for change in json.loads(masked.stdout)["environments"]["valid"]["changes"]}
+    assert changes["family"]["new"] == "app-****"  # the rest of the value is kept
+    assert changes["containerDefinitions[web].image"]["new"] == f"{ECR}:****"
+
+
+def known(*values: str, names: tuple[str, ...] = ("DB_PASSWORD",)) -> KnownSecrets:
+    secrets = KnownSecrets()
+    secrets.learn_variables(names, dict(zip(names, values, strict=True)))
+    return secrets
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("family app-hunter2-xyz is invalid", "family app-**** is invalid"),
+        ('"cpu": "hunter2-xyz"', '"cpu": "****"'),
+        ("hunter2-xyzhunter2-xyz", "********"),
+        ("cut at hunter2-x...", "cut at ****..."),  # the reporters' cut: a prefix of 4+ characters is masked
+        ("cut at hunter2-x…", "cut at ****…"),
+        ("hunt... and hun...", "****... and hun..."),
+        ("hunter2 alone, not the value", "hunter2 alone, not the value"),
+    ],
+)
+def test_a_known_value_is_masked_inside_any_text(text: str, masked: str) -> None:
+    assert known("hunter2-xyz").mask(text) == masked
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        'p&<w>|"%x',  # as it is
+        'p&<w>|\\"%x',  # in a JSON string
+        "p&amp;&lt;w&gt;|&quot;%x",  # HTML or XML
+        'p\\&\\<w\\>\\|\\"\\%x',  # backslash-escaped (Markdown)
+        "p&amp;&lt;w&gt;|\\&quot;%x",  # a JSON string inside XML
+        "p%26%3Cw%3E%7C%22%25x",  # percent-encoded (GitHub workflow commands, URIs)
+        "p&#38;&#60;w&#62;&#124;&#34;&#37;x",  # numeric character references
+        'p&<w>\\|"...',  # cut by the Markdown reporter after its escaping
+    ],
+)
+def test_a_known_value_is_masked_in_every_spelling_a_format_gives_it(spelled: str) -> None:
+    assert known('p&<w>|"%x').mask(f"[{spelled}]") in ("[****]", "[****...]")
+
+
+def test_short_values_and_flags_are_not_masked_inside_text() -> None:
+    secrets = known("abc", "true", "1234", names=("A_TOKEN", "B_TOKEN", "C_TOKEN"))
+    assert secrets.values() == {"1234"}  # 4 characters and more; a flag is no secret
+    assert secrets.mask('{"essential": true, "name": "abc", "port": 1234}') == (
+        '{"essential": true, "name": "abc", "port": ****}'
+    )
+
+
+def test_what_the_run_learns_is_secret() -> None:
+    environ = {"DSN": "dsn-from-env", "PLAIN": "plain-value"}
+    secrets = KnownSecrets(environ)
+    secrets.learn_document(
+        {
+            "family": "not-secret-family",
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "environment": [
+                        {"name": "DB_PASSWORD", "value": "literal-password"},
+                        {"name": "SALT", "value": "marked-salt"},
+                        {"name": "MODE", "value": "plain-mode"},
+                        {"name": "URL", "value": "postgres://app:url-password@db/app"},
+                    ],
+                    "secrets": [{"name": "DSN", "valueFrom": "arn:aws:ssm:eu-west-1:123456789012:parameter/dsn"}],
+                    "dockerLabels": {"API_KEY": "label-key"},
+                }
+            ],
+        }
+    )
+    secrets.learn_names(["SALT"])
+    secrets.learn_variables(["PLAIN"], environ)  # a ${VAR} whose name says nothing
+    assert secrets.values() == {"literal-password", "marked-salt", "url-password", "dsn-from-env", "label-key"}
+
+
+def test_an_overlay_marks_names_secret_and_a_valuefrom_variable_stays_shown() -> None:
+    environ = {
+        "SESSION_SALT": "salt-value",
+        "DB_SECRET_ARN": "arn:aws:ssm:eu-west-1:1:parameter/db",
+        "DB_TOKEN": "tok-1",
+    }
+    overlay = parse_overlay(
+        "secretNames: [SESSION_SALT]\n"
+        "family: 'f-${SESSION_SALT}'\n"
+        "containerDefinitions: {web: {secrets: {DB: '${DB_SECRET_ARN}'}, command: ['${DB_TOKEN}']}}\n",
+        "prod.yaml",
+        environ,
+    )
+    assert overlay.secret_names == ["SESSION_SALT"] and not overlay.findings
+    secrets = KnownSecrets(environ)
+    secrets.learn_overlay(overlay, environ)
+    assert secrets.values() == {"salt-value", "tok-1"}  # a reference is shown, as diff and explain show it
+
+
+def test_the_output_boundary_masks_what_it_is_given_and_lets_nothing_around_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from ecs_overlay.output import MaskedStream, masked_output, write_stdout
+
+    with masked_output({}):
+        run_secrets = current_run()
+        assert run_secrets is not None
+        run_secrets.learn_variables(["DB_PASSWORD"], {"DB_PASSWORD": "hunter2-xyz"})
+        assert isinstance(sys.stdout, MaskedStream) and not hasattr(sys.stdout, "buffer")
+        print("a message with hunter2-xyz")
+        print("an error with hunter2-xyz", file=sys.stderr)
+        write_stdout("a report with hunter2-xyz\n")
+        write_stdout("an artifact with hunter2-xyz\n", artifact=True)
+    assert current_run() is None
+    captured = capsys.readouterr()
+    assert captured.out == "a message with ****\na report with ****\nan artifact with hunter2-xyz\n"
+    assert captured.err == "an error with ****\n"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("encoding", ["utf-8", "ascii"])
+def test_the_installed_command_masks_its_real_streams(planted: Path, run_cli: Any, encoding: str) -> None:
+    """The process's own standard output and error (click picks a writer for them by their encoding)."""
+    env = {**KNOWN_ENV, "PYTHONIOENCODING": encoding}
+    for args in (
+        ("validate", "--base", "base.json", "--format", "github"),
+        ("render", "--env", "broken-db_password", "--base", "base.json", "-o", "out.json"),
+        ("diff", "--all", "--base", "bases", "--format", "pr-comment"),
+    ):
+        result = run_cli(*args, cwd=planted, env=env)
+        assert result.returncode in (0, 1), result.stderr
+        assert "****" in result.stdout + result.stderr
+        assert known_leaks(result.stdout, result.stderr) == [], result.stdout + result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(alphabet=st.characters(codec="utf-8", blacklist_categories=("Cs", "Cc")), min_size=4, max_size=24),
+    spelling=st.sampled_from(
+        [
+            lambda text: text,
+            lambda text: json.dumps(text)[1:-1],
+            lambda text: json.dumps(text, ensure_ascii=False)[1:-1],
+            lambda text: json.dumps(json.dumps(text))[1:-1],
+            lambda text: __import__("html").escape(text),
+            lambda text: __import__("urllib.parse").parse.quote(text, safe=""),
+        ]
+    ),
+    before=st.text(max_size=8),
+    after=st.text(max_size=8),
+)
+def test_a_known_value_never_survives_in_any_spelling(value: str, spelling: Any, before: str, after: str) -> None:
+    secrets = known(value)
+    if value.strip() not in secrets.values():
+        return  # a flag, or the mask itself: never a known value
+    spelled = spelling(value)
+    masked = secrets.mask(before + spelled + after)
+    assert spelled not in masked
+    assert secrets.mask(masked) == masked
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    containers=JSON_VALUES
+    | st.lists(st.dictionaries(st.sampled_from(["name", "environment", "secrets"]), JSON_VALUES)),
+    volumes=JSON_VALUES,
+)
+def test_learning_a_document_of_any_shape_never_fails(containers: Any, volumes: Any) -> None:
+    """A base is learned as soon as it is read, before anything checks its shape."""
+    KnownSecrets({"web": "x"}).learn_document({"containerDefinitions": containers, "volumes": volumes})

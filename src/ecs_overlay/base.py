@@ -16,6 +16,7 @@ from . import schemas
 from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
 from .merge import merge_base_location
+from .secrets import current_run
 
 if TYPE_CHECKING:
     from .aws import Ecs  # botocore loads only for live runs
@@ -100,6 +101,9 @@ def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
     result = {key: value for key, value in taskdef.items() if key not in dropped}
     if result.get("tags") == []:
         del result["tags"]
+    run = current_run()
+    if run is not None:  # its secrets are masked in all the run prints
+        run.learn_document(result)
     return Base(result, nulls)
 
 

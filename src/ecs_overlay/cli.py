@@ -22,10 +22,11 @@ from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInpu
 from .findings import Finding, counted
 from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
 from .keyed import Item, format_path
-from .output import Artifact, check_outputs, to_json, write_all, write_stdout, write_tree
+from .output import Artifact, check_outputs, masked_output, to_json, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .report.terminal import printable, printable_stderr, raw_stderr
 from .rules import DEFAULT_MAX_SIZE
+from .secrets import show_values
 from .services import Service, discover, single
 from .workflow import (
     Rendered,
@@ -76,17 +77,19 @@ def reports_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class _PrintableGroup(click.Group):
-    """The command group, run with standard error escaping every message it prints (report/terminal.py):
-    click's own usage errors included, and any message added later."""
+class _OutputGroup(click.Group):
+    """The command group, run inside the output boundary: whatever a run prints, click's own messages included,
+    has the values the run knows are secret masked (output.masked_output), then every message on standard error
+    shown with its control characters escaped (report/terminal.py). Masking comes first, so that a secret holding a
+    newline (a PEM key) is masked before its newline is escaped."""
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        with printable_stderr():
+        with printable_stderr(), masked_output(os.environ):
             return super().main(*args, **kwargs)
 
 
 @click.group(
-    cls=_PrintableGroup,
+    cls=_OutputGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100, "terminal_width": 100},
 )
 @click.version_option(package_name="ecs-overlay")
@@ -186,8 +189,16 @@ def all_option(func: F) -> F:
     )(func)
 
 
+def _show_values(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+    if value:
+        show_values()  # decided once for the run: its output boundary masks nothing
+    return value
+
+
 def show_values_option(func: F) -> F:
-    return click.option("--show-values", is_flag=True, help="Show secret values instead of **** (see README).")(func)
+    return click.option(
+        "--show-values", is_flag=True, callback=_show_values, help="Show secret values instead of **** (see README)."
+    )(func)
 
 
 def _parsed_each(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], list[T]]:

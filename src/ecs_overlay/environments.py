@@ -14,6 +14,7 @@ from typing import NamedTuple
 from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding
 from .overlay import Overlay, parse_overlay
+from .secrets import current_run
 
 MAX_FILE_BYTES = 1024 * 1024
 # An environment is a few layers deep (env → _common → an organisation's layer); far deeper is refused
@@ -195,6 +196,9 @@ def load_layers(
             return files.read(target), files.label(shown(target.resolve(), target))
 
         overlay = parse_overlay(files.read(file), files.label(shown(resolved, file)), env, beside)
+        run = current_run()
+        if run is not None:  # what the file marks secret is masked in all the run prints
+            run.learn_overlay(overlay, env)
         targets = []
         for target, origin in overlay.extends:
             target_path = file.parent / target

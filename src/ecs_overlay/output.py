@@ -1,4 +1,9 @@
-"""Stable JSON and all-or-nothing writes: a failed run never leaves a partial or changed artifact."""
+"""Stable JSON and all-or-nothing writes: a failed run never leaves a partial or changed artifact.
+
+Also the output boundary of a run: while a command runs, standard output and standard error are
+:class:`MaskedStream` s that mask every value the run knows is secret (secrets.KnownSecrets) in all
+that is printed, reports and messages alike. Only artifacts (``render -o -``) go around it.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,12 @@ import signal
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import InvalidInputError, OutputError, UsageError
+from .secrets import current_run, end_run, start_run
 
 STDOUT = "-"
 
@@ -149,9 +155,52 @@ def _undone_on_failure(undo: Callable[[], None]) -> Iterator[None]:
         raise
 
 
-def write_stdout(text: str) -> None:
-    """Standard output, or an I/O error (exit 3) when it is closed or nobody reads it any more."""
+class MaskedStream:
+    """A text stream whose every write has the run's known secret values masked (see secrets.KnownSecrets).
+
+    It offers no ``buffer``, so that nothing (click looks for one) can write around the mask.
+    """
+
+    def __init__(self, stream: Any, mask: Callable[[str], str]) -> None:
+        self.unmasked = stream
+        self._mask = mask
+
+    def write(self, text: str) -> int:
+        self.unmasked.write(self._mask(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "buffer":
+            raise AttributeError(name)
+        return getattr(self.unmasked, name)
+
+
+@contextlib.contextmanager
+def masked_output(environ: Mapping[str, str]) -> Iterator[None]:
+    """One command's run: its known secrets collected from ``environ`` and what it reads, and masked in
+    everything it prints to standard output and standard error, error messages included."""
+    previous, previous_run = (sys.stdout, sys.stderr), current_run()
+    known = start_run(environ)
+    sys.stdout, sys.stderr = (None if stream is None else MaskedStream(stream, known.mask) for stream in previous)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = previous
+        end_run(previous_run)
+
+
+def write_stdout(text: str, *, artifact: bool = False) -> None:
+    """Standard output, or an I/O error (exit 3) when it is closed or nobody reads it any more.
+
+    An ``artifact`` (``render -o -``) is written as it is; everything else goes through the mask.
+    """
     stream = sys.stdout
+    if artifact and isinstance(stream, MaskedStream):
+        stream = stream.unmasked
     if stream is None:
         raise OutputError("cannot write standard output: it is closed; run the command with an open stdout")
     try:
@@ -234,7 +283,7 @@ def _reason(error: OSError) -> str:
 def _write_stream(target: str, text: str) -> None:
     """Standard output, /dev/null, a FIFO: written in place, never renamed over."""
     if target == STDOUT:
-        write_stdout(text)
+        write_stdout(text, artifact=True)
         return
     with open(target, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -73,6 +73,10 @@ class Overlay:
     extends: list[tuple[str, Origin]] = field(default_factory=list)
     # Credential-like environment variable names this file declares are not secret.
     allow_plaintext: list[str] = field(default_factory=list)
+    # Names (environment variables, free-form map keys, ${VARS}) whose values this file declares secret.
+    secret_names: list[str] = field(default_factory=list)
+    # Every ${VAR} read, by where: what the run masks (secrets.KnownSecrets), even from a file with errors.
+    variables_read: list[tuple[tuple[str | int, ...], tuple[str, ...]]] = field(default_factory=list)
     # The CodeDeploy AppSpec settings; never part of the task definition. `appspec: null` removes
     # inherited settings, so "written as null" and "not written" differ.
     appspec: dict[str, Any] | None = None
@@ -112,10 +116,13 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str], read: ReadBe
     root = reader.compose()
     if root is not None:
         plain = reader.check(root)
+        if isinstance(names := plain.get("secretNames"), list):  # masked even when the file has errors
+            overlay.secret_names = [name for name in names if isinstance(name, str)]
         if not has_errors(reader.findings):
             overlay.data = reader.keyed_task(root)
             overlay.allow_plaintext = [str(name) for name in plain.get("allowPlaintext") or []]
     overlay.findings = sorted(reader.findings, key=lambda f: (f.line or 0, f.column or 0))
+    overlay.variables_read = reader.variables_read
     if has_errors(overlay.findings):
         overlay.data, overlay.allow_plaintext = {}, []
         return overlay
@@ -152,6 +159,7 @@ class _Reader:
         self.variable_problems: list[tuple[tuple[str | int, ...], yaml.Node, Problem]] = []
         # (path of the mapping, `$replace` or `$append`, the mapping): checked once the document is read
         self.operations: list[tuple[tuple[str | int, ...], str, yaml.MappingNode]] = []
+        self.variables_read: list[tuple[tuple[str | int, ...], tuple[str, ...]]] = []
         self.too_deep: tuple[tuple[str | int, ...], yaml.Node] | None = None
         self.extends: list[tuple[str, Origin]] = []
         self.nodes_seen = 0
@@ -375,7 +383,7 @@ class _Reader:
             if key == "extends":
                 self._read_extends(value_node)
                 continue
-            if key == "allowPlaintext":
+            if key in ("allowPlaintext", "secretNames"):
                 continue
             schema = schemas.child(self.root_schema, key, self.root_schema)
             spec, fields = TASK_KEYED_LISTS.get(key), TASK_KEYED_MAPPINGS.get(key, {})
@@ -614,7 +622,7 @@ class _Reader:
         return result.value, result.variables
 
     def _check_variables(self, text: str, path: tuple[str | int, ...], node: yaml.Node) -> None:
-        if path[:1] in (("extends",), ("allowPlaintext",)):
+        if path[:1] in (("extends",), ("allowPlaintext",), ("secretNames",)):
             if "${" in text:
                 self.findings.append(
                     _finding_at(
@@ -626,7 +634,10 @@ class _Reader:
                     )
                 )
             return
-        self.variable_problems.extend((path, node, problem) for problem in interpolate(text, self.environ).problems)
+        interpolated = interpolate(text, self.environ)
+        self.variable_problems.extend((path, node, problem) for problem in interpolated.problems)
+        if interpolated.variables:
+            self.variables_read.append((path, interpolated.variables))
 
     def _position(self, node: yaml.Node, offset: int) -> tuple[int, int]:
         """Line and column (1-based) of the text at ``offset`` in a scalar's value, found where the

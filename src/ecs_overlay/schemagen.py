@@ -326,6 +326,12 @@ def overlay_schema(taskdef: dict[str, Any], service: dict[str, Any] | None = Non
         "type": "array",
         "items": {"type": "string"},
     }
+    properties["secretNames"] = {
+        "description": "Names whose values are secret though they do not look like credentials: environment "
+        "variables, dockerLabels / log options entries and ${VARS}. ecs-overlay masks their values in all it prints.",
+        "type": "array",
+        "items": {"type": "string"},
+    }
     properties["extends"] = {
         "description": "Shared overlay file(s), relative to this file, applied before it.",
         "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],

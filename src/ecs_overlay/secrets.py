@@ -4,17 +4,27 @@ One home for the decision, so that every command and format masks the same thing
 ``drift``, ``explain`` and error messages call :func:`mask` (or :func:`reveals`) on whatever they
 are about to print, a single value or a whole task definition. ``--show-values`` is the only way
 around it. The checks are pure and cheap: names, provenance, and a few regular expressions.
+
+Besides secrets recognised where they stand, a run collects the *values* it knows are secret
+(:class:`KnownSecrets`): whatever field such a value lands in, whatever message echoes it, the
+output boundary (output.py's masked streams) replaces it, so a new message inherits the masking.
 """
 
 from __future__ import annotations
 
 import functools
+import html
+import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .keyed import Item, Path, spec_for
+from .keyed import Item, KeyedList, Path, spec_for
 from .provenance import Origin, Provenance
+
+if TYPE_CHECKING:
+    from .overlay import Overlay
 
 MASK = "****"
 
@@ -231,3 +241,247 @@ def _has_credential_key(value: Any) -> bool:
             for key, child in value.items()
         ) or any(_has_credential_key(child) for child in value.values())
     return isinstance(value, list) and any(_has_credential_key(item) for item in value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values a run knows are secret, masked wherever they appear in what it prints
+
+MIN_KNOWN_LENGTH = 4
+"""Known secret values shorter than this are not masked inside other text. Replacing every ``1``,
+``on`` or ``dev`` in the output would make it unreadable (paths, counts, JSON), and a value that
+short is no secret: anyone can try all of them. Such a value is still masked where it stands, by
+:func:`mask`. 4 characters is the length of the mask itself."""
+
+# Flags, never secrets, that would otherwise mask every boolean and null of a JSON report.
+_NOT_SECRETS = frozenset({"true", "false", "null", "none"})
+# What the reporters put where they cut a long value: a known value cut there is masked by its prefix.
+_CUT_MARKS = ("...", "…")
+_LONGEST_CUT_PREFIX = 120  # the reporters cut values at 100 characters or fewer
+
+
+def _escapes() -> tuple[Callable[[str], str], ...]:
+    """How the formats escape text: backslashes (Markdown, terminal), JSON and Python string literals,
+    HTML/XML entities, percent-encoding (GitHub workflow commands, URIs)."""
+
+    def each(encode: Callable[[str], str]) -> Callable[[str], str]:
+        return lambda text: "".join(char if char.isascii() and char.isalnum() else encode(char) for char in text)
+
+    return (
+        lambda text: text,
+        each(lambda char: "\\" + char),
+        lambda text: json.dumps(text)[1:-1],
+        lambda text: json.dumps(text, ensure_ascii=False)[1:-1],
+        html.escape,
+        each(lambda char: f"&#{ord(char)};"),
+        each(lambda char: f"&#x{ord(char):x};"),
+        each(lambda char: f"&#x{ord(char):X};"),
+        lambda text: repr(text)[1:-1],
+        each(lambda char: "".join(f"%{byte:02X}" for byte in char.encode())),
+        each(lambda char: "".join(f"%{byte:02x}" for byte in char.encode())),
+    )
+
+
+@functools.cache
+def _spellings(char: str) -> tuple[str, ...]:
+    """``char`` as the formats may print it: escaped once, or twice (a JSON message inside XML, …)."""
+    if char.isascii() and char.isalnum():
+        return (char,)
+    escapes = _escapes()
+    forms = {outer(inner(char)) for inner in escapes for outer in escapes}
+    return tuple(sorted(forms, key=lambda form: (-len(form), form)))
+
+
+def _spelled(char: str) -> str:
+    forms = _spellings(char)
+    return re.escape(char) if len(forms) == 1 else "(?:" + "|".join(map(re.escape, forms)) + ")"
+
+
+def _value_pattern(value: str) -> str:
+    return "".join(map(_spelled, value))
+
+
+def _cut_pattern(value: str) -> str:
+    """The value's first :data:`MIN_KNOWN_LENGTH` characters or more, where a reporter cut it (``...``)."""
+    rest = value[MIN_KNOWN_LENGTH : MIN_KNOWN_LENGTH + _LONGEST_CUT_PREFIX]
+    nested = "".join("(?:" + _spelled(char) for char in rest) + ")?" * len(rest)
+    return _value_pattern(value[:MIN_KNOWN_LENGTH]) + nested + "(?=" + "|".join(map(re.escape, _CUT_MARKS)) + ")"
+
+
+class KnownSecrets:
+    """The values one run knows are secret, collected as it reads its inputs, and masked in any text.
+
+    A value is known secret when it is: the value of a ``${VAR}`` an overlay interpolates (anywhere but
+    a ``valueFrom`` reference) whose name looks like a credential or is listed under ``secretNames:``;
+    the value of an environment variable or free-form map entry (``dockerLabels``, log ``options`` …)
+    of a base or overlay with such a name; the part of any of their values shaped like a secret (see
+    :func:`shapes`); and, for each name a container takes from ``secrets``, the value the environment
+    of the run gives that name. Values shorter than :data:`MIN_KNOWN_LENGTH` are left out.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.environ: Mapping[str, str] = environ if environ is not None else {}
+        self.enabled = True
+        self._named: dict[str, set[str]] = {}  # name -> values seen under it
+        self._marked: set[str] = set()  # secretNames
+        self._values: set[str] = set()  # secret whatever their name
+        self._known: list[tuple[str, str | None]] | None = None  # (value, anchor), decided on first use
+        self._lock = threading.Lock()
+
+    # -- learning --------------------------------------------------------------------------
+
+    def learn_names(self, names: Iterable[str]) -> None:
+        """Names (``secretNames:``) whose values are secret though they do not look like credentials."""
+        with self._lock:
+            self._marked.update(names)
+            self._known = None
+
+    def learn_variables(self, names: Iterable[str], environ: Mapping[str, str]) -> None:
+        """``${VARS}`` an overlay interpolated, with the values ``environ`` gave them."""
+        with self._lock:
+            for name in names:
+                if name in environ:  # not a value a review run keeps as written
+                    self._named.setdefault(name, set()).add(environ[name])
+            self._known = None
+
+    def learn_document(self, document: Any) -> None:
+        """Every secret a task definition (or an overlay's keyed data) holds: credential-named entries,
+        secret shapes in them, and the run environment's values of names taken from ``secrets``."""
+        named: list[tuple[str, str]] = []
+        values: list[str] = []
+        for leaf_path, value in _leaves(document):
+            name = _environment_name(leaf_path)
+            if name is None and len(leaf_path) >= 2 and leaf_path[-2] in FREE_FORM_MAPS:
+                name = str(leaf_path[-1])
+            if name is not None:
+                named.append((name, value))
+                values.extend(_secret_parts(value))
+            elif (declared := _declared_secret(leaf_path)) is not None and declared in self.environ:
+                values.append(self.environ[declared])
+        with self._lock:
+            for name, value in named:
+                self._named.setdefault(name, set()).add(value)
+            self._values.update(values)
+            self._known = None
+
+    def learn_overlay(self, overlay: Overlay, environ: Mapping[str, str]) -> None:
+        """What one overlay file marks secret, the ``${VARS}`` it read from ``environ``, and the secrets it sets."""
+        self.learn_names(overlay.secret_names)
+        self.learn_variables(
+            (name for path, names in overlay.variables_read if not _written_reference(path) for name in names), environ
+        )
+        self.learn_document(overlay.data)
+
+    # -- masking ---------------------------------------------------------------------------
+
+    def values(self) -> frozenset[str]:
+        """The values masked: long enough, and not a flag."""
+        with self._lock:
+            return frozenset(value for value, _ in self._compile())
+
+    def mask(self, text: str) -> str:
+        """``text`` with every known secret value in it, in any of the spellings a format gives it
+        (:func:`_spellings`), replaced by ``****``; a value cut short by a reporter (``...``) as well."""
+        if not self.enabled or not text:
+            return text
+        with self._lock:
+            known = self._compile()
+        for value, anchor in known:  # the longest first: a value inside another goes with it
+            if anchor is None or anchor in text:  # a value's pattern is compiled only once its text is there
+                text = _known_pattern(value).sub(MASK, text)
+        return text
+
+    def _compile(self) -> list[tuple[str, str | None]]:
+        if self._known is None:
+            candidates = set(self._values)
+            for name, seen in self._named.items():
+                if name in self._marked or looks_like_credential(name):
+                    candidates |= seen
+            candidates |= {value.strip() for value in candidates}
+            kept = [
+                value
+                for value in candidates
+                if len(value) >= MIN_KNOWN_LENGTH and value.lower() not in _NOT_SECRETS and MASK not in value
+            ]
+            self._known = [(value, _anchor(value)) for value in sorted(kept, key=lambda value: (-len(value), value))]
+        return self._known
+
+
+def _anchor(value: str) -> str | None:
+    """Letters and digits every spelling of the value, cut or whole, shows as they are: the longest
+    run of at least two in its first characters; None when there is none."""
+    runs = re.findall(r"[A-Za-z0-9]{2,}", value[:MIN_KNOWN_LENGTH])
+    return max(runs, key=len) if runs else None
+
+
+@functools.cache
+def _known_pattern(value: str) -> re.Pattern[str]:
+    """``value`` whole, or its first characters where a reporter cut it, in each of its spellings."""
+    return re.compile(_value_pattern(value) + "|" + _cut_pattern(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_parts(value: str) -> tuple[str, ...]:
+    """The parts of ``value`` shaped like a secret; bases and layers read again repeat their values."""
+    return tuple(value[start:end] for start, end, _ in _spans(value))
+
+
+# Where a task definition holds named entries (environment, secrets, dockerLabels, log and volume options).
+_HOLDING_ENTRIES = ("containerDefinitions", "volumes")
+
+
+def _leaves(document: Any) -> Iterator[tuple[Path, str]]:
+    """The text leaves of a task definition's containers and volumes, plain or keyed, with their keyed paths."""
+    if not isinstance(document, dict):
+        return
+    stack: list[tuple[Path, Any]] = [((key,), document[key]) for key in _HOLDING_ENTRIES if key in document]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, KeyedList):
+            stack.extend(((*path, Item(key)), item) for key, item in value.items())
+        elif isinstance(value, dict):
+            stack.extend(((*path, key), child) for key, child in value.items())
+        elif isinstance(value, list):
+            spec = spec_for(path)
+            for index, item in enumerate(value):
+                key = spec.item_key(item) if spec is not None and isinstance(item, dict) else None
+                stack.append(((*path, Item(key) if key is not None else index), item))
+
+
+def _written_reference(path: tuple[str | int, ...]) -> bool:
+    """A ``valueFrom`` as the overlay writes it: ``secrets: [{valueFrom: …}]`` or ``secrets: {NAME: …}``."""
+    return path[-1:] == ("valueFrom",) or (len(path) >= 2 and path[-2] == "secrets" and isinstance(path[-1], str))
+
+
+def _declared_secret(path: Path) -> str | None:
+    """``NAME`` for ``containerDefinitions[x].secrets[NAME].valueFrom``: the variable a container gets from it."""
+    if len(path) >= 3 and path[-1] == "valueFrom" and path[-3] == "secrets" and isinstance(path[-2], Item):
+        return path[-2].key
+    return None
+
+
+_run: KnownSecrets | None = None
+
+
+def start_run(environ: Mapping[str, str]) -> KnownSecrets:
+    """The known secrets of the run starting now (one command), which the readers of its inputs feed."""
+    global _run
+    _run = KnownSecrets(environ)
+    return _run
+
+
+def end_run(previous: KnownSecrets | None = None) -> None:
+    global _run
+    _run = previous
+
+
+def current_run() -> KnownSecrets | None:
+    """The run's known secrets; None outside a command (the Python API), where nothing is collected."""
+    return _run
+
+
+def show_values() -> None:
+    """``--show-values``: this run prints secret values as they are."""
+    if _run is not None:
+        _run.enabled = False

@@ -15,6 +15,8 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from ..secrets import current_run
+
 # Cc (C0, DEL, C1), Cs (surrogates), Zl/Zp (line and paragraph separators); besides, the bidirectional
 # marks, embeddings, overrides and isolates, and the two noncharacters XML forbids.
 _UNPRINTABLE = {"Cc", "Cs", "Zl", "Zp"}
@@ -35,7 +37,11 @@ def _unprintable(character: str) -> bool:
 
 def printable(text: str, keep: str = "") -> str:
     """``text`` as one line a terminal shows as it is: every control character escaped, newlines too
-    (but those in ``keep``)."""
+    (but those in ``keep``). The run's known secrets are masked first, before escaping respells them (a
+    Markdown or XML spelling of a value would no longer match it), so every format escaped here inherits it."""
+    run = current_run()
+    if run is not None:
+        text = run.mask(text)
     if text.isprintable() and text.isascii():  # the common case, without a look at each character
         return text
     return "".join(_escaped(ch) if _unprintable(ch) and ch not in keep else ch for ch in text)
