@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .errors import UsageError
+from .errors import InvalidInputError, UsageError
 
 # Docker's image reference grammar, as distribution/reference defines it (regexp.go; reference.go's Parse adds
 # the 255-character name limit and the lowercase rule; go-digest checks the digest's length by algorithm):
@@ -123,7 +123,7 @@ def ecs_image_problem(image: str) -> str | None:
 
 
 def _checked_reference(uri: str, text: str) -> str:
-    problem = None if is_placeholder(uri) else ecs_image_problem(uri) or reference_problem(uri)
+    problem = None if is_placeholder(uri) else reference_problem(uri) or ecs_image_problem(uri)
     if problem:
         raise UsageError(f"--image {text}: not a valid image: {problem}. Write it as Docker does, such as {_EXAMPLE}")
     return uri
@@ -201,11 +201,20 @@ def image_definitions(taskdef: dict[str, Any], requests: Sequence[ImageRequest])
     the containers whose images ``requests`` set, or every container when there are none."""
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
     chosen = assign_images(containers, requests) if requests else None
-    return [
+    definitions = [
         {"name": name, "imageUri": image}
         for name, image in container_images(taskdef)
         if chosen is None or name in chosen
     ]
+    unfilled = [f"{entry['name']} ({entry['imageUri']})" for entry in definitions if is_placeholder(entry["imageUri"])]
+    if unfilled:
+        # The standard ECS action registers these as they are; only the blue/green action fills placeholders.
+        raise InvalidInputError(
+            f"imagedefinitions.json would hand placeholders to CodePipeline's ECS deploy action, which registers "
+            f"them as images ({'; '.join(unfilled)}): ECS refuses them. Pass the real image with --image NAME=URI; "
+            "placeholders are for the blue/green action's taskdef.json"
+        )
+    return definitions
 
 
 def image_detail(requests: Sequence[ImageRequest]) -> dict[str, str]:
