@@ -91,3 +91,24 @@ def test_placeholders_render_for_blue_green_but_not_into_imagedefinitions(
     assert "web (<IMAGE1_NAME>)" in standard.stderr and "ECS refuses them" in standard.stderr
     assert not (project / "taskdef.json").exists() and not (project / "imagedefinitions.json").exists()
     assert invoke(*REGISTER, "--image", "web=<IMAGE1_NAME>", cwd=project).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("containers", "said"),
+    [
+        ({}, "containerDefinitions: error: {} should be a list [taskdef-schema]"),
+        ({"web": {"image": "nginx"}}, "should be a list [taskdef-schema]"),
+        (["web"], 'containerDefinitions[0]: error: "web" should be a mapping [taskdef-schema]'),
+        ([], "the task definition has no containers; add at least one (already so in the base) [no-containers]"),
+    ],
+)
+def test_a_malformed_base_gets_its_own_error_not_an_image_usage_error(
+    invoke: Callable[..., Run], tmp_path: Path, containers: object, said: str
+) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "ci.yaml").write_text("{}\n", encoding="utf-8")
+    (tmp_path / "base.json").write_text(json.dumps({"family": "x", "containerDefinitions": containers}))
+    for image in ("web=nginx:1.27", "nginx:1.27"):
+        result = invoke("render", "--env", "ci", "--base", "base.json", "--image", image, "-o", "-", cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert said in result.stderr and "--image" not in result.stderr
