@@ -346,13 +346,13 @@ def resource_requirements(ctx: RuleContext) -> Iterator[Problem]:
                 neuron.append(path)
                 if value != "ALL":
                     yield Problem((*where, "value"), f"a NeuronDevice value must be ALL, not {json.dumps(value)}")
-                if "MANAGED_INSTANCES" not in compatibilities and not ctx.partial:
+                if "MANAGED_INSTANCES" not in compatibilities:
                     yield Problem(
                         where,
                         "NeuronDevice requirements run only on Managed Instances: add MANAGED_INSTANCES to "
                         "requiresCompatibilities, or pass the devices as linuxParameters.devices on EC2",
                     )
-            elif kind == "InferenceAccelerator" and not ctx.partial and str(value) not in accelerators:
+            elif kind == "InferenceAccelerator" and str(value) not in accelerators:
                 yield Problem(
                     (*where, "value"),
                     f"no task inferenceAccelerators entry has the deviceName {json.dumps(value)}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..findings import WARNING
@@ -309,6 +309,31 @@ def _too_many(path: Path, items: Any, what: str, limit: int) -> Iterator[Problem
         yield Problem(path, f"{len(items)} {what}; ECS allows at most {limit}")
 
 
+def _placement_constraints(count: int) -> str:
+    items = (f"{{type: memberOf, expression: 'attribute:rack == r{i}'}}" for i in range(count))
+    return f"placementConstraints: [{', '.join(items)}]\n"
+
+
+def _container_list(field: str, items: Iterable[str]) -> str:
+    return f"containerDefinitions: {{web: {{{field}: [{', '.join(items)}]}}}}\n"
+
+
+def _environment_files(count: int) -> str:
+    return _container_list(
+        "environmentFiles", (f"{{value: 'arn:aws:s3:::shop/{i}.env', type: s3}}" for i in range(count))
+    )
+
+
+def _credential_specs(count: int) -> str:
+    return _container_list("credentialSpecs", (f"'credentialspec:arn:aws:s3:::gmsa/{i}.json'" for i in range(count)))
+
+
+def _port_ranges(count: int) -> str:
+    return _container_list(
+        "portMappings", (f"{{containerPortRange: '{20000 + 10 * i}-{20005 + 10 * i}'}}" for i in range(count))
+    )
+
+
 @rule(
     "list-limits",
     summary="at most 10 `placementConstraints`, 10 `environmentFiles` and 1 `credentialSpecs` ARN per container, "
@@ -320,45 +345,14 @@ def _too_many(path: Path, items: Any, what: str, limit: int) -> Iterator[Problem
     "container').",
     offline=True,
     examples=[
-        bad(
-            "placementConstraints: ["
-            + ", ".join(f"{{type: memberOf, expression: 'attribute:rack == r{i}'}}" for i in range(11))
-            + "]\n",
-            base="ec2",
-            path="placementConstraints",
-        ),
-        bad(
-            "containerDefinitions: {web: {environmentFiles: ["
-            + ", ".join(f"{{value: 'arn:aws:s3:::shop-config/{i}.env', type: s3}}" for i in range(11))
-            + "]}}\n",
-            path="containerDefinitions[web].environmentFiles",
-        ),
-        bad(
-            "containerDefinitions: {web: {credentialSpecs: ['credentialspec:arn:aws:s3:::gmsa/a.json', "
-            "'credentialspec:arn:aws:s3:::gmsa/b.json']}}\n",
-            base="ec2",
-            path="containerDefinitions[web].credentialSpecs",
-        ),
-        bad(
-            "containerDefinitions: {web: {portMappings: ["
-            + ", ".join(f"{{containerPortRange: '{20000 + 10 * i}-{20000 + 10 * i + 5}'}}" for i in range(101))
-            + "]}}\n",
-            path="containerDefinitions[web].portMappings",
-        ),
-        good(
-            "placementConstraints: ["
-            + ", ".join(f"{{type: memberOf, expression: 'attribute:rack == r{i}'}}" for i in range(10))
-            + "]\n",
-            base="ec2",
-        ),
-        good(
-            "containerDefinitions: {web: {environmentFiles: ["
-            + ", ".join(f"{{value: 'arn:aws:s3:::shop-config/{i}.env', type: s3}}" for i in range(10))
-            + "]}}\n",
-        ),
-        good(
-            "containerDefinitions: {web: {credentialSpecs: ['credentialspec:arn:aws:s3:::gmsa/a.json']}}\n", base="ec2"
-        ),
+        bad(_placement_constraints(11), base="ec2", path="placementConstraints"),
+        bad(_environment_files(11), path="containerDefinitions[web].environmentFiles"),
+        bad(_credential_specs(2), base="ec2", path="containerDefinitions[web].credentialSpecs"),
+        bad(_port_ranges(101), path="containerDefinitions[web].portMappings"),
+        good(_placement_constraints(10), base="ec2"),
+        good(_environment_files(10)),
+        good(_credential_specs(1), base="ec2"),
+        good(_port_ranges(100)),
     ],
 )
 def list_limits(ctx: RuleContext) -> Iterator[Problem]:
