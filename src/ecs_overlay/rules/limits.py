@@ -375,9 +375,11 @@ def list_limits(ctx: RuleContext) -> Iterator[Problem]:
     "health-check-command",
     summary="a `healthCheck.command` starts with `CMD` or `CMD-SHELL` (or Docker's `NONE`)",
     source=HEALTH_CHECK_DOC,
-    note="The API reference says the command must start with CMD or CMD-SHELL; Docker also takes NONE (no health "
-    "check), so NONE is accepted here. Docker ignores any other first word with a log line, so the check never runs "
-    "and the container never turns HEALTHY.",
+    severity=WARNING,
+    note="The API reference says the command must start with CMD or CMD-SHELL, and Docker (EC2) ignores a health "
+    "check whose first word is anything else, so its status stays UNKNOWN. But ECS registers such a command, and a "
+    "Fargate user reports `[/healthcheck]` running (aws/aws-cdk#34389): a warning, not an error. Docker's NONE (no "
+    "health check) is accepted.",
     offline=True,
     examples=[
         bad(

@@ -182,6 +182,8 @@ _ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$", re.
     summary="a `taskRoleArn`/`executionRoleArn` written as an ARN is an IAM role ARN "
     "(`arn:aws:iam::<12-digit account>:role/<name>`); a bare role name is left alone",
     source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+    ecs_error="ClientException: Role is not valid (given an ECS cluster ARN and a CloudFormation stack ARN: "
+    "aws-samples/aws-modern-application-workshop#9)",
     note="taskRoleArn takes 'the short name or full ARN' of an IAM role, and role names in executionRoleArn are "
     "common (ecsTaskExecutionRole), so only values that start with `arn:` are checked, against IAM's ARN format "
     "(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).",
