@@ -261,7 +261,8 @@ RESOURCE_REQUIREMENT_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIRefe
     "EXTERNAL), `sharingStrategy` only for GPUs; `NeuronDevice` is `ALL`, in one container, on Managed Instances; "
     "an `InferenceAccelerator` names a task `inferenceAccelerators` device",
     source=RESOURCE_REQUIREMENT_DOC,
-    note="Neuron devices can also be passed by hand as `linuxParameters.devices` (EC2 and Managed Instances); the "
+    note="The Managed Instances conditions are checked only where requiresCompatibilities is stated. "
+    "Neuron devices can also be passed by hand as `linuxParameters.devices` (EC2 and Managed Instances); the "
     "Neuron guide says to use one approach, not both, which is advice rather than a rejection: not checked.",
     examples=[
         bad(
@@ -310,6 +311,11 @@ RESOURCE_REQUIREMENT_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIRefe
             base="ec2",
         ),
         good(
+            "requiresCompatibilities: null\n"
+            "containerDefinitions: {web: {resourceRequirements: [{type: NeuronDevice, value: ALL}]}}\n",
+            base="ec2",
+        ),
+        good(
             "inferenceAccelerators: [{deviceName: device_1, deviceType: eia2.medium}]\n"
             "containerDefinitions: {web: {resourceRequirements: [{type: InferenceAccelerator, value: device_1}]}}\n",
             base="ec2",
@@ -346,7 +352,7 @@ def resource_requirements(ctx: RuleContext) -> Iterator[Problem]:
                 neuron.append(path)
                 if value != "ALL":
                     yield Problem((*where, "value"), f"a NeuronDevice value must be ALL, not {json.dumps(value)}")
-                if "MANAGED_INSTANCES" not in compatibilities:
+                if compatibilities and "MANAGED_INSTANCES" not in compatibilities:
                     yield Problem(
                         where,
                         "NeuronDevice requirements run only on Managed Instances: add MANAGED_INSTANCES to "

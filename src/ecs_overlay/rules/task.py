@@ -189,6 +189,10 @@ TRUSTED_EXECUTION_DOC = (
             base="ec2",
         ),
         good("trustedExecutionConfiguration: {isolationMode: SHARED}\n", base="ec2"),
+        good(
+            "requiresCompatibilities: null\ntrustedExecutionConfiguration: {isolationMode: ISOLATED_SANDBOX}\n",
+            base="ec2",
+        ),
     ],
 )
 def trusted_execution(ctx: RuleContext) -> Iterator[Problem]:
@@ -196,7 +200,12 @@ def trusted_execution(ctx: RuleContext) -> Iterator[Problem]:
     if not isinstance(config, dict):
         return
     mode = config.get("isolationMode")
-    if mode in ("ISOLATED_SANDBOX", "CONFIDENTIAL_SANDBOX") and "MANAGED_INSTANCES" not in ctx.compatibilities:
+    compatibilities = ctx.compatibilities  # none stated: whether it is meant for Managed Instances is unknown
+    if (
+        mode in ("ISOLATED_SANDBOX", "CONFIDENTIAL_SANDBOX")
+        and compatibilities
+        and "MANAGED_INSTANCES" not in compatibilities
+    ):
         yield Problem(
             ("trustedExecutionConfiguration", "isolationMode"),
             f"isolationMode {mode} runs only on ECS Managed Instances; add MANAGED_INSTANCES to "
