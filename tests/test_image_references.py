@@ -112,3 +112,15 @@ def test_a_malformed_base_gets_its_own_error_not_an_image_usage_error(
         result = invoke("render", "--env", "ci", "--base", "base.json", "--image", image, "-o", "-", cwd=tmp_path)
         assert result.returncode == 1, result.stderr
         assert said in result.stderr and "--image" not in result.stderr
+
+
+def test_a_bare_shell_variable_in_an_overlay_image_says_how_to_write_one(
+    invoke: Callable[..., Run], project: Path
+) -> None:
+    (project / "environments" / "qa.yaml").write_text(
+        "extends: prod.yaml\ncontainerDefinitions:\n  web:\n    image: '$ECR_REGISTRY/checkout-api:$TAG'\n"
+    )
+    result = invoke("validate", "--env", "qa", cwd=project)
+    assert result.returncode == 1
+    assert "environments/qa.yaml:4:" in result.stdout and "[image-reference]" in result.stdout
+    assert "${VAR} is filled in from the environment; a bare $VAR stays as written" in result.stdout

@@ -243,7 +243,10 @@ def image_reference(ctx: RuleContext) -> Iterator[Problem]:
             continue
         refused = ecs_image_problem(image)
         if refused:
-            yield Problem((*path, "image"), f"ECS refuses the image {json.dumps(image)}: {refused}")
+            hint = " (in an overlay, ${VAR} is filled in from the environment; a bare $VAR stays as written)"
+            yield Problem(
+                (*path, "image"), f"ECS refuses the image {json.dumps(image)}: {refused}{hint if '$' in image else ''}"
+            )
         elif (unpullable := reference_problem(image)) is not None:
             yield Problem(
                 (*path, "image"),
