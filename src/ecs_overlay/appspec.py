@@ -119,7 +119,9 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
     return [Finding(rule, message, path, file=label) for rule, path, message in _check(document, taskdef)]
 
 
-_TARGET = "Resources[0].TargetService"
+# CodeDeploy's reference calls the section 'resources' and writes it `resources:` (Lambda) and `Resources:` (ECS);
+# both spellings are read.
+_RESOURCES_KEYS = ("Resources", "resources")
 
 
 def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
@@ -129,36 +131,42 @@ def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str
         return
     if str(document.get("version")) not in ("0.0", "0"):
         yield "appspec-structure", "version", "version must be 0.0"
-    yield from _check_target(document.get("Resources"), taskdef)
+    spelled = [key for key in _RESOURCES_KEYS if key in document]
+    if len(spelled) > 1:
+        yield "appspec-structure", "resources", "the appspec has both Resources and resources; keep one"
+        return
+    key = spelled[0] if spelled else "Resources"
+    yield from _check_target(document.get(key), taskdef, key)
     yield from _check_hooks(document.get("Hooks"))
 
 
-def _check_target(resources: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _check_target(resources: Any, taskdef: Mapping[str, Any], key: str) -> Iterator[tuple[str, str, str]]:
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
-        yield "appspec-structure", "Resources", "Resources must be a list of exactly one `- TargetService:` mapping"
+        yield "appspec-structure", key, f"{key} must be a list of exactly one `- TargetService:` mapping"
         return
+    target = f"{key}[0].TargetService"
     service = resources[0].get("TargetService")
     if not isinstance(service, dict):
-        yield "appspec-structure", _TARGET, "TargetService must be a mapping with Type and Properties"
+        yield "appspec-structure", target, "TargetService must be a mapping with Type and Properties"
         return
     if service.get("Type") != "AWS::ECS::Service":
-        yield "appspec-structure", f"{_TARGET}.Type", "Type must be AWS::ECS::Service"
+        yield "appspec-structure", f"{target}.Type", "Type must be AWS::ECS::Service"
     properties = service.get("Properties")
     if not isinstance(properties, dict):
         yield (
             "appspec-structure",
-            f"{_TARGET}.Properties",
+            f"{target}.Properties",
             "Properties must be a mapping with TaskDefinition and LoadBalancerInfo",
         )
         return
     if properties.get("TaskDefinition") != PLACEHOLDER:
         yield (
             "appspec-placeholder",
-            f"{_TARGET}.Properties.TaskDefinition",
+            f"{target}.Properties.TaskDefinition",
             f"TaskDefinition must be the placeholder {PLACEHOLDER} (CodeDeploy fills in the new revision)",
         )
     info = properties.get("LoadBalancerInfo")
-    where = f"{_TARGET}.Properties.LoadBalancerInfo"
+    where = f"{target}.Properties.LoadBalancerInfo"
     if not isinstance(info, dict) or info.get("ContainerName") is None or info.get("ContainerPort") is None:
         yield "appspec-structure", where, "LoadBalancerInfo must be a mapping with ContainerName and ContainerPort"
         return

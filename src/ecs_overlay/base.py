@@ -38,13 +38,21 @@ class Base(NamedTuple):
     from_api: bool = False  # fetched from the ECS API (it may carry fields newer than botocore), not a file
     untagged_for: str | None = None  # rendered for this environment, on a base no environment has claimed yet
     revision: str | None = None  # the task definition ARN of a live base
+    empty_enums_dropped: tuple[str, ...] = ()  # where a "" stood for an enum field (SDKs leave it out)
 
     def notes(self) -> list[Finding]:
         """What the user should know about reading the base: neither errors nor warnings."""
-        if not self.nulls_dropped:
-            return []
-        message = f"dropped {counted(self.nulls_dropped, 'null value')} from the base (null means absent in ECS)"
-        return [Finding("base-null", message, severity=INFO)]
+        notes = []
+        if self.nulls_dropped:
+            message = f"dropped {counted(self.nulls_dropped, 'null value')} from the base (null means absent in ECS)"
+            notes.append(Finding("base-null", message, severity=INFO))
+        if self.empty_enums_dropped:
+            message = (
+                f"dropped {counted(len(self.empty_enums_dropped), 'empty value')} from the base where ECS takes one of "
+                f'a list of values ({", ".join(self.empty_enums_dropped)}): the SDKs leave "" out, so ECS never sees it'
+            )
+            notes.append(Finding("base-empty-enum", message, severity=INFO))
+        return notes
 
     def adoption_notes(self) -> list[Finding]:
         """Said where a tagged result is written or registered: the base belonged to no environment yet."""
@@ -101,10 +109,11 @@ def read_base(document: dict[str, Any], describe_only: Iterable[str]) -> Base:
     result = {key: value for key, value in taskdef.items() if key not in dropped}
     if result.get("tags") == []:
         del result["tags"]
+    result, empty = schemas.without_empty_enums(result)
     run = current_run()
     if run is not None:  # its secrets are masked in all the run prints
         run.learn_document(result)
-    return Base(result, nulls)
+    return Base(result, nulls, empty_enums_dropped=tuple(empty))
 
 
 def registerable(document: dict[str, Any], describe_only: Iterable[str]) -> dict[str, Any]:

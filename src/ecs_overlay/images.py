@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from .errors import UsageError
+from .errors import InvalidInputError, UsageError
 
 # Docker's image reference grammar, as distribution/reference defines it (regexp.go; reference.go's Parse adds
 # the 255-character name limit and the lowercase rule; go-digest checks the digest's length by algorithm):
@@ -26,6 +26,15 @@ _REFERENCE = re.compile(rf"(?P<name>{_NAME})(?::(?P<tag>{_TAG}))?(?:@(?P<digest>
 _DIGEST_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _NAME_MAX = 255
 _EXAMPLE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/checkout-api:3f9c2e1"
+# ECS's own limits on ContainerDefinition.image, which it checks at RegisterTaskDefinition whatever Docker would
+# make of the reference: up to 255 letters, digits, hyphens, underscores, colons, periods, forward slashes and
+# number signs; with a digest, the 255 count the part before "@", and the digest is sha256: and 64 hex digits.
+# https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html (image)
+# The brackets of an IPv6 registry ([::1]:5000/app) are not in that list, but Docker takes them and no refusal by
+# ECS is on record: they are let through rather than risk a false alarm.
+_ECS_IMAGE_NAME = re.compile(r"[A-Za-z0-9_.:/#\[\]-]*")
+_ECS_DIGEST = re.compile(r"sha256:[0-9A-Fa-f]{64}")
+ECS_IMAGE_MAX = 255
 # CodePipeline's CodeDeployToECS action replaces a placeholder such as <IMAGE1_NAME> with the image of an
 # input artifact: https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-ECSbluegreen.html
 _PLACEHOLDER = re.compile(r"<[^<>]+>")
@@ -88,8 +97,33 @@ def reference_problem(image: str) -> str | None:
     return None
 
 
+def ecs_image_problem(image: str) -> str | None:
+    """Why RegisterTaskDefinition refuses ``image`` (ECS's own check, not Docker's), or None when ECS takes it."""
+    if not image:
+        return "the image is empty (ECS: 'Container.image should not be null or empty')"
+    name, at, digest = image.partition("@")
+    if not _ECS_IMAGE_NAME.fullmatch(name):
+        shown = " ".join(sorted({repr(c) for c in name if not _ECS_IMAGE_NAME.fullmatch(c)}))
+        return (
+            f"it contains characters ECS refuses ({shown}; ECS: 'Container.image contains invalid characters'): "
+            "an image is letters, digits and - _ : . / # only; resolve a ${VAR}, {{ … }} or shell expansion first"
+        )
+    slash, colon = name.rfind("/"), name.rfind(":")
+    repository_name = name[:colon] if colon > slash else name
+    if not repository_name:
+        return (
+            "the repository before the tag or digest is empty "
+            "(ECS: 'Container.image repository should not be null or empty')"
+        )
+    if len(name) > ECS_IMAGE_MAX:
+        return f"it is {len(name)} characters before any digest; ECS allows at most {ECS_IMAGE_MAX}"
+    if at and not _ECS_DIGEST.fullmatch(digest):
+        return "ECS takes only a sha256 digest: '@sha256:' and exactly 64 hex digits"
+    return None
+
+
 def _checked_reference(uri: str, text: str) -> str:
-    problem = None if is_placeholder(uri) else reference_problem(uri)
+    problem = None if is_placeholder(uri) else reference_problem(uri) or ecs_image_problem(uri)
     if problem:
         raise UsageError(f"--image {text}: not a valid image: {problem}. Write it as Docker does, such as {_EXAMPLE}")
     return uri
@@ -167,11 +201,20 @@ def image_definitions(taskdef: dict[str, Any], requests: Sequence[ImageRequest])
     the containers whose images ``requests`` set, or every container when there are none."""
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
     chosen = assign_images(containers, requests) if requests else None
-    return [
+    definitions = [
         {"name": name, "imageUri": image}
         for name, image in container_images(taskdef)
         if chosen is None or name in chosen
     ]
+    unfilled = [f"{entry['name']} ({entry['imageUri']})" for entry in definitions if is_placeholder(entry["imageUri"])]
+    if unfilled:
+        # The standard ECS action registers these as they are; only the blue/green action fills placeholders.
+        raise InvalidInputError(
+            f"imagedefinitions.json would hand placeholders to CodePipeline's ECS deploy action, which registers "
+            f"them as images ({'; '.join(unfilled)}): ECS refuses them. Pass the real image with --image NAME=URI; "
+            "placeholders are for the blue/green action's taskdef.json"
+        )
+    return definitions
 
 
 def image_detail(requests: Sequence[ImageRequest]) -> dict[str, str]:

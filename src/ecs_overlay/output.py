@@ -204,7 +204,16 @@ def write_stdout(text: str, *, artifact: bool = False) -> None:
     if stream is None:
         raise OutputError("cannot write standard output: it is closed; run the command with an open stdout")
     try:
-        stream.write(text)
+        try:
+            stream.write(text)
+        except UnicodeEncodeError:  # a strict stream (PYTHONIOENCODING=ascii) and a character it cannot hold
+            encoding = getattr(stream, "encoding", None) or "ascii"
+            if artifact:  # an artifact must stay what it is
+                raise OutputError(
+                    f"cannot write standard output: its encoding ({encoding}) cannot hold this output's characters; "
+                    "set PYTHONIOENCODING=utf-8 or write to a file with -o"
+                ) from None
+            stream.write(text.encode(encoding, "backslashreplace").decode(encoding))  # a report: shown escaped
         stream.flush()
     except (OSError, ValueError) as error:
         reason = _reason(error) if isinstance(error, OSError) else "it is closed"

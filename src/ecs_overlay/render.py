@@ -126,9 +126,10 @@ def _tag_environment(taskdef: dict[str, Any], environment: str, provenance: Prov
 
 
 def _set_images(taskdef: dict[str, Any], images: Sequence[ImageRequest], provenance: Provenance) -> None:
-    if not images:
-        return
-    containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
+    listed = taskdef.get("containerDefinitions")
+    if not images or not listed or not isinstance(listed, list) or not all(isinstance(c, dict) for c in listed):
+        return  # no list of containers: the schema check or no-containers says so, not "--image matches nothing"
+    containers: list[dict[str, Any]] = listed
     assigned = assign_images(containers, images)
     for container in containers:
         request = assigned.get(str(container.get("name")))

@@ -288,5 +288,37 @@ def _whole_numbers(value: Any, schema: dict[str, Any] | None, root: dict[str, An
     return value
 
 
+def without_empty_enums(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``document`` (a task definition) without the fields whose value is ``""`` where the API takes
+    one of an enum's values, and where they were. A file base written by hand or by a template carries
+    them (``"appProtocol": ""``); the SDKs leave such a field out, so ECS never sees it."""
+    root = load("taskdef")
+    dropped: list[str] = []
+    kept = _without_empty_enums(document, root, root, "", dropped)
+    return kept, dropped
+
+
+def _without_empty_enums(
+    value: Any, schema: dict[str, Any] | None, root: dict[str, Any], at: str, out: list[str]
+) -> Any:
+    if schema is None:
+        return value
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            inner = child(schema, key, root)
+            where = f"{at}.{key}" if at else str(key)
+            if item == "" and inner is not None and "" not in inner.get("enum", [""]):
+                out.append(where)
+                continue
+            kept[key] = _without_empty_enums(item, inner, root, where, out)
+        return kept
+    if isinstance(value, list):
+        return [
+            _without_empty_enums(item, child(schema, i, root), root, f"{at}[{i}]", out) for i, item in enumerate(value)
+        ]
+    return value
+
+
 def expects_string(schema: dict[str, Any] | None) -> bool:
     return schema is not None and schema.get("type") == "string"

@@ -114,3 +114,53 @@ def test_every_null_is_dropped_at_any_depth_and_counted() -> None:
 
 def test_a_base_without_nulls_has_no_note() -> None:
     assert read_base({"family": "f", "containerDefinitions": []}, schemas.describe_only_fields()).notes() == []
+
+
+def test_empty_strings_for_enum_fields_are_dropped_and_said_once() -> None:
+    """An SDK omits ``appProtocol: ""``; ECS never sees it, so a file base carrying it is not refused."""
+    from ecs_overlay import render
+
+    document = {
+        "family": "shop",
+        "networkMode": "",
+        "requiresCompatibilities": ["EC2"],
+        "containerDefinitions": [
+            {
+                "name": "web",
+                "image": "nginx:1.27",
+                "memory": 256,
+                "hostname": "",
+                "portMappings": [{"containerPort": 80, "protocol": "", "appProtocol": ""}],
+            }
+        ],
+    }
+    base = read_base(document, schemas.describe_only_fields())
+    web = base.taskdef["containerDefinitions"][0]
+    assert web["portMappings"] == [{"containerPort": 80}]
+    assert "networkMode" not in base.taskdef
+    assert web["hostname"] == ""  # a free-text field: "" is a value there, left for the rules
+    assert base.empty_enums_dropped == (
+        "networkMode",
+        "containerDefinitions[0].portMappings[0].protocol",
+        "containerDefinitions[0].portMappings[0].appProtocol",
+    )
+    (note,) = base.notes()
+    assert note.rule == "base-empty-enum" and note.severity == "info"
+    assert (
+        "dropped 3 empty values" in note.message
+        and "containerDefinitions[0].portMappings[0].appProtocol" in note.message
+    )
+    assert [f for f in render(base.taskdef, []).findings if f.is_error] == []
+
+
+def test_an_enum_value_ecs_does_not_know_is_still_refused() -> None:
+    from ecs_overlay import render
+
+    document = {
+        "family": "shop",
+        "networkMode": "vpc",
+        "containerDefinitions": [{"name": "a", "image": "i", "memory": 64}],
+    }
+    base = read_base(document, schemas.describe_only_fields())
+    assert base.taskdef["networkMode"] == "vpc" and base.notes() == []
+    assert "taskdef-schema" in [f.rule for f in render(base.taskdef, []).findings if f.is_error]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ecs_overlay.errors import UsageError
-from ecs_overlay.images import ImageRequest, is_placeholder, reference_problem, repository
+from ecs_overlay.images import ImageRequest, ecs_image_problem, is_placeholder, reference_problem, repository
 from ecs_overlay.keyed import Item
 
 from .helpers import base_task, container, rendered
@@ -94,8 +94,6 @@ def test_placeholder_images_are_written_as_given() -> None:
         "[::1]:5000/app:1",
         "a__b/c---d/e.f_g:v1.0_rc",
         f"{APP}@sha256:{'0123456789abcdef' * 4}",
-        f"{APP}:1@sha384:{'a' * 96}",
-        f"{APP}@sha512:{'b' * 128}",
         "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.4",
     ],
 )
@@ -132,3 +130,42 @@ def test_references_docker_refuses_are_refused(image: str, problem: str) -> None
 def test_placeholders_are_not_references_but_are_allowed() -> None:
     assert is_placeholder("<IMAGE1_NAME>") and not is_placeholder("repo:<x>")
     assert ImageRequest.parse("web=<IMAGE1_NAME>") == ImageRequest("<IMAGE1_NAME>", "web")
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        ("$ECR_REGISTRY/app:$TAG", "'Container.image contains invalid characters'"),
+        ("{{ .Values.image }}", "'Container.image contains invalid characters'"),
+        ("app:`git rev-parse HEAD`", "'Container.image contains invalid characters'"),
+        ("app :1", "'Container.image contains invalid characters'"),
+        (":1.4.2", "'Container.image repository should not be null or empty'"),
+        ("@sha256:" + "a" * 64, "'Container.image repository should not be null or empty'"),
+        (f"{APP}@sha512:{'b' * 128}", "only a sha256 digest"),
+        (f"{APP}:1@sha384:{'a' * 96}", "only a sha256 digest"),
+        (f"{APP}@sha256:{'a' * 63}", "only a sha256 digest"),
+        ("a" * 200 + ":" + "t" * 100, "ECS allows at most 255"),
+        ("", "'Container.image should not be null or empty'"),
+    ],
+)
+def test_references_ecs_refuses_are_refused_whoever_writes_them(image: str, problem: str) -> None:
+    """ECS's own check of ContainerDefinition.image, which Docker's grammar alone lets through in part."""
+    assert problem in (ecs_image_problem(image) or "")
+    if image:
+        with pytest.raises(UsageError, match="not a valid image"):
+            ImageRequest.parse(f"web={image}")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        f"{APP}:1",
+        f"{APP}@sha256:{'0123456789ABCDEF' * 4}",  # ECS takes A-F as well as a-f
+        "Registry.Example.com:443/team/App:V1",  # capitals: ECS registers them (Docker then refuses the path's)
+        "team/app:build#42",
+        "[::1]:5000/app:1",
+        "a" * 200 + ":" + "t" * 54,  # 255 characters
+    ],
+)
+def test_references_ecs_registers_pass_its_check(image: str) -> None:
+    assert ecs_image_problem(image) is None

@@ -82,6 +82,15 @@ declare(
     severity=INFO,
 )
 
+# An SDK omits a field set to "" where the API takes an enum (appProtocol: ""), so ECS never sees it.
+declare(
+    "base-empty-enum",
+    summary="empty strings in a base where the API takes one of a list of values are dropped, said once",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_PortMapping.html",
+    category="rendered",
+    severity=INFO,
+)
+
 # Every rendered task definition names its environment in a tag; a base tagged for another one is refused.
 declare(
     "environment-tag",

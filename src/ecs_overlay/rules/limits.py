@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ..findings import WARNING
-from ..keyed import Item
+from ..keyed import Item, Path
 from .context import RuleContext, is_int, out_of_range
+from .examples import example_base
 from .registry import Problem, bad, good, rule
 
 CONTAINER_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_ContainerDefinition.html"
@@ -255,9 +257,11 @@ def ulimit_range(ctx: RuleContext) -> Iterator[Problem]:
     summary="a container's `memory`/`memoryReservation` at least 6 MiB (Docker 20.10+; 4 MiB on older Docker)",
     source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html"
     "#container_definition_memory",
-    severity=WARNING,
-    note="The guide says not to go below Docker's minimum; Docker then refuses to start the container "
-    "('Minimum memory limit allowed is 6MB'). Whether ECS refuses it at registration is not documented: a warning.",
+    ecs_error="Minimum memory limit allowed is 6MB | Minimum memory reservation allowed is 6MB (Docker, at container "
+    "create: moby daemon/daemon_unix.go)",
+    note="The guide says not to go below Docker's minimum; Docker then refuses to create the container, so every "
+    "task fails to start: an error, though ECS may register it. Docker before 20.10 (not on any current ECS AMI) "
+    "took 4 MiB.",
     offline=True,
     examples=[
         bad("containerDefinitions: {web: {memory: 2}}\n", path="containerDefinitions[web].memory"),
@@ -275,3 +279,150 @@ def container_memory_minimum(ctx: RuleContext) -> Iterator[Problem]:
                     f"{key} {value} MiB is below Docker's minimum of 6 MiB (4 MiB before Docker 20.10); "
                     "the container cannot start; set at least 6",
                 )
+
+
+@rule(
+    "swappiness-range",
+    summary="`linuxParameters.swappiness` is a whole number from 0 to 100",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LinuxParameters.html",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {linuxParameters: {maxSwap: 512, swappiness: 101}}}\n",
+            base="ec2",
+            path="containerDefinitions[web].linuxParameters.swappiness",
+        ),
+        good("containerDefinitions: {web: {linuxParameters: {maxSwap: 512, swappiness: 100}}}\n", base="ec2"),
+        good("containerDefinitions: {web: {linuxParameters: {maxSwap: 512, swappiness: 0}}}\n", base="ec2"),
+    ],
+)
+def swappiness_range(ctx: RuleContext) -> Iterator[Problem]:
+    for path, container in ctx.containers():
+        linux = container.get("linuxParameters")
+        if isinstance(linux, dict):
+            where = (*path, "linuxParameters", "swappiness")
+            yield from out_of_range(where, "linuxParameters.swappiness", linux.get("swappiness"), 0, 100)
+
+
+def _too_many(path: Path, items: Any, what: str, limit: int) -> Iterator[Problem]:
+    if isinstance(items, list) and len(items) > limit:
+        yield Problem(path, f"{len(items)} {what}; ECS allows at most {limit}")
+
+
+def _placement_constraints(count: int) -> str:
+    items = (f"{{type: memberOf, expression: 'attribute:rack == r{i}'}}" for i in range(count))
+    return f"placementConstraints: [{', '.join(items)}]\n"
+
+
+def _container_list(field: str, items: Iterable[str]) -> str:
+    return f"containerDefinitions: {{web: {{{field}: [{', '.join(items)}]}}}}\n"
+
+
+def _environment_files(count: int) -> str:
+    return _container_list(
+        "environmentFiles", (f"{{value: 'arn:aws:s3:::shop/{i}.env', type: s3}}" for i in range(count))
+    )
+
+
+def _credential_specs(count: int) -> str:
+    return _container_list("credentialSpecs", (f"'credentialspec:arn:aws:s3:::gmsa/{i}.json'" for i in range(count)))
+
+
+def _port_ranges(count: int) -> str:
+    return _container_list(
+        "portMappings", (f"{{containerPortRange: '{20000 + 10 * i}-{20005 + 10 * i}'}}" for i in range(count))
+    )
+
+
+@rule(
+    "list-limits",
+    summary="at most 10 `placementConstraints`, 10 `environmentFiles` and 1 `credentialSpecs` ARN per container, "
+    "100 `containerPortRange` port mappings per container",
+    source=CONTAINER_DOC,
+    note="Sources: RegisterTaskDefinition (placementConstraints: 'a maximum of 10 constraints for each task', which "
+    "also counts those given at run time), ContainerDefinition (environmentFiles: 'up to ten'; credentialSpecs: "
+    "'The maximum number of ARNs is 1') and PortMapping (containerPortRange: 'a maximum of 100 port ranges per "
+    "container').",
+    offline=True,
+    examples=[
+        bad(_placement_constraints(11), base="ec2", path="placementConstraints"),
+        bad(_environment_files(11), path="containerDefinitions[web].environmentFiles"),
+        bad(_credential_specs(2), base="ec2", path="containerDefinitions[web].credentialSpecs"),
+        bad(_port_ranges(101), path="containerDefinitions[web].portMappings"),
+        good(_placement_constraints(10), base="ec2"),
+        good(_environment_files(10)),
+        good(_credential_specs(1), base="ec2"),
+        good(_port_ranges(100)),
+    ],
+)
+def list_limits(ctx: RuleContext) -> Iterator[Problem]:
+    yield from _too_many(("placementConstraints",), ctx.taskdef.get("placementConstraints"), "placementConstraints", 10)
+    for path, container in ctx.containers():
+        files = container.get("environmentFiles")
+        yield from _too_many((*path, "environmentFiles"), files, "environmentFiles", 10)
+        specs = container.get("credentialSpecs")
+        yield from _too_many((*path, "credentialSpecs"), specs, "credentialSpecs ARNs", 1)
+        mappings = container.get("portMappings")
+        ranges = (
+            [m for m in mappings if isinstance(m, dict) and m.get("containerPortRange")]
+            if isinstance(mappings, list)
+            else []
+        )
+        yield from _too_many((*path, "portMappings"), ranges, "containerPortRange port mappings", 100)
+
+
+@rule(
+    "health-check-command",
+    summary="a `healthCheck.command` starts with `CMD` or `CMD-SHELL` (or Docker's `NONE`)",
+    source=HEALTH_CHECK_DOC,
+    severity=WARNING,
+    note="The API reference says the command must start with CMD or CMD-SHELL, and Docker (EC2) ignores a health "
+    "check whose first word is anything else, so its status stays UNKNOWN. But ECS registers such a command, and a "
+    "Fargate user reports `[/healthcheck]` running (aws/aws-cdk#34389): a warning, not an error. Docker's NONE (no "
+    "health check) is accepted.",
+    offline=True,
+    examples=[
+        bad(
+            "containerDefinitions: {web: {healthCheck: {command: ['curl -f http://localhost/ || exit 1']}}}\n",
+            path="containerDefinitions[web].healthCheck.command",
+        ),
+        bad(
+            "containerDefinitions: {web: {healthCheck: {command: [cmd-shell, 'curl -f http://localhost/']}}}\n",
+            path="containerDefinitions[web].healthCheck.command",
+        ),
+        good("containerDefinitions: {web: {healthCheck: {command: [CMD-SHELL, 'curl -f localhost/ || exit 1']}}}\n"),
+        good("containerDefinitions: {web: {healthCheck: {command: [CMD, /bin/health]}}}\n"),
+        good("containerDefinitions: {web: {healthCheck: {command: [NONE]}}}\n"),
+    ],
+)
+def health_check_command(ctx: RuleContext) -> Iterator[Problem]:
+    for path, container in ctx.containers():
+        check = container.get("healthCheck")
+        command = check.get("command") if isinstance(check, dict) else None
+        if isinstance(command, list) and command and command[0] not in ("CMD", "CMD-SHELL", "NONE"):
+            yield Problem(
+                (*path, "healthCheck", "command"),
+                f"healthCheck.command starts with {json.dumps(command[0])}; start it with CMD (run the arguments) "
+                "or CMD-SHELL (run one string with the container's shell), such as [CMD-SHELL, 'curl -f "
+                "http://localhost/ || exit 1']",
+            )
+
+
+@rule(
+    "tag-keys",
+    summary="each tag `key` is written once (ECS keeps one value per key)",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+    offline=True,
+    examples=[
+        bad(taskdef={**example_base("fargate"), "tags": [{"key": "team", "value": "a"}, {"key": "team"}]}),
+        good(taskdef={**example_base("fargate"), "tags": [{"key": "team", "value": "a"}, {"key": "Team"}]}),
+    ],
+)
+def tag_keys(ctx: RuleContext) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for tag in ctx.taskdef.get("tags") or []:
+        key = tag.get("key") if isinstance(tag, dict) else None
+        if isinstance(key, str):
+            if key in seen:
+                yield Problem(("tags", Item(key)), f"the tag key {json.dumps(key)} is written twice; keep one value")
+            seen.add(key)

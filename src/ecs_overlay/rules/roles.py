@@ -171,3 +171,38 @@ def execution_role_for_s3_files(ctx: RuleContext) -> Iterator[Problem]:
     for container_path, container in ctx.containers():
         for path, what in _s3_files(container_path, container):
             yield Problem(path, f"the agent reads {what} with the task execution role; {_SET_ROLE}")
+
+
+# An IAM role ARN: arn:<partition>:iam::<12-digit account>:role/<optional path/>name (IAM's name characters).
+_ROLE_ARN = re.compile(r"^arn:aws(-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]+$", re.ASCII)
+
+
+@rule(
+    "role-arn",
+    summary="a `taskRoleArn`/`executionRoleArn` written as an ARN is an IAM role ARN "
+    "(`arn:aws:iam::<12-digit account>:role/<name>`); a bare role name is left alone",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RegisterTaskDefinition.html",
+    ecs_error="ClientException: Role is not valid (given an ECS cluster ARN and a CloudFormation stack ARN: "
+    "aws-samples/aws-modern-application-workshop#9)",
+    note="taskRoleArn takes 'the short name or full ARN' of an IAM role, and role names in executionRoleArn are "
+    "common (ecsTaskExecutionRole), so only values that start with `arn:` are checked, against IAM's ARN format "
+    "(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html).",
+    offline=True,
+    examples=[
+        bad("taskRoleArn: 'arn:aws:iam::11111111111:role/shop-task'\n", path="taskRoleArn"),
+        bad("taskRoleArn: 'arn:aws:sts::111111111111:assumed-role/shop-task/session'\n", path="taskRoleArn"),
+        bad("executionRoleArn: 'arn:aws:iam::111111111111:policy/shop-execution'\n", path="executionRoleArn"),
+        good("taskRoleArn: 'arn:aws:iam::111111111111:role/service-roles/shop-task'\n"),
+        good("executionRoleArn: 'arn:aws-cn:iam::111111111111:role/shop-execution'\n"),
+        good("taskRoleArn: shop-task\nexecutionRoleArn: ecsTaskExecutionRole\n"),
+    ],
+)
+def role_arn(ctx: RuleContext) -> Iterator[Problem]:
+    for field in ("taskRoleArn", "executionRoleArn"):
+        value = ctx.taskdef.get(field)
+        if isinstance(value, str) and value.startswith("arn:") and not _ROLE_ARN.match(value):
+            yield Problem(
+                (field,),
+                f"{field} {value} is not an IAM role ARN; write arn:aws:iam::<12-digit account id>:role/<role name> "
+                "(or just the role name)",
+            )

@@ -136,3 +136,83 @@ def definition_size(ctx: RuleContext) -> Iterator[Problem]:
             f"(ECS refuses more than {DEFAULT_MAX_SIZE}); move large values to secrets, SSM parameters "
             "or environmentFiles",
         )
+
+
+@rule(
+    "external-network-mode",
+    summary="EXTERNAL (ECS Anywhere) task definitions do not use `networkMode: awsvpc`",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-anywhere.html",
+    note="The ECS Anywhere considerations list the awsvpc network mode as not supported on external instances; "
+    "the AWS CDK refuses it for external task definitions ('External tasks can only have Bridge, Host or None "
+    "network mode').",
+    offline=True,
+    examples=[
+        bad("requiresCompatibilities: [EXTERNAL]\nnetworkMode: awsvpc\n", base="ec2", path="networkMode"),
+        good("requiresCompatibilities: [EXTERNAL]\nnetworkMode: bridge\n", base="ec2"),
+        good("networkMode: awsvpc\n"),
+    ],
+)
+def external_network_mode(ctx: RuleContext) -> Iterator[Problem]:
+    if "EXTERNAL" in ctx.compatibilities and ctx.network_mode == "awsvpc":
+        yield Problem(
+            ("networkMode",), "EXTERNAL (ECS Anywhere) tasks cannot use networkMode awsvpc; use bridge, host or none"
+        )
+
+
+TRUSTED_EXECUTION_DOC = (
+    "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_TrustedExecutionConfiguration.html"
+)
+
+
+@rule(
+    "trusted-execution",
+    summary="`trustedExecutionConfiguration` with a sandbox isolation mode runs on Managed Instances only, and "
+    "`CONFIDENTIAL_SANDBOX` needs an `attestationPolicy`",
+    source=TRUSTED_EXECUTION_DOC,
+    note="'Trusted execution is supported only for Amazon ECS Managed Instances'; the default mode SHARED changes "
+    "nothing, so it is not flagged on other launch types.",
+    examples=[
+        bad(
+            "requiresCompatibilities: [MANAGED_INSTANCES]\n"
+            "trustedExecutionConfiguration: {isolationMode: CONFIDENTIAL_SANDBOX}\n",
+            base="ec2",
+            path="trustedExecutionConfiguration.attestationPolicy",
+        ),
+        bad(
+            "trustedExecutionConfiguration: {isolationMode: ISOLATED_SANDBOX}\n",
+            base="ec2",
+            path="trustedExecutionConfiguration.isolationMode",
+        ),
+        good(
+            "requiresCompatibilities: [MANAGED_INSTANCES]\n"
+            "trustedExecutionConfiguration: {isolationMode: CONFIDENTIAL_SANDBOX, attestationPolicy: ZXhhbXBsZQ==}\n",
+            base="ec2",
+        ),
+        good("trustedExecutionConfiguration: {isolationMode: SHARED}\n", base="ec2"),
+        good(
+            "requiresCompatibilities: null\ntrustedExecutionConfiguration: {isolationMode: ISOLATED_SANDBOX}\n",
+            base="ec2",
+        ),
+    ],
+)
+def trusted_execution(ctx: RuleContext) -> Iterator[Problem]:
+    config = ctx.taskdef.get("trustedExecutionConfiguration")
+    if not isinstance(config, dict):
+        return
+    mode = config.get("isolationMode")
+    compatibilities = ctx.compatibilities  # none stated: whether it is meant for Managed Instances is unknown
+    if (
+        mode in ("ISOLATED_SANDBOX", "CONFIDENTIAL_SANDBOX")
+        and compatibilities
+        and "MANAGED_INSTANCES" not in compatibilities
+    ):
+        yield Problem(
+            ("trustedExecutionConfiguration", "isolationMode"),
+            f"isolationMode {mode} runs only on ECS Managed Instances; add MANAGED_INSTANCES to "
+            "requiresCompatibilities",
+        )
+    if mode == "CONFIDENTIAL_SANDBOX" and not config.get("attestationPolicy"):
+        yield Problem(
+            ("trustedExecutionConfiguration", "attestationPolicy"),
+            "isolationMode CONFIDENTIAL_SANDBOX needs an attestationPolicy (the base64-encoded policy envelope)",
+        )

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..keyed import Item, Path
 from .context import RuleContext
+from .examples import example_base
 from .registry import Problem, bad, good, rule
 
 EFS_DOC = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_EFSVolumeConfiguration.html"
@@ -195,3 +196,68 @@ def volume_kind(ctx: RuleContext) -> Iterator[Problem]:
             at_launch += 1
             if at_launch == 2:
                 yield Problem(path, "only one volume per task definition can be configuredAtLaunch")
+
+
+@rule(
+    "volume-name-required",
+    summary="an EFS (or S3 Files) volume, or one configured at launch, has a `name`",
+    source=VOLUME_DOC,
+    note="The API reference requires the name for efsVolumeConfiguration, s3filesVolumeConfiguration and "
+    "configuredAtLaunch volumes; it says nothing of the kind for FSx for Windows File Server, so an unnamed FSx "
+    "volume is not flagged.",
+    examples=[
+        bad(
+            taskdef={
+                **example_base("fargate"),
+                "volumes": [{"efsVolumeConfiguration": {"fileSystemId": "fs-0123456789abcdef0"}}],
+            },
+            path="volumes[0]",
+        ),
+        good(
+            taskdef={
+                **example_base("fargate"),
+                "volumes": [{"name": "data", "efsVolumeConfiguration": {"fileSystemId": "fs-0123456789abcdef0"}}],
+            },
+        ),
+    ],
+)
+def volume_name_required(ctx: RuleContext) -> Iterator[Problem]:
+    for index, volume in enumerate(ctx.taskdef.get("volumes") or []):
+        if not isinstance(volume, dict) or volume.get("name"):
+            continue
+        kinds = [kind for kind in _NAMED_KINDS if volume.get(kind)]
+        if kinds:
+            yield Problem(("volumes", index), f"a volume with {kinds[0]} needs a name")
+
+
+_NAMED_KINDS = ("efsVolumeConfiguration", "s3filesVolumeConfiguration", "configuredAtLaunch")
+
+
+@rule(
+    "windows-docker-volume-driver",
+    summary="Windows containers use Docker volumes with the `local` driver only",
+    source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_DockerVolumeConfiguration.html",
+    examples=[
+        bad(
+            "requiresCompatibilities: [EC2]\nvolumes: {data: {dockerVolumeConfiguration: {scope: task, "
+            "driver: rexray/ebs}}}\n",
+            base="windows",
+            path="volumes[data].dockerVolumeConfiguration.driver",
+        ),
+        good(
+            "requiresCompatibilities: [EC2]\n"
+            "volumes: {data: {dockerVolumeConfiguration: {scope: task, driver: local}}}\n",
+            base="windows",
+        ),
+        good("volumes: {data: {dockerVolumeConfiguration: {scope: task, driver: rexray/ebs}}}\n", base="ec2"),
+    ],
+)
+def windows_docker_volume_driver(ctx: RuleContext) -> Iterator[Problem]:
+    if not ctx.is_windows:
+        return
+    for path, config in _volumes(ctx, "dockerVolumeConfiguration"):
+        driver = config.get("driver")
+        if driver is not None and driver != "local":
+            yield Problem(
+                (*path, "driver"), f"Windows containers support only the local Docker volume driver, not {driver}"
+            )
