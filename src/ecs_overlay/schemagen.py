@@ -209,6 +209,31 @@ _SERVICE_SCHEMA = {
                 },
             },
         },
+        "loadBalancers": {
+            "description": "The service's load balancers (UpdateService's loadBalancers); `verify` checks the "
+            "blue/green resources of their advancedConfiguration.",
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "targetGroupArn": {"type": "string"},
+                    "loadBalancerName": {"type": "string"},
+                    "containerName": {"type": "string"},
+                    "containerPort": {"type": "integer"},
+                    "advancedConfiguration": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "properties": {
+                            "alternateTargetGroupArn": {"type": "string"},
+                            "productionListenerRule": {"type": "string"},
+                            "testListenerRule": {"type": "string"},
+                            "roleArn": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
     },
 }
 _TEXT = {"type": ["string", "null"]}
@@ -226,6 +251,24 @@ _BASE_SCHEMA = {
             **_TEXT,
             "description": "IAM role to assume (sts:AssumeRole) for the environment's account.",
             "pattern": "^arn:[^:]+:iam::[0-9]{12}:role/.+$",
+        },
+    },
+}
+_VERIFY_SCHEMA = {
+    "description": "How `verify` looks things up; never part of the task definition.",
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "roles": {
+            "description": "A role to assume (sts:AssumeRole, with the standard credentials) in each other account "
+            "whose resources the task definition names (a secret, a parameter, an image, a role); without one, "
+            "verify reports such a resource as not checked.",
+            "type": ["object", "null"],
+            "propertyNames": {"pattern": "^[0-9]{12}$"},
+            "additionalProperties": {
+                "type": ["string", "null"],
+                "pattern": "^arn:[^:]+:iam::[0-9]{12}:role/.+$",
+            },
         },
     },
 }
@@ -248,6 +291,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
     properties["appspec"] = _APPSPEC_SCHEMA
     properties["service"] = _SERVICE_SCHEMA
     properties["base"] = _BASE_SCHEMA
+    properties["verify"] = _VERIFY_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",
         "type": "array",
