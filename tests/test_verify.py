@@ -585,15 +585,23 @@ def test_another_accounts_resources_are_looked_up_there_as_the_role_named_for_it
     other.role("checkout-api-execution")
     shared = other.secret("shared/db")
     other.ssm.put_parameter(Name="/shared/key", Value="v", Type="SecureString")
+    other.ecr.create_repository(repositoryName="fluent-bit")
+    other.ecr.put_image(
+        repositoryName="fluent-bit", imageManifest=image_index("arm64"), imageTag="3", imageManifestMediaType=INDEX
+    )
+    image = f"{OTHER}.dkr.ecr.eu-west-1.amazonaws.com/fluent-bit:3"
+    account.ecr.create_repository(repositoryName="fluent-bit")  # the same name here: asking here would be wrong
     overlay = (
         f"executionRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-execution\n"
         f"taskRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-task\n"
         "containerDefinitions:\n  web:\n    secrets:\n"
         f'      SHARED: "{shared}:password::"\n'
         f"      PARAMETER: arn:aws:ssm:eu-west-1:{OTHER}:parameter/shared/key\n"
+        f"  log-router:\n    image: {image}\n"
     )
     project = write_project(tmp_path, account, overlay)
     unreached = findings(verify(invoke, project, aws_env, "--format", "json"))
+    assert by_rule(unreached, "verify-image-missing", "warning") == [f"could not check {image}: {NOT_HERE}"]
     assert by_rule(unreached, "verify-secret-missing", "warning") == [
         f"could not check the secret {shared}: {NOT_HERE}"
     ]
@@ -620,6 +628,8 @@ def test_another_accounts_resources_are_looked_up_there_as_the_role_named_for_it
         found, "verify-secret-json-key", "info"
     )
     assert "the SSM parameter '/shared/key' exists" in by_rule(found, "verify-parameter-missing", "info")
+    assert f"{image} exists" in by_rule(found, "verify-image-missing", "info")
+    assert f"{image} offers ARM64" in by_rule(found, "verify-image-architecture", "info")
     assumed = [body for operation, body in fault_proxy.requests if operation == "AssumeRole"]
     assert len(assumed) == 1 and "ecs-overlay-verify" in assumed[0].decode()  # once, for every service's client
 
@@ -900,3 +910,45 @@ def test_the_live_services_blue_green_resources_are_checked_when_the_section_has
     fixed = verify_service(invoke, project, aws_env)
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert [kind for kind, _ in blue_green_findings(findings(fixed))["verify-blue-green-role"]] == ["info"]
+
+
+def test_a_role_named_for_another_account_that_cannot_be_assumed_leaves_its_things_unchecked(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    shared = account.elsewhere(OTHER).secret("shared/db")
+    reader = f"arn:aws:iam::{OTHER}:role/ecs-overlay-verify"
+    overlay = (
+        f"executionRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-execution\n"
+        f'containerDefinitions:\n  web:\n    secrets:\n      SHARED: "{shared}:password::"\n'
+        f"verify:\n  roles:\n    '{OTHER}': {reader}\n    '222222222222': arn:aws:iam::{OTHER}:role/mislabelled\n"
+        "    '333333333333': null\n"
+    )
+    refused = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        "<Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error>"
+        "<RequestId>1</RequestId></ErrorResponse>"
+    )
+    fault_proxy.answer("AssumeRole", 403, refused, "text/xml")
+    result = verify(invoke, write_project(tmp_path, account, overlay), fault_proxy.env(aws_env), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr  # not checked is not failed, nor exit 3
+    found = findings(result)
+    why = f"cannot assume {reader}, the role `verify: roles:` names for account {OTHER}: access denied: the caller"
+    [role] = by_rule(found, "verify-role-missing", "warning")
+    [secret] = by_rule(found, "verify-secret-missing", "warning")
+    assert role.startswith(f"could not check the execution role 'checkout-api-execution': {why}")
+    assert secret.startswith(f"could not check the secret {shared}: {why}")
+    assert fault_proxy.operations.count("AssumeRole") == 1  # tried once for the account, said for each thing
+
+
+def test_a_role_named_for_an_account_must_be_in_it() -> None:
+    from ecs_overlay.base import AwsPlace
+    from ecs_overlay.provenance import Provenance
+    from ecs_overlay.verify import Checks, Unreached
+
+    checks = Checks(None, AwsPlace(role_arn=f"arn:aws:iam::{ACCOUNT}:role/deploy"), {}, Provenance(),  # type: ignore[arg-type]
+                    {"222222222222": f"arn:aws:iam::{OTHER}:role/mislabelled"})  # fmt: skip
+    assert checks.role_for("222222222222") == Unreached(
+        f"the role `verify: roles:` names for account 222222222222, arn:aws:iam::{OTHER}:role/mislabelled, is in "
+        "another account"
+    )
+    assert checks.role_for(ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/deploy" and checks.role_for(None) is not None

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .architecture import normalise, task_architecture
+from .errors import AwsError
 from .findings import ERROR, INFO, WARNING, Finding
 from .images import is_placeholder
 from .keyed import Item, Path, format_path
@@ -69,6 +70,12 @@ class Reference(NamedTuple):
 
     value_from: str
     path: Path
+
+
+class Unreached(NamedTuple):
+    """Why a thing in another account cannot be asked about."""
+
+    reason: str
 
 
 class Grant(NamedTuple):
@@ -138,28 +145,50 @@ class Checks:
         self.account_roles = dict(roles or {})
         self._home: tuple[str | None, str] | None = None
         self._home_lock = threading.Lock()
+        self._reached: dict[str, str | Unreached] = {}  # other accounts: the role assumed there, or why none
+        self._reaching = threading.Lock()
 
     def ask(
         self, service: str, operation: str, permission: str, *, account: str | None = None, **params: Any
     ) -> Answer:
         """A question asked in the environment's region and account (its ``base:`` region and role), or, for
-        a thing in ``account``, in that account as the role ``verify: roles:`` names for it (no answer without)."""
+        a thing in another ``account``, there as the role ``verify: roles:`` names for it (no answer without)."""
         from .aws import Answer  # botocore loads with the run's AWS connection, never before
 
-        role = self.place.role_arn
-        if account:
-            home, why = self.home_account()
-            if home is None:
-                return Answer("unanswered", reason=f"it is in account {account}, and {why}")
-            if account != home:
-                if account not in self.account_roles:
-                    return Answer(
-                        "unanswered",
-                        reason=f"it is in account {account}, not this environment's ({home}); to check it there, "
-                        f"name a role to assume in that account under `verify: roles:` ({account}: <role ARN>)",
-                    )
-                role = self.account_roles[account]
+        role = self.role_for(account)
+        if isinstance(role, Unreached):
+            return Answer("unanswered", reason=role.reason)
         return self.aws.ask(service, operation, permission, region=self.place.region, role_arn=role, **params)
+
+    def role_for(self, account: str | None) -> str | None | Unreached:
+        """The role to ask as about a thing in ``account`` (None: the standard credentials), or why none."""
+        if not account:
+            return self.place.role_arn
+        home, why = self.home_account()
+        if home is None:
+            return Unreached(f"it is in account {account}, and {why}")
+        if account == home:
+            return self.place.role_arn
+        role = self.account_roles.get(account)
+        if role is None:
+            return Unreached(
+                f"it is in account {account}, not this environment's ({home}); to check it there, name a role "
+                f"to assume in that account under `verify: roles:` ({account}: <role ARN>)"
+            )
+        named = f"the role `verify: roles:` names for account {account}"
+        if arn_account(role) != account:
+            return Unreached(f"{named}, {role}, is in another account")
+        with self._reaching:  # assumed once, by one thread: a refusal is said for every thing there
+            if account not in self._reached:
+                try:
+                    self.aws.client("sts", self.place.region, role)  # assumes the role
+                    self._reached[account] = role
+                except AwsError as error:
+                    if not error.message.startswith(f"cannot assume role {role} "):
+                        raise
+                    why = error.message.partition("): ")[2] or error.message
+                    self._reached[account] = Unreached(f"cannot assume {role}, {named}: {why}")
+            return self._reached[account]
 
     def home_account(self) -> tuple[str | None, str]:
         """The environment's account (its ``base.roleArn``'s, else the caller's), asked once; or why it is unknown."""
