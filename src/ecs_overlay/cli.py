@@ -630,9 +630,11 @@ def verify(
     """Check, read-only, that what the rendered task definition points at exists in AWS.
 
     Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
-    ECR images and their architecture, EFS volumes, FireLens files in S3 and, with --cluster and
-    --service, the service's load-balancer target. Exit 0 when nothing failed (checks that could
-    not be made are warnings), 1 when something did.
+    ECR images and their architecture, EFS volumes, FireLens files in S3, the blue/green resources
+    of the service: section's load balancers and, with --cluster and --service, the service's
+    load-balancer target. Each is looked up in its own region and account (another account only
+    through `verify: roles:`). Exit 0 when nothing failed (checks that could not be made are
+    warnings), 1 when something did.
     """
     from .report import findings_json, findings_text
 

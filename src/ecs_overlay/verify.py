@@ -381,13 +381,11 @@ class Checks:
                 "secrets). Create it or fix the reference"
             )
             return [self.finding(SECRET_MISSING, ERROR, message, reference.path)]
-        deleted = answer.body.get("DeletedDate")
-        if deleted:
-            when = deleted.isoformat() if hasattr(deleted, "isoformat") else str(deleted)
+        if answer.body.get("DeletedDate"):
             message = (
-                f"{what} is scheduled for deletion (DeletedDate {when}); Secrets Manager refuses to hand out its "
-                "value, so tasks would stop with ResourceInitializationError. Restore it (aws secretsmanager "
-                "restore-secret) or fix the reference"
+                f"{what} is scheduled for deletion; Secrets Manager refuses to hand out its value, so tasks would "
+                "stop with ResourceInitializationError. Restore it (aws secretsmanager restore-secret) or fix the "
+                "reference"
             )
             return [self.finding(SECRET_DELETED, ERROR, message, reference.path)]
         versions: dict[str, list[str]] = answer.body.get("VersionIdsToStages") or {}
