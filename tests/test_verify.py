@@ -505,6 +505,7 @@ def test_secret_and_parameter_references_are_read_as_ecs_reads_them(value_from: 
     kind, arn, parts = _parse_reference(value_from, "eu-west-1", ACCOUNT)
     if kind == "secret":
         assert (kind, parts[0], parts[2], parts[3]) == expected and parts[1] == value_from.split(":")[3]
+        assert parts[4] == value_from.split(":")[7]  # the JSON key, "" when none is named
     else:
         assert (kind, *parts) == expected
         assert arn.startswith("arn:aws:ssm:") and arn.endswith(expected[1].lstrip("/"))

@@ -195,7 +195,10 @@ class Checks:
         with self._home_lock:
             if self._home is None:
                 if self.place.role_arn:
-                    self._home = (arn_account(self.place.role_arn), "")
+                    self._home = (
+                        arn_account(self.place.role_arn),
+                        "this environment's account is unknown (its base.roleArn names none)",
+                    )
                 else:
                     answer = self.aws.ask(
                         "sts", "get_caller_identity", "sts:GetCallerIdentity", region=self.place.region
