@@ -643,11 +643,15 @@ def test_a_target_group_in_another_region_is_looked_up_in_its_region(
     group = east.elbv2.create_target_group(Name="east", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
     group_arn = group["TargetGroups"][0]["TargetGroupArn"]
     assert ":us-east-1:" in group_arn
-    project = write_project(tmp_path, account)
+    secret = east.secret("checkout/replica")  # Secrets Manager and SSM were asked in the ARN's region already
+    overlay = f'containerDefinitions:\n  web:\n    secrets:\n      REPLICA: "{secret}:password::"\n'
+    project = write_project(tmp_path, account, overlay)
     create_service(account, project, [{"targetGroupArn": group_arn, "containerName": "web", "containerPort": 8080}])
     result = verify_service(invoke, project, aws_env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"the target group {group_arn} exists" in by_rule(findings(result), "verify-load-balancer-target", "info")
+    found = findings(result)
+    assert f"the target group {group_arn} exists" in by_rule(found, "verify-load-balancer-target", "info")
+    assert f"the secret {secret} exists" in by_rule(found, "verify-secret-missing", "info")
 
 
 def create_service(account: Account, project: Path, balancers: list[dict[str, Any]], name: str = "web") -> None:
@@ -953,3 +957,35 @@ def test_a_role_named_for_an_account_must_be_in_it() -> None:
         "another account"
     )
     assert checks.role_for(ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/deploy" and checks.role_for(None) is not None
+
+
+LISTENERS = """<DescribeListenersResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+<DescribeListenersResult><Listeners><member><ListenerArn>{listener}</ListenerArn><Port>443</Port><Protocol>TCP</Protocol>
+<DefaultActions><member><Type>forward</Type><TargetGroupArn>{group}</TargetGroupArn></member></DefaultActions>
+</member></Listeners></DescribeListenersResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</DescribeListenersResponse>"""
+NO_LISTENER = (
+    '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type>'
+    "<Code>ListenerNotFound</Code><Message>One or more listeners not found</Message></Error>"
+    "<RequestId>1</RequestId></ErrorResponse>"
+)
+
+
+def test_a_network_load_balancers_listener_stands_for_the_listener_rule(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    # moto names a Network Load Balancer's listeners listener/app/…, as an ALB's: the proxy answers as ELB does.
+    setup = BlueGreen(account)
+    listener = (
+        f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener/net/shop-tcp/0123456789abcdef/0f1e2d3c4b5a6978"
+    )
+    gone = listener[:-4] + "0000"
+    fault_proxy.answer("DescribeListeners", 200, LISTENERS.format(listener=listener, group=setup.blue), "text/xml")
+    fault_proxy.answer("DescribeListeners", 400, NO_LISTENER, "text/xml")
+    section = setup.section(productionListenerRule=listener, testListenerRule=gone)
+    result = verify(invoke, write_project(tmp_path, account, section), fault_proxy.env(aws_env), "--format", "json")
+    assert blue_green_findings(findings(result))["verify-blue-green-listener-rule"] == [
+        ("info", f"the production listener rule {listener} exists and forwards to the service's target groups"),
+        ("error", f"the test listener rule {gone} does not exist; ECS cannot shift traffic. Fix testListenerRule"),
+    ]
+    assert fault_proxy.operations.count("DescribeListeners") == 2 and "DescribeRules" not in fault_proxy.operations
