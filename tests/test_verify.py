@@ -989,3 +989,22 @@ def test_a_network_load_balancers_listener_stands_for_the_listener_rule(
         ("error", f"the test listener rule {gone} does not exist; ECS cannot shift traffic. Fix testListenerRule"),
     ]
     assert fault_proxy.operations.count("DescribeListeners") == 2 and "DescribeRules" not in fault_proxy.operations
+
+
+def test_verify_roles_are_keyed_by_account_id_and_name_iam_roles(invoke: Any, tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "base.json").write_text(
+        (Path(__file__).parent.parent / "examples/sample-app/describe-task-definition.json").read_text()
+    )
+    roles = f"    '12345': arn:aws:iam::{OTHER}:role/x\n    '{OTHER}': not-a-role\n"
+    layer = "family: checkout-api\nverify:\n  roles:\n" + roles
+    (tmp_path / "environments" / "test.yaml").write_text(layer)
+    result = invoke("validate", "--env", "test", "--base", "base.json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "environments/test.yaml:3:3 verify.roles: error: " in result.stdout
+    assert f"environments/test.yaml:5:5 verify.roles.{OTHER}: error: " in result.stdout
+    (tmp_path / "environments" / "test.yaml").write_text(
+        layer.replace("'12345'", "'222222222222'").replace("not-a-role", f"arn:aws:iam::{OTHER}:role/y")
+    )
+    valid = invoke("validate", "--env", "test", "--base", "base.json", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stdout + valid.stderr
