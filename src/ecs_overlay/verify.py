@@ -664,9 +664,8 @@ class Checks:
             if not isinstance(advanced, dict):
                 continue
             where: Path = ("service", "loadBalancers", index, "advancedConfiguration")
-            primary = balancer.get("targetGroupArn")
-            groups = {arn for arn in (primary, advanced.get("alternateTargetGroupArn")) if isinstance(arn, str)}
-            alternate = advanced.get("alternateTargetGroupArn")
+            primary, alternate = balancer.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")
+            groups = {arn for arn in (primary, alternate) if isinstance(arn, str)}  # what the rules should forward to
             if isinstance(alternate, str):
                 findings.append(
                     self.alternate_target_group(alternate, primary if isinstance(primary, str) else None, whose, where)
