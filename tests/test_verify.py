@@ -49,18 +49,29 @@ def image_index(*architectures: str) -> str:
 class Account:
     """moto's account, arranged with boto3: everything the example task definition points at."""
 
-    def __init__(self, endpoint: str) -> None:
+    def __init__(self, endpoint: str, region: str = "eu-west-1", **credentials: str) -> None:
         import boto3
 
+        self.endpoint = endpoint
+        credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
         self.clients: dict[str, Any] = {}
-        for service in ("iam", "ssm", "secretsmanager", "logs", "ecr", "efs", "s3", "ecs", "elbv2", "ec2"):
-            self.clients[service] = boto3.client(
-                service,
-                endpoint_url=endpoint,
-                region_name="eu-west-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
+        for service in ("iam", "ssm", "secretsmanager", "logs", "ecr", "efs", "s3", "ecs", "elbv2", "ec2", "sts"):
+            self.clients[service] = boto3.client(service, endpoint_url=endpoint, region_name=region, **credentials)
+
+    def elsewhere(self, account: str = "", region: str = "eu-west-1") -> Account:
+        """The same moto in another region, or (as moto does it: credentials of a role assumed there) another
+        account."""
+        if not account:
+            return Account(self.endpoint, region)
+        role = f"arn:aws:iam::{account}:role/arrange"
+        found = self.sts.assume_role(RoleArn=role, RoleSessionName="arrange")["Credentials"]
+        return Account(
+            self.endpoint,
+            region,
+            aws_access_key_id=found["AccessKeyId"],
+            aws_secret_access_key=found["SecretAccessKey"],
+            aws_session_token=found["SessionToken"],
+        )
 
     def __getattr__(self, service: str) -> Any:
         return self.clients[service]
@@ -494,6 +505,7 @@ def test_secret_and_parameter_references_are_read_as_ecs_reads_them(value_from: 
     kind, arn, parts = _parse_reference(value_from, "eu-west-1", ACCOUNT)
     if kind == "secret":
         assert (kind, parts[0], parts[2], parts[3]) == expected and parts[1] == value_from.split(":")[3]
+        assert parts[4] == value_from.split(":")[7]  # the JSON key, "" when none is named
     else:
         assert (kind, *parts) == expected
         assert arn.startswith("arn:aws:ssm:") and arn.endswith(expected[1].lstrip("/"))
@@ -542,3 +554,457 @@ def test_verify_asks_in_the_environments_account_as_its_base_role(
     assert {"GetRole", "DescribeSecret", "DescribeParameters", "DescribeLogGroups", "BatchGetImage"} <= set(
         fault_proxy.operations
     )
+
+
+OTHER = "111111111111"  # another account, as moto keeps one per assumed role's account
+NOT_HERE = (
+    f"it is in account {OTHER}, not this environment's ({ACCOUNT}); to check it there, name a role to assume in "
+    f"that account under `verify: roles:` ({OTHER}: <role ARN>)"
+)
+
+
+def test_a_role_in_another_account_is_never_looked_up_here_by_its_name(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    # This account has a role of the same name: asking here would answer "exists".
+    overlay = f"executionRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-execution\n"
+    result = verify(invoke, write_project(tmp_path, account, overlay), aws_env, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = findings(result)
+    assert by_rule(found, "verify-role-missing", "warning") == [
+        f"could not check the execution role 'checkout-api-execution': {NOT_HERE}"
+    ]
+    assert by_rule(found, "verify-role-trust", "info") == [
+        "the task role 'checkout-api-task' exists and trusts ecs-tasks.amazonaws.com"
+    ]
+
+
+def test_another_accounts_resources_are_looked_up_there_as_the_role_named_for_it(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    other = account.elsewhere(OTHER)
+    other.role("checkout-api-execution")
+    shared = other.secret("shared/db")
+    other.ssm.put_parameter(Name="/shared/key", Value="v", Type="SecureString")
+    other.ecr.create_repository(repositoryName="fluent-bit")
+    other.ecr.put_image(
+        repositoryName="fluent-bit", imageManifest=image_index("arm64"), imageTag="3", imageManifestMediaType=INDEX
+    )
+    image = f"{OTHER}.dkr.ecr.eu-west-1.amazonaws.com/fluent-bit:3"
+    account.ecr.create_repository(repositoryName="fluent-bit")  # the same name here: asking here would be wrong
+    overlay = (
+        f"executionRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-execution\n"
+        f"taskRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-task\n"
+        "containerDefinitions:\n  web:\n    secrets:\n"
+        f'      SHARED: "{shared}:password::"\n'
+        f"      PARAMETER: arn:aws:ssm:eu-west-1:{OTHER}:parameter/shared/key\n"
+        f"  log-router:\n    image: {image}\n"
+    )
+    project = write_project(tmp_path, account, overlay)
+    unreached = findings(verify(invoke, project, aws_env, "--format", "json"))
+    assert by_rule(unreached, "verify-image-missing", "warning") == [f"could not check {image}: {NOT_HERE}"]
+    assert by_rule(unreached, "verify-secret-missing", "warning") == [
+        f"could not check the secret {shared}: {NOT_HERE}"
+    ]
+    assert by_rule(unreached, "verify-parameter-missing", "warning") == [
+        f"could not check the SSM parameter '/shared/key': {NOT_HERE}"
+    ]
+    assert not [f for f in unreached if f["severity"] == "error"]  # nothing called missing for being elsewhere
+
+    reader = f"arn:aws:iam::{OTHER}:role/ecs-overlay-verify"
+    with (project / "environments" / "test.yaml").open("a") as layer:
+        layer.write(f"verify:\n  roles:\n    {OTHER}: {reader}\n")
+    result = verify(invoke, project, fault_proxy.env(aws_env), "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    found = findings(result)
+    assert by_rule(found, "verify-role-trust", "info") == [
+        "the execution role 'checkout-api-execution' exists and trusts ecs-tasks.amazonaws.com"
+    ]
+    assert by_rule(found, "verify-role-missing", "error") == [
+        f"the task role 'checkout-api-task' does not exist in account {OTHER}; tasks would not start. Create it "
+        "(trusting ecs-tasks.amazonaws.com) or fix taskRoleArn"
+    ]
+    assert f"the secret {shared} exists" in by_rule(found, "verify-secret-missing", "info")
+    assert f"the JSON key 'password' of the secret {shared} is present" in by_rule(
+        found, "verify-secret-json-key", "info"
+    )
+    assert "the SSM parameter '/shared/key' exists" in by_rule(found, "verify-parameter-missing", "info")
+    assert f"{image} exists" in by_rule(found, "verify-image-missing", "info")
+    assert f"{image} offers ARM64" in by_rule(found, "verify-image-architecture", "info")
+    assumed = [body for operation, body in fault_proxy.requests if operation == "AssumeRole"]
+    assert len(assumed) == 1 and "ecs-overlay-verify" in assumed[0].decode()  # once, for every service's client
+
+
+def test_a_target_group_in_another_region_is_looked_up_in_its_region(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    east = account.elsewhere(region="us-east-1")
+    vpc = east.ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = east.elbv2.create_target_group(Name="east", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
+    group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    assert ":us-east-1:" in group_arn
+    secret = east.secret("checkout/replica")  # Secrets Manager and SSM were asked in the ARN's region already
+    overlay = f'containerDefinitions:\n  web:\n    secrets:\n      REPLICA: "{secret}:password::"\n'
+    project = write_project(tmp_path, account, overlay)
+    create_service(account, project, [{"targetGroupArn": group_arn, "containerName": "web", "containerPort": 8080}])
+    result = verify_service(invoke, project, aws_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = findings(result)
+    assert f"the target group {group_arn} exists" in by_rule(found, "verify-load-balancer-target", "info")
+    assert f"the secret {secret} exists" in by_rule(found, "verify-secret-missing", "info")
+
+
+def create_service(account: Account, project: Path, balancers: list[dict[str, Any]], name: str = "web") -> None:
+    taskdef = registerable(json.loads((project / "base.json").read_text()), schemas.describe_only_fields())
+    arn = account.ecs.register_task_definition(**taskdef)["taskDefinition"]["taskDefinitionArn"]
+    account.ecs.create_cluster(clusterName="shop")
+    account.ecs.create_service(
+        cluster="shop", serviceName=name, taskDefinition=arn, desiredCount=1, loadBalancers=balancers
+    )
+
+
+def verify_service(invoke: Any, project: Path, env: dict[str, str], name: str = "web") -> Any:
+    return invoke(
+        "verify", "--env", "test", "--cluster", "shop", "--service", name, "--image", f"{REPO}:v1", "--format",
+        "json", cwd=project, env=env,
+    )  # fmt: skip
+
+
+def test_a_secret_scheduled_for_deletion_fails(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    project = write_project(tmp_path, account)
+    account.secretsmanager.delete_secret(SecretId="checkout/db", RecoveryWindowInDays=7)
+    result = verify(invoke, project, aws_env, "--format", "json")
+    assert result.returncode == 1
+    found = findings(result)
+    [message] = by_rule(found, "verify-secret-deleted", "error")
+    assert message.startswith(f"the secret arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:checkout/db-")
+    assert " is scheduled for deletion; " in message and "aws secretsmanager restore-secret" in message
+    assert not by_rule(found, "verify-secret-missing", "info") and not by_rule(found, "verify-secret-json-key", "info")
+
+
+def test_a_json_key_absent_from_the_secret_is_a_warning_and_no_value_is_shown(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    database = account.secret("checkout/database")  # {"password": "hunter2"}
+    token = account.secretsmanager.create_secret(Name="checkout/token", SecretString="hunter2-token")["ARN"]
+    overlay = (
+        "containerDefinitions:\n  web:\n    secrets:\n"
+        f'      USER: "{database}:username::"\n'
+        f'      PASSWORD: "{database}:password:AWSCURRENT:"\n'
+        f'      TOKEN: "{token}:value::"\n'
+        f"      WHOLE: {token}\n"
+    )
+    result = verify(invoke, write_project(tmp_path, account, overlay), aws_env, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = findings(result)
+    assert sorted(by_rule(found, "verify-secret-json-key", "warning")) == [
+        f"the JSON key 'username' of the secret {database} is absent from its value; tasks would stop with "
+        "ResourceInitializationError unless the key is added before they start. Add it, or fix the reference",
+        f"the JSON key 'value' of the secret {token}: the value is not a JSON object, so ECS cannot take a key "
+        "from it (tasks would stop with ResourceInitializationError); store a JSON object, or drop the key from "
+        "the reference",
+    ]
+    present = by_rule(found, "verify-secret-json-key", "info")
+    assert f"the JSON key 'password' of the secret {database} is present" in present and len(present) == 2
+    assert len(by_rule(found, "verify-secret-missing", "info")) == 5  # WHOLE names no key: nothing read for it
+    text = verify(invoke, tmp_path, aws_env)
+    assert "hunter2" not in result.stdout + result.stderr + text.stdout + text.stderr
+
+
+def test_a_json_key_the_caller_may_not_read_could_not_be_checked(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    denied = {"__type": "AccessDeniedException", "message": "User is not authorized to perform GetSecretValue"}
+    fault_proxy.answer("GetSecretValue", 400, denied)
+    result = verify(invoke, write_project(tmp_path, account), fault_proxy.env(aws_env), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = findings(result)
+    [warning] = by_rule(found, "verify-secret-json-key", "warning")
+    assert warning.startswith("could not check the JSON key 'password' of the secret arn:aws:secretsmanager:")
+    assert warning.endswith("the caller needs secretsmanager:GetSecretValue (and kms:Decrypt on the secret's key)")
+    assert not by_rule(found, "verify-secret-json-key", "info")
+    assert by_rule(found, "verify-secret-missing", "info")  # the secret itself was found
+
+
+TRUST_ECS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+
+
+class BlueGreen:
+    """An Application Load Balancer arranged for ECS's own blue/green deployments, as the ECS guide sets one
+    up: two target groups, a production listener rule (forwarding to both, weighted) and a test listener
+    rule, an infrastructure role that trusts ecs.amazonaws.com; and some wrong neighbours."""
+
+    def __init__(self, account: Account) -> None:
+        ec2, elbv2 = account.ec2, account.elbv2
+        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        self.vpc = vpc
+        subnets = [
+            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{n}.0/24", AvailabilityZone=f"eu-west-1{zone}")["Subnet"][
+                "SubnetId"
+            ]
+            for n, zone in ((1, "a"), (2, "b"))
+        ]
+        balancer = elbv2.create_load_balancer(Name="shop", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+
+        def group(name: str, in_vpc: str = vpc) -> str:
+            created = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=8080, VpcId=in_vpc, TargetType="ip")
+            arn: str = created["TargetGroups"][0]["TargetGroupArn"]
+            return arn
+
+        self.blue, self.green, self.unrelated = group("blue"), group("green"), group("unrelated")
+        self.other_vpc = group("other-vpc", ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"])
+
+        def listener(port: int) -> str:
+            action = [{"Type": "forward", "TargetGroupArn": self.blue}]
+            created = elbv2.create_listener(LoadBalancerArn=balancer, Protocol="HTTP", Port=port, DefaultActions=action)
+            arn: str = created["Listeners"][0]["ListenerArn"]
+            return arn
+
+        def rule(on: str, priority: int, *groups: tuple[str, int]) -> str:
+            forward = {"TargetGroups": [{"TargetGroupArn": arn, "Weight": weight} for arn, weight in groups]}
+            created = elbv2.create_rule(
+                ListenerArn=on,
+                Priority=priority,
+                Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+                Actions=[{"Type": "forward", "ForwardConfig": forward}],
+            )
+            arn: str = created["Rules"][0]["RuleArn"]
+            return arn
+
+        self.listener = listener(80)
+        self.production = rule(self.listener, 1, (self.blue, 100), (self.green, 0))
+        self.test = rule(listener(8080), 1, (self.green, 100), (self.blue, 0))
+        self.elsewhere = rule(self.listener, 2, (self.unrelated, 100))
+        self.role = account.role("ecs-infrastructure", TRUST_ECS)
+        self.tasks_role = account.role("ecs-tasks-only")  # trusts ecs-tasks.amazonaws.com, not ecs.amazonaws.com
+
+    def settings(self, **changes: str) -> dict[str, Any]:
+        advanced = {
+            "alternateTargetGroupArn": self.green,
+            "productionListenerRule": self.production,
+            "testListenerRule": self.test,
+            "roleArn": self.role,
+            **changes,
+        }
+        return {
+            "targetGroupArn": self.blue,
+            "containerName": "web",
+            "containerPort": 8080,
+            "advancedConfiguration": advanced,
+        }
+
+    def section(self, **changes: str) -> str:
+        """The environment's `service:` section with one load balancer."""
+        return "service:\n  loadBalancers:\n    - " + json.dumps(self.settings(**changes)) + "\n"
+
+
+def blue_green_findings(found: list[dict[str, Any]]) -> dict[str, list[tuple[str, str]]]:
+    rules = ("verify-blue-green-target-group", "verify-blue-green-listener-rule", "verify-blue-green-role")
+    return {rule: [(f["severity"], f["message"]) for f in found if f["rule"] == rule] for rule in rules}
+
+
+def test_the_blue_green_resources_of_the_service_section_are_checked(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    setup = BlueGreen(account)
+    project = write_project(tmp_path, account, setup.section())
+    result = verify(invoke, project, aws_env, "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [role] = [f for f in findings(result) if f["rule"] == "verify-blue-green-role"]
+    assert (role["file"], role["line"]) == ("environments/test.yaml", 4)  # the service: section's line
+    assert blue_green_findings(findings(result)) == {
+        "verify-blue-green-target-group": [
+            ("info", f"the alternate target group {setup.green} exists, in the primary target group's VPC {setup.vpc}")
+        ],
+        "verify-blue-green-listener-rule": [
+            (
+                "info",
+                f"the production listener rule {setup.production} exists and forwards to the service's target groups",
+            ),
+            ("info", f"the test listener rule {setup.test} exists and forwards to the service's target groups"),
+        ],
+        "verify-blue-green-role": [
+            (
+                "info",
+                "the infrastructure role 'ecs-infrastructure' of the service: section's blue/green load balancer "
+                "exists and trusts ecs.amazonaws.com",
+            )
+        ],
+    }
+
+
+BROKEN = [
+    ("alternate in another VPC", {"alternateTargetGroupArn": "other_vpc"}, "verify-blue-green-target-group", "error",
+     "the alternate target group {other_vpc} is in vpc-"),
+    ("alternate missing", {"alternateTargetGroupArn": "blue:gone"}, "verify-blue-green-target-group", "error",
+     "the alternate target group {blue}gone of the service: section's load balancer does not exist"),
+    ("a listener for a rule", {"productionListenerRule": "listener"}, "verify-blue-green-listener-rule", "error",
+     "the production listener rule {listener} is an Application Load Balancer's listener, not a rule"),
+    ("rule missing", {"testListenerRule": "production:gone"}, "verify-blue-green-listener-rule", "error",
+     "the test listener rule {production}gone does not exist; ECS cannot shift traffic"),
+    ("one rule for both", {"testListenerRule": "production"}, "verify-blue-green-listener-rule", "error",
+     "the service: section's load balancer names {production} as both its production and its test listener rule"),
+    ("rule forwarding elsewhere", {"productionListenerRule": "elsewhere"}, "verify-blue-green-listener-rule",
+     "warning", "the production listener rule {elsewhere} forwards to {unrelated}, none of the service's"),
+    ("role missing", {"roleArn": "role:gone"}, "verify-blue-green-role", "error",
+     "the infrastructure role 'ecs-infrastructuregone' of the service: section's blue/green load balancer does not "
+     "exist in this account; ECS cannot shift traffic"),
+    ("role for tasks", {"roleArn": "tasks_role"}, "verify-blue-green-role", "error",
+     "the infrastructure role 'ecs-tasks-only' of the service: section's blue/green load balancer exists but does "
+     "not trust ecs.amazonaws.com"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("change", "rule", "severity", "expected"), [case[1:] for case in BROKEN], ids=[case[0] for case in BROKEN]
+)
+def test_a_broken_blue_green_resource_is_found(
+    invoke: Any,
+    tmp_path: Path,
+    account: Account,
+    aws_env: dict[str, str],
+    change: dict[str, str],
+    rule: str,
+    severity: str,
+    expected: str,
+) -> None:
+    setup = BlueGreen(account)
+
+    def resolved(name: str) -> str:  # "blue:gone": the blue group's ARN with "gone" appended
+        attribute, _, suffix = name.partition(":")
+        return str(getattr(setup, attribute)) + suffix
+
+    changes = {field: resolved(name) for field, name in change.items()}
+    project = write_project(tmp_path, account, setup.section(**changes))
+    result = verify(invoke, project, aws_env, "--format", "json")
+    assert result.returncode == (1 if severity == "error" else 0), result.stdout + result.stderr
+    found = [message for kind, message in blue_green_findings(findings(result))[rule] if kind == severity]
+    message = expected.format(
+        **{name: getattr(setup, name) for name in vars(setup) if isinstance(getattr(setup, name), str)}
+    )
+    assert len(found) == 1 and found[0].startswith(message), found
+    others = [f for f in findings(result) if f["severity"] != "info" and f["rule"].startswith("verify-blue-green")]
+    assert len(others) == 1, others  # only the broken resource
+
+
+def test_the_live_services_blue_green_resources_are_checked_when_the_section_has_none(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    setup = BlueGreen(account)
+    project = write_project(tmp_path, account)
+    create_service(account, project, [setup.settings(roleArn=setup.tasks_role)])
+    result = verify_service(invoke, project, aws_env)
+    assert result.returncode == 1
+    found = blue_green_findings(findings(result))
+    assert found["verify-blue-green-role"] == [
+        (
+            "error",
+            "the infrastructure role 'ecs-tasks-only' of service shop/web's blue/green load balancer exists but does "
+            "not trust ecs.amazonaws.com (its trust policy has no Allow of sts:AssumeRole for that service); ECS "
+            "cannot assume it. Add ecs.amazonaws.com to its trust policy",
+        )
+    ]
+    assert [kind for kind, _ in found["verify-blue-green-listener-rule"]] == ["info", "info"]
+    # The section, when it names load balancers, is what deploy sends: it is checked instead of the live ones.
+    (project / "environments" / "test.yaml").write_text("family: checkout-api\n" + setup.section())
+    fixed = verify_service(invoke, project, aws_env)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert [kind for kind, _ in blue_green_findings(findings(fixed))["verify-blue-green-role"]] == ["info"]
+
+
+def test_a_role_named_for_another_account_that_cannot_be_assumed_leaves_its_things_unchecked(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    shared = account.elsewhere(OTHER).secret("shared/db")
+    reader = f"arn:aws:iam::{OTHER}:role/ecs-overlay-verify"
+    overlay = (
+        f"executionRoleArn: arn:aws:iam::{OTHER}:role/checkout-api-execution\n"
+        f'containerDefinitions:\n  web:\n    secrets:\n      SHARED: "{shared}:password::"\n'
+        f"verify:\n  roles:\n    '{OTHER}': {reader}\n    '222222222222': arn:aws:iam::{OTHER}:role/mislabelled\n"
+        "    '333333333333': null\n"
+    )
+    refused = (
+        '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+        "<Code>AccessDenied</Code><Message>not authorized to perform sts:AssumeRole</Message></Error>"
+        "<RequestId>1</RequestId></ErrorResponse>"
+    )
+    fault_proxy.answer("AssumeRole", 403, refused, "text/xml")
+    result = verify(invoke, write_project(tmp_path, account, overlay), fault_proxy.env(aws_env), "--format", "json")
+    assert result.returncode == 0, result.stdout + result.stderr  # not checked is not failed, nor exit 3
+    found = findings(result)
+    why = f"cannot assume {reader}, the role `verify: roles:` names for account {OTHER}: access denied: the caller"
+    [role] = by_rule(found, "verify-role-missing", "warning")
+    [secret] = by_rule(found, "verify-secret-missing", "warning")
+    assert role.startswith(f"could not check the execution role 'checkout-api-execution': {why}")
+    assert secret.startswith(f"could not check the secret {shared}: {why}")
+    assert fault_proxy.operations.count("AssumeRole") == 1  # tried once for the account, said for each thing
+
+
+def test_a_role_named_for_an_account_must_be_in_it() -> None:
+    from ecs_overlay.base import AwsPlace
+    from ecs_overlay.provenance import Provenance
+    from ecs_overlay.verify import Checks, Unreached
+
+    checks = Checks(None, AwsPlace(role_arn=f"arn:aws:iam::{ACCOUNT}:role/deploy"), {}, Provenance(),  # type: ignore[arg-type]
+                    {"222222222222": f"arn:aws:iam::{OTHER}:role/mislabelled"})  # fmt: skip
+    assert checks.role_for("222222222222") == Unreached(
+        f"the role `verify: roles:` names for account 222222222222, arn:aws:iam::{OTHER}:role/mislabelled, is in "
+        "another account"
+    )
+    assert checks.role_for(ACCOUNT) == f"arn:aws:iam::{ACCOUNT}:role/deploy" and checks.role_for(None) is not None
+
+
+LISTENERS = """<DescribeListenersResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+<DescribeListenersResult><Listeners><member><ListenerArn>{listener}</ListenerArn><Port>443</Port><Protocol>TCP</Protocol>
+<DefaultActions><member><Type>forward</Type><TargetGroupArn>{group}</TargetGroupArn></member></DefaultActions>
+</member></Listeners></DescribeListenersResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</DescribeListenersResponse>"""
+NO_LISTENER = (
+    '<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><Error><Type>Sender</Type>'
+    "<Code>ListenerNotFound</Code><Message>One or more listeners not found</Message></Error>"
+    "<RequestId>1</RequestId></ErrorResponse>"
+)
+
+
+def test_a_network_load_balancers_listener_stands_for_the_listener_rule(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    # moto names a Network Load Balancer's listeners listener/app/…, as an ALB's: the proxy answers as ELB does.
+    setup = BlueGreen(account)
+    listener = (
+        f"arn:aws:elasticloadbalancing:eu-west-1:{ACCOUNT}:listener/net/shop-tcp/0123456789abcdef/0f1e2d3c4b5a6978"
+    )
+    gone = listener[:-4] + "0000"
+    fault_proxy.answer("DescribeListeners", 200, LISTENERS.format(listener=listener, group=setup.blue), "text/xml")
+    fault_proxy.answer("DescribeListeners", 400, NO_LISTENER, "text/xml")
+    section = setup.section(productionListenerRule=listener, testListenerRule=gone)
+    result = verify(invoke, write_project(tmp_path, account, section), fault_proxy.env(aws_env), "--format", "json")
+    assert blue_green_findings(findings(result))["verify-blue-green-listener-rule"] == [
+        ("info", f"the production listener rule {listener} exists and forwards to the service's target groups"),
+        ("error", f"the test listener rule {gone} does not exist; ECS cannot shift traffic. Fix testListenerRule"),
+    ]
+    assert fault_proxy.operations.count("DescribeListeners") == 2 and "DescribeRules" not in fault_proxy.operations
+
+
+def test_verify_roles_are_keyed_by_account_id_and_name_iam_roles(invoke: Any, tmp_path: Path) -> None:
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "base.json").write_text(
+        (Path(__file__).parent.parent / "examples/sample-app/describe-task-definition.json").read_text()
+    )
+    roles = f"    '12345': arn:aws:iam::{OTHER}:role/x\n    '{OTHER}': not-a-role\n"
+    layer = "family: checkout-api\nverify:\n  roles:\n" + roles
+    (tmp_path / "environments" / "test.yaml").write_text(layer)
+    result = invoke("validate", "--env", "test", "--base", "base.json", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "environments/test.yaml:3:3 verify.roles: error: " in result.stdout
+    assert f"environments/test.yaml:5:5 verify.roles.{OTHER}: error: " in result.stdout
+    (tmp_path / "environments" / "test.yaml").write_text(
+        layer.replace("'12345'", "'222222222222'").replace("not-a-role", f"arn:aws:iam::{OTHER}:role/y")
+    )
+    valid = invoke("validate", "--env", "test", "--base", "base.json", cwd=tmp_path)
+    assert valid.returncode == 0, valid.stdout + valid.stderr

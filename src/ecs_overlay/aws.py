@@ -77,6 +77,8 @@ _MISSING = {
     "ImageNotFoundException",
     "FileSystemNotFound",
     "AccessPointNotFound",
+    "RuleNotFound",
+    "ListenerNotFound",
     "NoSuchKey",
     "NoSuchBucket",
     "NotFound",
@@ -88,6 +90,8 @@ _UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "U
 _MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
 # A question AWS will not answer as asked (an identifier of the wrong form): no answer, not a failure.
 _UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
+# Secrets Manager: a value its KMS key will not decrypt for the caller, or a secret in a state that refuses reads.
+_UNASKABLE |= {"DecryptionFailure", "InvalidRequestException"}
 
 
 class Answer(NamedTuple):

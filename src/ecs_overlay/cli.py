@@ -715,9 +715,11 @@ def verify(
     """Check, read-only, that what the rendered task definition points at exists in AWS.
 
     Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
-    ECR images and their architecture, EFS volumes, FireLens files in S3 and, with --cluster and
-    --service, the service's load-balancer target. Exit 0 when nothing failed (checks that could
-    not be made are warnings), 1 when something did.
+    ECR images and their architecture, EFS volumes, FireLens files in S3, the blue/green resources
+    of the service: section's load balancers and, with --cluster and --service, the service's
+    load-balancer target. Each is looked up in its own region and account (another account only
+    through `verify: roles:`). Exit 0 when nothing failed (checks that could not be made are
+    warnings), 1 when something did.
     """
     from .report import findings_json, findings_text
 
@@ -732,7 +734,7 @@ def verify(
 def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]:
     """verify's findings for a rendered environment, with a summary line on stderr."""
     from .base import aws_place
-    from .merge import merge_base_location
+    from .merge import merge_base_location, merge_verify_roles
     from .verify import verify as verify_taskdef
 
     location = merge_base_location(rendered.layers)  # the environment's `base:`, when the options name no service
@@ -742,7 +744,15 @@ def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]
     target = (str(cluster), str(service)) if cluster and service else None
     place = aws_place(base, rendered.layers)  # the environment's region and account
     findings = verify_taskdef(
-        base.ecs(), place, rendered.result.taskdef, rendered.result.provenance, target, rendered.result.appspec
+        base.ecs(),
+        place,
+        rendered.result.taskdef,
+        rendered.result.provenance,
+        target,
+        rendered.result.appspec,
+        rendered.result.service,  # its load balancers' blue/green resources
+        merge_verify_roles(rendered.layers),  # the roles that reach other accounts
+        {path: origin for layer in rendered.layers for path, origin in layer.section_origins},
     )
     ok = sum(1 for finding in findings if not finding.is_error and not finding.is_warning)
     failed = sum(1 for finding in findings if finding.is_error)

@@ -135,6 +135,13 @@ def merge_base_location(overlays: Sequence[Overlay]) -> dict[str, Any]:
     return {key: value for key, value in (merged or {}).items() if value is not None}
 
 
+def merge_verify_roles(overlays: Sequence[Overlay]) -> dict[str, str]:
+    """The ``verify: roles:`` of all layers, merged: account id → the role verify assumes to look there."""
+    merged = _merge_sections(overlay.verify_settings for overlay in overlays if overlay.has_verify_settings)
+    roles = (merged or {}).get("roles") or {}
+    return {str(account): str(role) for account, role in roles.items() if role is not None}
+
+
 def _merge_sections(sections: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
     """Sections that are not part of the task definition, layer after layer; a ``null`` section removes."""
     merged: dict[str, Any] | None = None

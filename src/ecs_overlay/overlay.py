@@ -89,6 +89,12 @@ class Overlay:
     # of the task definition either, and merged through `extends` the same way.
     base_location: dict[str, Any] | None = None
     has_base_location: bool = False
+    # How `verify` reaches other accounts (`verify: roles: {ACCOUNT: ROLE_ARN}`); not part of the task
+    # definition, merged through `extends` like the others.
+    verify_settings: dict[str, Any] | None = None
+    has_verify_settings: bool = False
+    # Where each value of those sections is written, so that a finding about one can name its line.
+    section_origins: list[tuple[Path, Origin]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     # The dotenv files `envFile:` read, relative to this file: part of the environment as much as the overlay is.
     imports: list[str] = field(default_factory=list)
@@ -132,9 +138,12 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str], read: ReadBe
     overlay.service = overlay.data.pop("service", None)
     overlay.has_base_location = "base" in overlay.data
     overlay.base_location = overlay.data.pop("base", None)
-    sections = (("appspec",), ("service",), ("base",))
+    overlay.has_verify_settings = "verify" in overlay.data
+    overlay.verify_settings = overlay.data.pop("verify", None)
+    sections = (("appspec",), ("service",), ("base",), ("verify",))
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.service_origins = [(path, origin) for path, origin in reader.origins if path[:1] == ("service",)]
+    overlay.section_origins = [(path, origin) for path, origin in reader.origins if path[:1] in sections]
     overlay.items = reader.items
     overlay.extends = reader.extends
     overlay.imports = reader.imports

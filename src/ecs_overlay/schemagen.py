@@ -279,6 +279,24 @@ _BASE_SCHEMA = {
         },
     },
 }
+_VERIFY_SCHEMA = {
+    "description": "How `verify` looks things up; never part of the task definition.",
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "properties": {
+        "roles": {
+            "description": "A role to assume (sts:AssumeRole, with the standard credentials) in each other account "
+            "whose resources the task definition names (a secret, a parameter, an image, a role); without one, "
+            "verify reports such a resource as not checked.",
+            "type": ["object", "null"],
+            "propertyNames": {"pattern": "^[0-9]{12}$"},
+            "additionalProperties": {
+                "type": ["string", "null"],
+                "pattern": "^arn:[^:]+:iam::[0-9]{12}:role/.+$",
+            },
+        },
+    },
+}
 _SCALAR_AS_STRING = ["string", "number", "boolean"]
 # (a pattern, not propertyNames: checking every item name against it costs far less in jsonschema)
 _NO_OPERATION = {"^(?:" + "|".join(re.escape(name) for name in LIST_OPERATIONS) + ")$": False}
@@ -321,6 +339,7 @@ def overlay_schema(taskdef: dict[str, Any], service: dict[str, Any] | None = Non
     properties["appspec"] = _APPSPEC_SCHEMA
     properties["service"] = _service_section(service)
     properties["base"] = _BASE_SCHEMA
+    properties["verify"] = _VERIFY_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",
         "type": "array",

@@ -80,3 +80,38 @@ LOAD_BALANCER_TARGET = declare(
     source="https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_LoadBalancer.html",
     category="verify",
 )
+SECRET_DELETED = declare(
+    "verify-secret-deleted",
+    summary="no referenced Secrets Manager secret is scheduled for deletion (DescribeSecret's `DeletedDate`): "
+    "Secrets Manager refuses to hand out its value",
+    source="https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_DescribeSecret.html",
+    category="verify",
+)
+SECRET_JSON_KEY = declare(
+    "verify-secret-json-key",
+    summary="a secret referenced with a JSON key (`…:secret:name-AbCdEf:key::`) holds a JSON object with that key; "
+    "a warning at most (the value may change before tasks start), and only when the caller may read the value",
+    source=f"{_ECS_GUIDE}/secrets-envvar-secrets-manager.html",
+    category="verify",
+)
+_BLUE_GREEN = f"{_ECS_GUIDE}/alb-resources-for-blue-green.html"
+BLUE_GREEN_TARGET_GROUP = declare(
+    "verify-blue-green-target-group",
+    summary="the alternate target group of a blue/green load balancer (`advancedConfiguration`) exists, in the "
+    "primary target group's VPC (both must be in the tasks' VPC)",
+    source=_BLUE_GREEN,
+    category="verify",
+)
+BLUE_GREEN_LISTENER_RULE = declare(
+    "verify-blue-green-listener-rule",
+    summary="the production and test listener rules (an ALB rule, or an NLB listener) exist, are two, and forward "
+    "to the service's target groups",
+    source=f"{_ECS_GUIDE}/troubleshooting-blue-green.html",
+    category="verify",
+)
+BLUE_GREEN_ROLE = declare(
+    "verify-blue-green-role",
+    summary="the infrastructure role of a blue/green load balancer exists and trusts `ecs.amazonaws.com`",
+    source=f"{_ECS_GUIDE}/AmazonECSInfrastructureRolePolicyForLoadBalancers.html",
+    category="verify",
+)
