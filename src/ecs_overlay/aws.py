@@ -83,6 +83,8 @@ _MISSING = {
     "404",
     "TargetGroupNotFound",
 }
+# ECS's ClientException for a family or revision that does not exist (it has no error code of its own).
+_NO_TASK_DEFINITION = "unable to describe task definition"
 # An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
 _UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
 _MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
@@ -297,6 +299,28 @@ class Ecs:
         resource lives, from its ARN) when given, else in ``region`` as ``region()`` resolves it."""
         return self._client(resource_region, region, role_arn, service=service, explicit=resource_region is not None)
 
+    def call(
+        self,
+        service: str,
+        operation: str,
+        permission: str,
+        subject: str = "",
+        *,
+        region: str | None = None,
+        role_arn: str | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """One call that acts or follows an action (RunTask, CreateDeployment, DeregisterTaskDefinition, …;
+        ``operation`` in botocore's snake_case): its answer, or AwsError as any other call."""
+        client = self._client(None, region, role_arn, service=service)
+        response = self._call(getattr(client, operation), permission, subject, **params)
+        if not isinstance(response, dict):
+            raise AwsError(
+                f"AWS sent a malformed {_operation_name(getattr(client, operation))} response; check "
+                "AWS_ENDPOINT_URL and run again"
+            )
+        return response
+
     def ask(
         self,
         service: str,
@@ -323,7 +347,7 @@ class Ecs:
             status = outcome.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in _ACCESS_DENIED or code in ("403", "Forbidden"):  # S3's HEAD answers a bare 403
                 return Answer("denied", reason=permission)
-            if code in _MISSING:
+            if code in _MISSING or _NO_TASK_DEFINITION in message.lower():
                 return Answer("missing", reason=message or code)
             # A 500 or 501 without an error code of its own: the endpoint has no such operation (moto's way).
             if code in _UNOFFERED or (status in (500, 501) and code in ("", str(status))):
@@ -729,7 +753,7 @@ def _client_error_message(
     if (
         operation == "DescribeTaskDefinition"
         and code in ("ClientException", "InvalidParameterException")
-        and "unable to describe task definition" in message.lower()
+        and _NO_TASK_DEFINITION in message.lower()
     ):
         return f"{subject or 'task definition'} not found ({message}); check the family name and the region"
     status = metadata.get("HTTPStatusCode")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
     from .deploy import Progress
+    from .deploy_extras import Extras
     from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -125,6 +126,14 @@ AWS_TIMEOUT_OPTION = click.option(
     metavar="SECONDS",
     help="The most time one AWS call may take, every retry included (standard mode, "
     "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
+)
+
+
+ALLOW_ENVIRONMENT_CHANGE_OPTION = click.option(
+    "--allow-environment-change",
+    is_flag=True,
+    help="Write even where the family's latest revision or the service's running one is tagged for another "
+    "environment (refused otherwise); said loudly on stderr.",
 )
 
 
@@ -352,6 +361,7 @@ def render(
 @cli.command()
 @render_options
 @click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
+@ALLOW_ENVIRONMENT_CHANGE_OPTION
 @reports_errors
 def register(
     env: str | None,
@@ -361,6 +371,7 @@ def register(
     options: RenderOptions,
     image_arch: str | None,
     dry_run: bool,
+    allow_environment_change: bool = False,
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
@@ -371,9 +382,16 @@ def register(
         )
         return
     from .base import aws_place
+    from .ownership import check_family
 
     place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
+    family = str(rendered.result.taskdef.get("family"))
+    check_family(base.ecs(), family, name, place, allow_environment_change, _warn_loudly)
     write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
+
+
+def _warn_loudly(text: str) -> None:
+    click.echo(click.style(text, fg="red", bold=True), err=True)
 
 
 def _ignore_rule(pattern: str) -> IgnoreRule:
@@ -517,6 +535,70 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
     }
 
 
+def deploy_extra_options(func: F) -> F:
+    """deploy's options beyond rendering and the rollout (deploy_extras.py); the command receives one ``extras``."""
+    from .onetask import OneOffTask
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        force_new_deployment: bool,
+        desired_count: int | None,
+        revision: str | None,
+        run_task_first: list[OneOffTask],
+        codedeploy_config: tuple[str, str] | None,
+        allow_environment_change: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from .deploy_extras import Extras
+
+        extras = Extras(
+            force_new_deployment, desired_count, revision, run_task_first, codedeploy_config, allow_environment_change
+        )
+        return func(*args, extras=extras, **kwargs)
+
+    def parse_task(text: str) -> OneOffTask:
+        from .onetask import parse
+
+        try:
+            return parse(text)
+        except UsageError as error:
+            raise click.BadParameter(error.message) from None
+
+    options = [
+        click.option("--force-new-deployment", is_flag=True, help="Start new tasks even if nothing else changed."),
+        click.option(
+            "--desired-count", type=click.IntRange(min=0), metavar="N", help="Also set the service's desired count."
+        ),
+        click.option(
+            "--revision",
+            metavar="N|latest",
+            help="Deploy this registered revision of the environment's family (N, latest, family:N or ARN): "
+            "nothing is rendered or registered.",
+        ),
+        click.option(
+            "--run-task-first",
+            metavar="CONTAINER=COMMAND",
+            multiple=True,
+            callback=_parsed_each(parse_task),
+            help="Before updating the service, run COMMAND in CONTAINER as a one-off task of the new revision "
+            "(the service's network and capacity) and stop the deploy unless it exits 0. Repeatable, run in order.",
+        ),
+        click.option(
+            "--codedeploy-config",
+            nargs=2,
+            metavar="APPLICATION DEPLOYMENT_GROUP",
+            help="For a CodeDeploy-controlled service: the CodeDeploy application and deployment group (default: "
+            "the environment's appspec.codedeploy, else the one deployment group that deploys the service).",
+        ),
+        ALLOW_ENVIRONMENT_CHANGE_OPTION,
+    ]
+    command: Any = wrapper
+    for option in reversed(options):
+        command = option(command)
+    return cast(F, command)
+
+
 @cli.command()
 @render_options
 @click.option(
@@ -530,6 +612,7 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
     "--rollback", is_flag=True, help="When the deployment fails or times out, go back to the previous revision."
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
+@deploy_extra_options
 @reports_errors
 def deploy(
     env: str | None,
@@ -542,17 +625,20 @@ def deploy(
     poll_interval: float,
     rollback: bool,
     dry_run: bool,
+    extras: Extras,
 ) -> None:
     """Render, register, update --cluster/--service to the new revision and wait for the deployment.
 
-    For services ECS deploys itself (rolling, BLUE_GREEN); a CodeDeploy-controlled service is refused
-    (use render --appspec --image-detail with CodeDeploy). The base is the revision the service runs,
-    unless --family or --base names another. Exit 5 when the deployment fails or times out.
+    For services ECS deploys itself (rolling, BLUE_GREEN) and CodeDeploy-controlled ones (a CodeDeploy
+    deployment with the environment's appspec). The base is the revision the service runs, unless
+    --family or --base names another. Exit 5 when the deployment (or a --run-task-first task) fails or
+    times out.
     """
+    from . import codedeploy, deploy_extras
     from .base import aws_place
     from .deploy import deploy as deploy_service
     from .deploy import plan
-    from .merge import merge_base_location
+    from .merge import merge_appspec, merge_base_location, merge_service
 
     if base.cluster is None or base.service is None:
         raise UsageError("deploy needs the service to update: pass --cluster and --service")
@@ -560,32 +646,62 @@ def deploy(
     name = environment_name(env, environments_dir)
     layers = environments_dir.load(name)
     place = aws_place(base, layers)  # the environment's region and account
-    planned = plan(base.ecs(), cluster, service, place)  # a CodeDeploy service is refused before any work
-    # The base: --family or --base, else the environment's `base:` section, else the revision the service
-    # runs (described once, above).
-    located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
-    render_base = BaseOptions(
-        family=base.family if located else planned.previous,
-        base_file=base.base_file,
-        region=base.region,
-        timeout=base.timeout,
-    )
-    render_base._ecs = base.ecs()  # one connection for the run
-    _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
-    _check_registerable(rendered, base)
-    planned.configure(rendered.result.service)
+    planned = plan(base.ecs(), cluster, service, place)  # the service as it runs, before any work
+    existing: str | None = None
+    if extras.revision is not None:  # an existing revision: nothing rendered or registered
+        family = deploy_extras.environment_family(layers, planned.previous)
+        existing, taskdef = deploy_extras.existing_revision(base.ecs(), extras.revision, family, place)
+        service_settings, appspec_settings = merge_service(layers), merge_appspec(layers)
+    else:
+        # The base: --family or --base, else the environment's `base:` section, else the revision the service
+        # runs (described once, above).
+        located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
+        render_base = BaseOptions(
+            family=base.family if located else planned.previous,
+            base_file=base.base_file,
+            region=base.region,
+            timeout=base.timeout,
+        )
+        render_base._ecs = base.ecs()  # one connection for the run
+        _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
+        _check_registerable(rendered, base)
+        taskdef = rendered.result.taskdef
+        service_settings, appspec_settings = rendered.result.service, rendered.result.appspec
+    planned.configure(service_settings)
+    deploy_extras.apply_to_plan(planned, extras, service_settings)
+    target = None
+    if planned.controller == "CODE_DEPLOY":
+        target = codedeploy.find_target(base.ecs(), cluster, service, place, extras.codedeploy, appspec_settings)
+        codedeploy.appspec_content(taskdef, appspec_settings, "<new revision>")  # refused before any write
+    new_family = None if existing else str(taskdef.get("family"))
+    deploy_extras.check_before_writing(base.ecs(), planned, name, new_family, taskdef, extras, _warn_loudly)
     if dry_run:
-        write_stdout(to_json(rendered.result.taskdef))
-        change = to_json(planned.update(f"<new revision of {rendered.result.taskdef.get('family')}>"))
+        if existing is None:
+            write_stdout(to_json(taskdef))
+        revision = existing or f"<new revision of {taskdef.get('family')}>"
+        if target is not None:
+            change = f"a CodeDeploy deployment ({target.application}/{target.group}) of {revision}"
+        else:
+            change = to_json(planned.update(revision)).rstrip()
+        what = "deployed as it is" if existing else "registered as a new revision"
         click.echo(
-            f"dry run: environment {name} would be registered as a new revision and service {cluster}/{service} "
-            f"(now on {planned.previous}) updated with: {change.rstrip()}; nothing registered or changed",
+            f"dry run: environment {name} would be {what} and service {cluster}/{service} "
+            f"(now on {planned.previous}) updated with: {change}; nothing registered or changed",
             err=True,
         )
         return
-    arn = deploy_service(
-        base.ecs(), planned, rendered.result.taskdef, _progress(), wait_timeout, poll_interval, rollback
-    )
+    progress = _progress()
+    first = deploy_extras.one_off_tasks(base.ecs(), planned, extras, progress, wait_timeout, poll_interval)
+    if target is not None:
+        arn = codedeploy.deploy(
+            base.ecs(), planned, taskdef, appspec_settings, target, progress, wait_timeout, poll_interval, rollback,
+            existing=existing, before_update=first,
+        )  # fmt: skip
+    else:
+        arn = deploy_service(
+            base.ecs(), planned, taskdef, progress, wait_timeout, poll_interval, rollback,
+            existing=existing, before_update=first,
+        )  # fmt: skip
     write_stdout(arn + "\n")
 
 

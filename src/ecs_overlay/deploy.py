@@ -33,6 +33,13 @@ class Plan:
     previous: str  # the task definition the service runs now
     described: dict[str, Any] = field(default_factory=dict, repr=False)
     deployment_configuration: dict[str, Any] | None = None  # None: left as it is
+    # UpdateService members set by options (--desired-count, --force-new-deployment) and pass-through
+    # `service:` keys (propagateTags, enableECSManagedTags); see deploy_options.py.
+    extra_changes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def controller(self) -> str:
+        return str((self.described.get("deploymentController") or {}).get("type", "ECS"))
 
     def configure(self, settings: Mapping[str, Any] | None) -> None:
         """Take the managed fields of an environment's `service:` section over the service's own."""
@@ -46,7 +53,7 @@ class Plan:
         changes: dict[str, Any] = {"taskDefinition": taskdef_arn}
         if self.deployment_configuration is not None:
             changes["deploymentConfiguration"] = self.deployment_configuration
-        return changes
+        return {**changes, **self.extra_changes}
 
 
 @dataclass
@@ -60,19 +67,13 @@ class Progress:
 
 
 def plan(aws: Ecs, cluster: str, service: str, place: AwsPlace) -> Plan:
-    """The service as it runs now, checked to be one ECS deploys itself."""
+    """The service as it runs now, checked to be one ECS or CodeDeploy deploys."""
     described = aws.describe_service(cluster, service, *place)
     controller = (described.get("deploymentController") or {}).get("type", "ECS")
-    if controller == "CODE_DEPLOY":
-        raise UsageError(
-            f"service {cluster}/{service} is deployed by CodeDeploy (deploymentController CODE_DEPLOY); deploy "
-            "does not drive CodeDeploy. Write its artifacts with `render --appspec appspec.yaml --image-detail "
-            "imageDetail.json` and deploy them with CodePipeline's ECS blue/green action or `aws deploy`"
-        )
-    if controller != "ECS":
+    if controller not in ("ECS", "CODE_DEPLOY"):  # CODE_DEPLOY: codedeploy.py creates the deployment
         raise UsageError(
             f"service {cluster}/{service} has deploymentController {controller}; deploy updates only services "
-            "ECS deploys itself (ECS: rolling or BLUE_GREEN)"
+            "ECS deploys itself (ECS: rolling or BLUE_GREEN) or CodeDeploy deploys (CODE_DEPLOY)"
         )
     return Plan(cluster, service, place, str(described.get("taskDefinition")), described)
 
@@ -87,14 +88,21 @@ def deploy(
     rollback: bool,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    existing: str | None = None,
+    before_update: Callable[[str], None] | None = None,
 ) -> str:
     """Register, update the service, wait for the rollout; the new revision's ARN.
+
+    ``existing``: deploy this registered revision instead of registering ``taskdef`` (--revision, rollback);
+    ``before_update(arn)`` runs between the two (one-off tasks, onetask.py) and may stop the deploy.
 
     A rollout that fails or does not finish within ``wait_timeout`` raises DeploymentError (exit 5),
     after updating the service back to the revision it ran before when ``rollback`` is set.
     """
-    arn = aws.register(taskdef, *planned.place)
-    progress.line(f"registered {arn}")
+    arn = existing or aws.register(taskdef, *planned.place)
+    progress.line(f"deploying the registered revision {arn}" if existing else f"registered {arn}")
+    if before_update is not None:
+        before_update(arn)
     seen = {event.get("id") for event in planned.described.get("events") or []}
     aws.update_service(planned.cluster, planned.service, *planned.place, **planned.update(arn))
     progress.line(f"updated service {planned.cluster}/{planned.service}: {planned.previous} -> {arn}")

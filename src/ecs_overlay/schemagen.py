@@ -164,6 +164,17 @@ _APPSPEC_SCHEMA = {
                 },
             },
         },
+        "codedeploy": {
+            "description": "Where `deploy` sends a CodeDeploy-controlled service's deployment (CreateDeployment); "
+            "default: the one deployment group that deploys the service.",
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "applicationName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+                "deploymentGroupName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+                "deploymentConfigName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+            },
+        },
         "hooks": {
             "type": ["object", "null"],
             "additionalProperties": False,
@@ -209,6 +220,8 @@ _SERVICE_SCHEMA = {
                 },
             },
         },
+        "propagateTags": {"enum": ["TASK_DEFINITION", "SERVICE", "NONE", None]},
+        "enableECSManagedTags": {"type": ["boolean", "null"]},
     },
 }
 _TEXT = {"type": ["string", "null"]}
