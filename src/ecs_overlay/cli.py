@@ -705,6 +705,152 @@ def deploy(
     write_stdout(arn + "\n")
 
 
+def _environment_service(layers: list[Any], cluster: str | None, service: str | None, command: str) -> tuple[str, str]:
+    """--cluster/--service, else the environment's `base:` service."""
+    from .merge import merge_base_location
+
+    location = merge_base_location(layers)
+    cluster = cluster or location.get("cluster")
+    service = service or location.get("service")
+    if not cluster or not service:
+        raise UsageError(f"{command} needs the service: pass --cluster and --service (or set them in `base:`)")
+    return str(cluster), str(service)
+
+
+@cli.command()
+@environment_options
+@click.option("--cluster", help="The service's cluster (default: the environment's base.cluster).")
+@click.option("--service", help="The ECS service to roll back (default: the environment's base.service).")
+@click.option(
+    "--to-revision",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Go back to revision N of the family the service runs (default: the previous revision).",
+)
+@click.option("--wait-timeout", **_seconds(900, "How long to wait for the rollback to complete; past it, exit 5."))
+@click.option("--poll-interval", **_seconds(10, "Time between two looks at the service while waiting."))
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@reports_errors
+def rollback(
+    env: str | None,
+    environments_dir: Environments,
+    cluster: str | None,
+    service: str | None,
+    to_revision: int | None,
+    wait_timeout: float,
+    poll_interval: float,
+    region: str | None,
+    aws_timeout: float,
+) -> None:
+    """Point the service back at its previous revision (or --to-revision N) and wait for the deployment.
+
+    The previous revision: while a rollout runs, the one the older deployment still runs; otherwise the
+    newest ACTIVE revision of the running family older than the running one. Nothing is rendered or
+    registered; the service's other settings are left as they are. Prints the revision now running.
+    """
+    from .base import aws_place
+    from .deploy import deploy as deploy_service
+    from .deploy import plan
+    from .ownership import check_service
+    from .revisions import family_and_revision, previous_revision
+
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    cluster, service = _environment_service(layers, cluster, service, "rollback")
+    options = BaseOptions(region=region, timeout=aws_timeout)
+    place = aws_place(options, layers)
+    aws = options.ecs()
+    planned = plan(aws, cluster, service, place)
+    if planned.controller == "CODE_DEPLOY":
+        raise UsageError(
+            f"service {cluster}/{service} is deployed by CodeDeploy: stop a running deployment with `aws deploy "
+            "stop-deployment --auto-rollback-enabled`, or deploy the previous revision with deploy --revision N"
+        )
+    check_service(aws, cluster, service, planned.previous, name, place, False, _warn_loudly)
+    if to_revision is not None:
+        target = aws.describe_task_definition(f"{family_and_revision(planned.previous)[0]}:{to_revision}", *place)
+        back = str(target["taskDefinition"].get("taskDefinitionArn"))
+    else:
+        back = previous_revision(aws, planned.described, place)
+    click.echo(f"rolling back service {cluster}/{service}: {planned.previous} -> {back}", err=True)
+    arn = deploy_service(aws, planned, {}, _progress(), wait_timeout, poll_interval, False, existing=back)
+    write_stdout(arn + "\n")
+
+
+@cli.command()
+@environment_options
+@click.option(
+    "--keep", type=click.IntRange(min=1), required=True, metavar="N", help="Keep the newest N ACTIVE revisions."
+)
+@click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    help="Also keep every revision a service of this cluster runs (besides the environment's base.cluster). "
+    "Repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be kept and deregistered; change nothing.")
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@reports_errors
+def deregister(
+    env: str | None,
+    environments_dir: Environments,
+    keep: int,
+    clusters: tuple[str, ...],
+    dry_run: bool,
+    region: str | None,
+    aws_timeout: float,
+) -> None:
+    """Deregister the environment's ACTIVE revisions beyond the newest --keep N.
+
+    Never one that a service runs: every deployment of every service in the environment's base.cluster
+    (and each --cluster) is kept, old and new deployments of a rollout alike. The family is the
+    environment's `family:`, else its base.family, else the family its base service runs.
+    """
+    from . import revisions
+    from .base import aws_place
+    from .deploy_extras import environment_family
+    from .merge import merge_base_location
+
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    options = BaseOptions(region=region, timeout=aws_timeout)
+    place = aws_place(options, layers)
+    aws = options.ecs()
+    location = merge_base_location(layers)
+    running_base = None
+    if location.get("cluster") and location.get("service"):
+        running_base = aws.service_task_definition(str(location["cluster"]), str(location["service"]), *place)
+    try:
+        family = environment_family(layers, running_base or "")
+    except EcsOverlayError:
+        raise UsageError(
+            f"environment {name} names no family: set `family:` or `base:` (family, or cluster and service)"
+        ) from None
+    watched = [*clusters, *([str(location["cluster"])] if location.get("cluster") else [])]
+    running = revisions.running_in_clusters(aws, watched, place)
+    if running_base:
+        running.add(running_base)
+    pruning = revisions.prune_plan(family, revisions.family_revisions(aws, family, place), keep, running)
+    for arn in pruning.in_use:
+        click.echo(f"kept (a service runs it): {arn}", err=True)
+    for arn in pruning.deregistered:
+        if dry_run:
+            click.echo(f"would deregister {arn}", err=True)
+        else:
+            revisions.deregister(aws, arn, place)
+            click.echo(f"deregistered {arn}", err=True)
+    done = "would deregister" if dry_run else "deregistered"
+    click.echo(
+        f"family {family}: kept the newest {counted(len(pruning.kept), 'revision')} and "
+        f"{len(pruning.in_use)} in use; {done} {len(pruning.deregistered)}"
+        + ("; nothing changed (dry run)" if dry_run else ""),
+        err=True,
+    )
+
+
 def _progress() -> Progress:
     """Progress on stderr: a status line rewritten in place on a terminal, plain lines when it changes elsewhere."""
     from .deploy import Progress

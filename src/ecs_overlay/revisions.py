@@ -108,3 +108,33 @@ def previous_revision(aws: Ecs, described: Mapping[str, Any], place: AwsPlace) -
         f"family {family} has no ACTIVE revision older than {family}:{revision} to go back to; name one with "
         "--to-revision N"
     )
+
+
+def running_in_clusters(aws: Ecs, clusters: Iterable[str], place: AwsPlace) -> set[str]:
+    """Every revision any deployment of any service in ``clusters`` runs (a rollout's old and new alike)."""
+    running: set[str] = set()
+    for cluster in sorted(set(clusters)):
+        services: list[str] = []
+        token: str | None = None
+        while True:
+            page = aws.call(
+                "ecs", "list_services", "ecs:ListServices", f"cluster '{cluster}'", region=place.region,
+                role_arn=place.role_arn, cluster=cluster, **({"nextToken": token} if token else {}),
+            )  # fmt: skip
+            services += [arn for arn in page.get("serviceArns") or [] if isinstance(arn, str)]
+            token = page.get("nextToken")
+            if not token:
+                break
+        for start in range(0, len(services), 10):  # DescribeServices takes at most 10
+            described = aws.call(
+                "ecs", "describe_services", "ecs:DescribeServices", f"cluster '{cluster}'", region=place.region,
+                role_arn=place.role_arn, cluster=cluster, services=services[start : start + 10],
+            )  # fmt: skip
+            for found in described.get("services") or []:
+                if not isinstance(found, dict):
+                    continue
+                running.add(str(found.get("taskDefinition")))
+                running.update(
+                    str(d.get("taskDefinition")) for d in found.get("deployments") or [] if isinstance(d, dict)
+                )
+    return running
