@@ -250,3 +250,62 @@ def test_deploying_stage_onto_a_service_running_a_prod_revision_is_refused_befor
         "WARNING: --allow-environment-change: deploying environment 'stage' to service shop/checkout" in allowed.stderr
     )
     assert running(ecs) == f"{TASK_DEFINITIONS}/checkout-api-stage:2"
+
+
+def test_the_tasks_section_runs_before_run_task_first_and_an_overlay_can_remove_a_task(
+    invoke: Any, project: Path, ecs: Any, fargate_service: dict[str, Any], aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+) -> None:  # fmt: skip
+    with (project / "environments" / "_common.yaml").open("a") as common:
+        common.write("tasks:\n  warm-cache:\n    container: web\n    command: [./warm, --all]\n")
+    with (project / "environments" / "prod.yaml").open("a") as overlay:
+        overlay.write("tasks:\n  migrate:\n    container: web\n    command: python manage.py migrate\n")
+    fault_proxy.answer("RunTask", 200, started())
+    fault_proxy.answer("DescribeTasks", 200, stopped(0))
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED"))
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--run-task-first", "web=./check")
+    assert result.returncode == 0, result.stderr
+    commands = [run["overrides"]["containerOverrides"][0]["command"] for run in fault_proxy.sent("RunTask")]
+    assert commands == [["./warm", "--all"], ["python", "manage.py", "migrate"], ["./check"]]
+    assert "one-off task migrate web: python manage.py migrate exited 0" in result.stderr.splitlines()
+    with (project / "environments" / "prod.yaml").open("a") as overlay:
+        overlay.write("  warm-cache: null\n")
+    fault_proxy.requests.clear()
+    del fault_proxy.answers["DescribeServices"]
+    fault_proxy.forward("DescribeServices")
+    fault_proxy.answer("DescribeServices", 200, described("COMPLETED", f"{TASK_DEFINITIONS}/checkout-api-prod:3"))
+    again = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert again.returncode == 0, again.stderr
+    commands = [run["overrides"]["containerOverrides"][0]["command"] for run in fault_proxy.sent("RunTask")]
+    assert commands == [["python", "manage.py", "migrate"]]
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ("tasks:\n  migrate:\n    command: ./migrate\n", "container"),
+        ("tasks:\n  migrate:\n    container: web\n    command: []\n", "command"),
+        ("tasks:\n  migrate:\n    container: web\n    comand: ./migrate\n", "comand"),
+    ],
+)
+def test_a_malformed_tasks_section_is_a_finding_from_validate(
+    project: Path, invoke: Any, section: str, message: str
+) -> None:
+    with (project / "environments" / "prod.yaml").open("a") as overlay:
+        overlay.write(section)
+    result = invoke("validate", "--env", "prod", cwd=project)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "environments/prod.yaml:" in result.stdout + result.stderr and message in result.stdout + result.stderr
+
+
+def test_a_task_naming_a_container_the_revision_lacks_stops_deploy_before_registering(
+    invoke: Any, project: Path, ecs: Any, fargate_service: dict[str, Any], aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+) -> None:  # fmt: skip
+    with (project / "environments" / "prod.yaml").open("a") as overlay:
+        overlay.write("tasks:\n  migrate:\n    container: api\n    command: ./migrate\n")
+    result = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert result.returncode == 2
+    assert "tasks.migrate names container 'api', which the task definition does not have" in result.stderr
+    assert "RegisterTaskDefinition" not in fault_proxy.operations

@@ -669,6 +669,7 @@ def deploy(
         service_settings, appspec_settings = rendered.result.service, rendered.result.appspec
     planned.configure(service_settings)
     deploy_extras.apply_to_plan(planned, extras, service_settings)
+    deploy_extras.add_section_tasks(extras, layers)
     target = None
     if planned.controller == "CODE_DEPLOY":
         target = codedeploy.find_target(base.ecs(), cluster, service, place, extras.codedeploy, appspec_settings)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import ownership
 from .errors import UsageError
-from .onetask import OneOffTask, check_containers, run_first
+from .onetask import OneOffTask, check_containers, from_section, run_first
 from .revisions import family_and_revision
 
 if TYPE_CHECKING:
@@ -105,6 +105,13 @@ def check_before_writing(
         aws, planned.cluster, planned.service, planned.previous, environment, planned.place, allowed, warn
     )
     check_containers(extras.tasks, taskdef)
+
+
+def add_section_tasks(extras: Extras, layers: Sequence[Overlay]) -> None:
+    """The environment's `tasks:` run first, in the order written, then --run-task-first's."""
+    from .merge import merge_tasks
+
+    extras.tasks = [*from_section(merge_tasks(layers)), *extras.tasks]
 
 
 def one_off_tasks(

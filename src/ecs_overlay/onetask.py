@@ -28,9 +28,10 @@ _RUN_PERMISSION = "ecs:RunTask (and iam:PassRole on the task and execution roles
 class OneOffTask:
     container: str
     command: list[str]
+    name: str | None = None  # its name in the environment's `tasks:` section
 
     def __str__(self) -> str:
-        return f"{self.container}: {shlex.join(self.command)}"
+        return (f"{self.name} " if self.name else "") + f"{self.container}: {shlex.join(self.command)}"
 
 
 def parse(text: str) -> OneOffTask:
@@ -45,13 +46,29 @@ def parse(text: str) -> OneOffTask:
     return OneOffTask(container.strip(), words)
 
 
+def from_section(section: Mapping[str, Any] | None) -> list[OneOffTask]:
+    """The environment's `tasks:` section (schema-checked: container and command), in the order written."""
+    tasks = []
+    for name, spec in (section or {}).items():
+        if not spec:
+            continue  # `name: null` removed an inherited task
+        command = spec["command"]
+        try:
+            words = shlex.split(command) if isinstance(command, str) else [str(word) for word in command]
+        except ValueError as error:
+            raise UsageError(f"tasks.{name}.command cannot be split into words ({error}); write it as a list") from None
+        tasks.append(OneOffTask(str(spec["container"]), words, str(name)))
+    return tasks
+
+
 def check_containers(tasks: list[OneOffTask], taskdef: Mapping[str, Any]) -> None:
     """Every task names a container of the revision it runs on (before anything is registered)."""
     names = [str(c.get("name")) for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
     for task in tasks:
         if task.container not in names:
+            where = f"tasks.{task.name}" if task.name else "--run-task-first"
             raise UsageError(
-                f"--run-task-first names container {task.container!r}, which the task definition does not have "
+                f"{where} names container {task.container!r}, which the task definition does not have "
                 f"({', '.join(names)})"
             )
 

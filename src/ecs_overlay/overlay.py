@@ -60,6 +60,9 @@ class Overlay:
     # The ECS service settings `deploy` manages (deploymentConfiguration); never part of the task definition.
     service: dict[str, Any] | None = None
     has_service: bool = False
+    # One-off tasks `deploy` runs on the new revision before updating the service (migrations), by name.
+    tasks: dict[str, Any] | None = None
+    has_tasks: bool = False
     # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
     # of the task definition either, and merged through `extends` the same way.
     base_location: dict[str, Any] | None = None
@@ -93,9 +96,11 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str]) -> Overlay:
     overlay.appspec = overlay.data.pop("appspec", None)
     overlay.has_service = "service" in overlay.data
     overlay.service = overlay.data.pop("service", None)
+    overlay.has_tasks = "tasks" in overlay.data
+    overlay.tasks = overlay.data.pop("tasks", None)
     overlay.has_base_location = "base" in overlay.data
     overlay.base_location = overlay.data.pop("base", None)
-    sections = (("appspec",), ("service",), ("base",))
+    sections = (("appspec",), ("service",), ("tasks",), ("base",))
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.items = reader.items
     overlay.extends = reader.extends

@@ -224,6 +224,27 @@ _SERVICE_SCHEMA = {
         "enableECSManagedTags": {"type": ["boolean", "null"]},
     },
 }
+_TASKS_SCHEMA = {
+    "description": "One-off tasks `deploy` runs, in this order, on the new revision before it updates the service "
+    "(migrations): RunTask with the service's network and capacity; a task that does not exit 0 stops the deploy. "
+    "`name: null` removes an inherited task.",
+    "type": ["object", "null"],
+    "additionalProperties": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "required": ["container", "command"],
+        "properties": {
+            "container": {"type": "string", "minLength": 1, "description": "The container whose command is replaced."},
+            "command": {
+                "description": "The command: a list of words, or one string split as a POSIX shell would.",
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                ],
+            },
+        },
+    },
+}
 _TEXT = {"type": ["string", "null"]}
 _BASE_SCHEMA = {
     "description": "Where this environment's base lives; never part of the task definition. Command-line "
@@ -260,6 +281,7 @@ def overlay_schema(taskdef: dict[str, Any]) -> dict[str, Any]:
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
     properties["appspec"] = _APPSPEC_SCHEMA
     properties["service"] = _SERVICE_SCHEMA
+    properties["tasks"] = _TASKS_SCHEMA
     properties["base"] = _BASE_SCHEMA
     properties["allowPlaintext"] = {
         "description": "Environment variable names that look like credentials but are not secret.",
