@@ -83,7 +83,7 @@ def cli() -> None:
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
                 2 usage, 3 AWS or I/O failure, 4 differences or drift found,
-                5 deployment failed or timed out (deploy),
+                5 deployment failed or timed out (deploy, rollback),
                 130 / 143 interrupted by SIGINT / SIGTERM.
     """
 

@@ -208,7 +208,7 @@ def _rolled_back(info: Mapping[str, Any]) -> str:
         return f"CodeDeploy rolls back in deployment {rollback['rollbackDeploymentId']}" + (
             f" ({rollback['rollbackMessage']})" if rollback.get("rollbackMessage") else ""
         )
-    return "the service keeps serving its original (blue) task set unless traffic had been rerouted"
+    return "CodeDeploy reported no rollback deployment (automatic rollback on failure is the deployment group's setting)"
 
 
 def _stop(aws: Ecs, deployment: str, place: AwsPlace, rollback: bool, progress: Progress) -> str:
