@@ -309,3 +309,18 @@ def test_a_task_naming_a_container_the_revision_lacks_stops_deploy_before_regist
     assert result.returncode == 2
     assert "tasks.migrate names container 'api', which the task definition does not have" in result.stderr
     assert "RegisterTaskDefinition" not in fault_proxy.operations
+
+
+def test_a_one_off_tasks_credentials_are_masked_in_every_line(
+    invoke: Any, project: Path, ecs: Any, fargate_service: dict[str, Any], aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+) -> None:  # fmt: skip
+    fault_proxy.answer("RunTask", 200, started())
+    fault_proxy.answer("DescribeTasks", 200, stopped(2, "connect postgres://app:hunter2@db/app refused"))
+    result = deploy(
+        invoke, project, fault_proxy.env(aws_env), "--run-task-first", "web=migrate postgres://app:hunter2@db/app"
+    )
+    assert result.returncode == 5
+    assert "hunter2" not in result.stdout + result.stderr
+    assert "one-off task web: migrate postgres://app:****@db/app started" in result.stderr
+    assert fault_proxy.sent("RunTask")[0]["overrides"]["containerOverrides"][0]["command"][1].endswith("hunter2@db/app")

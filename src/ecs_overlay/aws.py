@@ -146,6 +146,13 @@ class Ecs:
             self._described[key] = self._checked_description(response)
         return self._described[key]
 
+    def described_already(
+        self, reference: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any] | None:
+        """The run's description of ``reference`` if it has one (no AWS call)."""
+        client = self._client(_arn_region(reference), region, role_arn)
+        return self._described.get((client.meta.region_name, role_arn, reference))
+
     def _checked_description(self, response: Any) -> dict[str, Any]:
         taskdef = response.get("taskDefinition") if isinstance(response, dict) else None
         containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from . import appspec
 from .errors import AwsError, DeploymentError, InvalidInputError, UsageError
 from .findings import Finding
+from .secrets import mask_text
 
 if TYPE_CHECKING:
     from .aws import Ecs
@@ -208,7 +209,9 @@ def _rolled_back(info: Mapping[str, Any]) -> str:
         return f"CodeDeploy rolls back in deployment {rollback['rollbackDeploymentId']}" + (
             f" ({rollback['rollbackMessage']})" if rollback.get("rollbackMessage") else ""
         )
-    return "CodeDeploy reported no rollback deployment (automatic rollback on failure is the deployment group's setting)"
+    return (
+        "CodeDeploy reported no rollback deployment (automatic rollback on failure is the deployment group's setting)"
+    )
 
 
 def _stop(aws: Ecs, deployment: str, place: AwsPlace, rollback: bool, progress: Progress) -> str:
@@ -239,5 +242,5 @@ def lifecycle_failures(aws: Ecs, deployment: str, place: AwsPlace) -> list[str]:
             line = f"lifecycle event {event.get('lifecycleEventName')} failed" + (f": {details}" if details else "")
             if diagnostics.get("logTail"):
                 line += f"; log tail: {str(diagnostics['logTail']).strip()}"
-            lines.append(line)
+            lines.append(mask_text(line))  # a hook's log tail may quote a credential
     return lines

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import AwsError, DeploymentError, UsageError
+from .secrets import mask_text
 
 if TYPE_CHECKING:
     from .aws import Ecs
@@ -31,7 +32,8 @@ class OneOffTask:
     name: str | None = None  # its name in the environment's `tasks:` section
 
     def __str__(self) -> str:
-        return (f"{self.name} " if self.name else "") + f"{self.container}: {shlex.join(self.command)}"
+        shown = (f"{self.name} " if self.name else "") + f"{self.container}: {shlex.join(self.command)}"
+        return mask_text(shown)  # a command line may carry a credential (a database URL)
 
 
 def parse(text: str) -> OneOffTask:
@@ -130,8 +132,10 @@ def run_first(
         if code != 0:
             said = f"exit code {code}" if code is not None else "no exit code"
             raise DeploymentError(
-                f"one-off task {task} failed: {said}, stoppedReason: {stopped.get('stoppedReason') or 'none'}"
-                + (f", container reason: {reason}" if reason else "")
+                mask_text(
+                    f"one-off task {task} failed: {said}, stoppedReason: {stopped.get('stoppedReason') or 'none'}"
+                    + (f", container reason: {reason}" if reason else "")
+                )
                 + f" ({task_arn}); the service was not changed (the new revision {arn} stays registered, unused)"
             )
         line(f"one-off task {task} exited 0")

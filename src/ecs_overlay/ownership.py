@@ -29,20 +29,23 @@ def check_family(
     Asked with DescribeTaskDefinition (which register's render needs anyway), not ListTaskDefinitions: a
     build role that may register and describe needs no new permission for the check.
     """
-    answer = aws.ask(
-        "ecs", "describe_task_definition", "ecs:DescribeTaskDefinition", region=place.region,
-        role_arn=place.role_arn, taskDefinition=family, include=["TAGS"],
-    )  # fmt: skip
-    if answer.status == "missing":
-        return  # a new family: nobody's yet
-    if answer.status != "ok" or not isinstance(answer.body, dict):
-        warn(
-            f"WARNING: could not check which environment family {family} belongs to ({answer.reason}); "
-            "registering without that check"
-        )
-        return
-    latest = (answer.body.get("taskDefinition") or {}).get("taskDefinitionArn") or family
-    owner = environment_tag({"tags": answer.body.get("tags")})
+    described = aws.described_already(family, *place)  # the render's base: the family's latest revision
+    if described is None:
+        answer = aws.ask(
+            "ecs", "describe_task_definition", "ecs:DescribeTaskDefinition", region=place.region,
+            role_arn=place.role_arn, taskDefinition=family, include=["TAGS"],
+        )  # fmt: skip
+        if answer.status == "missing":
+            return  # a new family: nobody's yet
+        if answer.status != "ok" or not isinstance(answer.body, dict):
+            warn(
+                f"WARNING: could not check which environment family {family} belongs to ({answer.reason}); "
+                "registering without that check"
+            )
+            return
+        described = answer.body
+    latest = (described.get("taskDefinition") or {}).get("taskDefinitionArn") or family
+    owner = environment_tag({"tags": described.get("tags")})
     if owner is None or owner == environment:
         return
     what = f"registering environment '{environment}' into family {family}"
