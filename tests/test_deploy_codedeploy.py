@@ -249,3 +249,16 @@ def test_options_that_update_the_service_are_refused_for_a_codedeploy_service(
     assert result.returncode == 2
     assert "desiredCount: service shop/checkout is deployed by CodeDeploy" in result.stderr
     assert "RegisterTaskDefinition" not in fault_proxy.operations
+
+
+def test_a_registered_revision_is_deployed_through_codedeploy_without_registering(
+    invoke: Any, project: Path, ecs: Any, blue_green: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.answer("GetDeployment", 200, deployment("Succeeded"))
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--revision", "latest")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == OLD + "\n"
+    assert "RegisterTaskDefinition" not in fault_proxy.operations
+    [request] = fault_proxy.sent("CreateDeployment")
+    content = json.loads(request["revision"]["appSpecContent"]["content"])
+    assert content["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] == OLD

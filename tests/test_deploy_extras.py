@@ -324,3 +324,29 @@ def test_a_one_off_tasks_credentials_are_masked_in_every_line(
     assert "hunter2" not in result.stdout + result.stderr
     assert "one-off task web: migrate postgres://app:****@db/app started" in result.stderr
     assert fault_proxy.sent("RunTask")[0]["overrides"]["containerOverrides"][0]["command"][1].endswith("hunter2@db/app")
+
+
+def test_revision_rendered_for_another_environment_is_refused(
+    invoke: Any, project: Path, ecs: Any, fargate_service: dict[str, Any], aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+) -> None:  # fmt: skip
+    ecs.register_task_definition(**tagged("stage", "checkout-api-prod"))  # stage's render in prod's family
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--revision", "2")
+    assert result.returncode == 1
+    assert f"deploying revision {NEW} as environment 'prod', but it is tagged ecs-overlay:environment=stage" in (
+        result.stderr
+    )
+    assert "UpdateService" not in fault_proxy.operations and running(ecs) == OLD
+
+
+def test_register_says_when_it_cannot_check_whose_family_it_is(invoke: Any, project: Path, fake_ecs: Any) -> None:
+    fake_ecs.respond(400, {"__type": "AccessDeniedException", "message": "no"}, target="DescribeTaskDefinition")
+    registered = {"taskDefinition": {"taskDefinitionArn": NEW}}
+    fake_ecs.respond(200, registered, target="RegisterTaskDefinition")
+    result = invoke("register", "--env", "prod", "--base", "base.json", cwd=project, env=fake_ecs.env())
+    assert result.returncode == 0, result.stderr
+    assert (
+        "WARNING: could not check which environment family checkout-api-prod belongs to (ecs:DescribeTaskDefinition); "
+        "registering without that check"
+    ) in result.stderr
+    assert fake_ecs.operations() == ["DescribeTaskDefinition", "RegisterTaskDefinition"]

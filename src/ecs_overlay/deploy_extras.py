@@ -96,11 +96,14 @@ def check_before_writing(
     extras: Extras,
     warn: Callable[[str], None],
 ) -> None:
-    """Everything deploy refuses before its first write: another environment's family or service, tasks
-    naming containers the revision lacks."""
+    """Everything deploy refuses before its first write: another environment's family, revision (``family``
+    None: deploying ``taskdef`` as registered) or service; tasks naming containers the revision lacks."""
     allowed = extras.allow_environment_change
     if family is not None:
         ownership.check_family(aws, family, environment, planned.place, allowed, warn)
+    else:  # --revision: the revision itself
+        arn = str(taskdef.get("taskDefinitionArn"))
+        ownership.check_revision(arn, list(taskdef.get("tags") or []), environment, allowed, warn)
     ownership.check_service(
         aws, planned.cluster, planned.service, planned.previous, environment, planned.place, allowed, warn
     )

@@ -9,7 +9,7 @@ mistake that cannot be taken back by the next build: it is refused unless the ru
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import ENVIRONMENT_TAG, environment_tag
 from .errors import InvalidInputError
@@ -72,6 +72,16 @@ def check_service(
     what = f"deploying environment '{environment}' to service {cluster}/{service}"
     fix = f"Check --cluster/--service (and --env): {cluster}/{service} is {owner}'s service"
     _refuse_or_warn(what, f"the revision it runs, {running},", owner, fix, allowed, warn)
+
+
+def check_revision(arn: str, tags: list[Any], environment: str, allowed: bool, warn: Callable[[str], None]) -> None:
+    """Refuse deploying, as ``environment``'s, a registered revision another environment rendered (--revision)."""
+    owner = environment_tag({"tags": tags})
+    if owner is None or owner == environment:
+        return
+    what = f"deploying revision {arn} as environment '{environment}'"
+    fix = f"Pass a revision rendered for {environment}"
+    _refuse_or_warn(what, "it", owner, fix, allowed, warn)
 
 
 def _owner(aws: Ecs, revision: str, place: AwsPlace) -> str | None:
