@@ -109,6 +109,17 @@ def test_a_codedeploy_service_gets_a_codedeploy_deployment_with_the_new_revision
     assert "UpdateService" not in fault_proxy.operations and running(ecs) == OLD
 
 
+def test_a_stopped_codedeploy_deployment_exits_5(
+    invoke: Any, project: Path, ecs: Any, blue_green: str, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    error = {"code": "DEPLOYMENT_STOPPED", "message": "The deployment was stopped by the user."}
+    fault_proxy.answer("GetDeployment", 200, deployment("Stopped", errorInformation=error))
+    fault_proxy.answer("ListDeploymentTargets", 200, {"targetIds": []})
+    result = deploy(invoke, project, fault_proxy.env(aws_env))
+    assert result.returncode == 5
+    assert "ended Stopped (DEPLOYMENT_STOPPED: The deployment was stopped by the user.)" in result.stderr
+
+
 def test_a_failed_codedeploy_deployment_exits_5_and_shows_the_failed_lifecycle_event(
     invoke: Any, project: Path, ecs: Any, codedeploy: Any, blue_green: str, aws_env: dict[str, str],
     fault_proxy: FaultProxy,

@@ -350,3 +350,25 @@ def test_register_says_when_it_cannot_check_whose_family_it_is(invoke: Any, proj
         "registering without that check"
     ) in result.stderr
     assert fake_ecs.operations() == ["DescribeTaskDefinition", "RegisterTaskDefinition"]
+
+
+def test_dry_run_names_the_one_off_tasks_and_runs_none(
+    invoke: Any, project: Path, ecs: Any, fargate_service: dict[str, Any], aws_env: dict[str, str],
+    fault_proxy: FaultProxy,
+) -> None:  # fmt: skip
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--run-task-first", "web=./migrate", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would be registered as a new revision, one-off tasks run on it first (web: ./migrate), and service" in (
+        result.stderr
+    )
+    assert not {"RegisterTaskDefinition", "RunTask", "UpdateService"} & set(fault_proxy.operations)
+
+
+def test_a_one_off_task_runs_with_the_services_capacity_provider_strategy() -> None:
+    from ecs_overlay.onetask import OneOffTask, run_request
+
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]
+    service = {"capacityProviderStrategy": strategy, "launchType": "", "networkConfiguration": {"x": 1}}
+    request = run_request(service, "shop", NEW, OneOffTask("web", ["./migrate"]))
+    assert request["capacityProviderStrategy"] == strategy and "launchType" not in request
+    assert request["networkConfiguration"] == {"x": 1} and "platformVersion" not in request

@@ -685,6 +685,8 @@ def deploy(
         else:
             change = to_json(planned.update(revision)).rstrip()
         what = "deployed as it is" if existing else "registered as a new revision"
+        if extras.tasks:
+            what += ", one-off tasks run on it first (" + "; ".join(map(str, extras.tasks)) + "),"
         click.echo(
             f"dry run: environment {name} would be {what} and service {cluster}/{service} "
             f"(now on {planned.previous}) updated with: {change}; nothing registered or changed",
