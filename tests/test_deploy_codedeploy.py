@@ -273,3 +273,15 @@ def test_a_registered_revision_is_deployed_through_codedeploy_without_registerin
     [request] = fault_proxy.sent("CreateDeployment")
     content = json.loads(request["revision"]["appSpecContent"]["content"])
     assert content["Resources"][0]["TargetService"]["Properties"]["TaskDefinition"] == OLD
+
+
+def test_codedeploy_config_for_a_service_ecs_deploys_is_a_usage_error(
+    invoke: Any, project: Path, ecs: Any, aws_env: dict[str, str], fault_proxy: FaultProxy
+) -> None:
+    arn = ecs.register_task_definition(**example_taskdef("prod"))["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_cluster(clusterName="shop")
+    ecs.create_service(cluster="shop", serviceName="checkout", taskDefinition=arn, desiredCount=1)
+    result = deploy(invoke, project, fault_proxy.env(aws_env), "--codedeploy-config", "checkout-api", "prod")
+    assert result.returncode == 2
+    assert "--codedeploy-config: service shop/checkout is deployed by ECS (deploymentController ECS)" in result.stderr
+    assert "RegisterTaskDefinition" not in fault_proxy.operations
