@@ -173,22 +173,6 @@ def test_the_service_section_sets_the_managed_deployment_fields(
     assert "deploymentConfiguration" not in registered and "BLUE_GREEN" not in registered
 
 
-def test_a_codedeploy_service_is_refused_before_anything_is_registered(
-    invoke: Any, project: Path, ecs: Any, aws_env: dict[str, str]
-) -> None:
-    arn = ecs.register_task_definition(**example_taskdef())["taskDefinition"]["taskDefinitionArn"]
-    ecs.create_cluster(clusterName="shop")
-    ecs.create_service(
-        cluster="shop", serviceName="checkout", taskDefinition=arn, desiredCount=1,
-        deploymentController={"type": "CODE_DEPLOY"},
-    )  # fmt: skip
-    result = deploy(invoke, project, aws_env)
-    assert result.returncode == 2
-    assert "is deployed by CodeDeploy (deploymentController CODE_DEPLOY)" in result.stderr
-    assert "render --appspec appspec.yaml --image-detail imageDetail.json" in result.stderr
-    assert ecs.list_task_definitions()["taskDefinitionArns"] == [arn]
-
-
 def test_dry_run_shows_the_revision_and_the_update_and_changes_nothing(
     invoke: Any, project: Path, ecs: Any, service: str, aws_env: dict[str, str], fault_proxy: FaultProxy
 ) -> None:

@@ -85,6 +85,8 @@ _MISSING = {
     "404",
     "TargetGroupNotFound",
 }
+# ECS's ClientException for a family or revision that does not exist (it has no error code of its own).
+_NO_TASK_DEFINITION = "unable to describe task definition"
 # An operation this endpoint does not offer (moto answers an unimplemented one with a bare HTTP 500).
 _UNOFFERED = {"NotImplemented", "InvalidAction", "UnknownOperationException", "UnsupportedOperation"}
 _MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
@@ -147,6 +149,13 @@ class Ecs:
             )
             self._described[key] = self._checked_description(response)
         return self._described[key]
+
+    def described_already(
+        self, reference: str, region: str | None = None, role_arn: str | None = None
+    ) -> dict[str, Any] | None:
+        """The run's description of ``reference`` if it has one (no AWS call)."""
+        client = self._client(_arn_region(reference), region, role_arn)
+        return self._described.get((client.meta.region_name, role_arn, reference))
 
     def _checked_description(self, response: Any) -> dict[str, Any]:
         taskdef = response.get("taskDefinition") if isinstance(response, dict) else None
@@ -309,6 +318,28 @@ class Ecs:
         resource lives, from its ARN) when given, else in ``region`` as ``region()`` resolves it."""
         return self._client(resource_region, region, role_arn, service=service, explicit=resource_region is not None)
 
+    def call(
+        self,
+        service: str,
+        operation: str,
+        permission: str,
+        subject: str = "",
+        *,
+        region: str | None = None,
+        role_arn: str | None = None,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """One call that acts or follows an action (RunTask, CreateDeployment, DeregisterTaskDefinition, …;
+        ``operation`` in botocore's snake_case): its answer, or AwsError as any other call."""
+        client = self._client(None, region, role_arn, service=service)
+        response = self._call(getattr(client, operation), permission, subject, **params)
+        if not isinstance(response, dict):
+            raise AwsError(
+                f"AWS sent a malformed {_operation_name(getattr(client, operation))} response; check "
+                "AWS_ENDPOINT_URL and run again"
+            )
+        return response
+
     def ask(
         self,
         service: str,
@@ -335,7 +366,7 @@ class Ecs:
             status = outcome.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in _ACCESS_DENIED or code in ("403", "Forbidden"):  # S3's HEAD answers a bare 403
                 return Answer("denied", reason=permission)
-            if code in _MISSING:
+            if code in _MISSING or _NO_TASK_DEFINITION in message.lower():
                 return Answer("missing", reason=message or code)
             # A 500 or 501 without an error code of its own: the endpoint has no such operation (moto's way).
             if code in _UNOFFERED or (status in (500, 501) and code in ("", str(status))):
@@ -741,7 +772,7 @@ def _client_error_message(
     if (
         operation == "DescribeTaskDefinition"
         and code in ("ClientException", "InvalidParameterException")
-        and "unable to describe task definition" in message.lower()
+        and _NO_TASK_DEFINITION in message.lower()
     ):
         return f"{subject or 'task definition'} not found ({message}); check the family name and the region"
     status = metadata.get("HTTPStatusCode")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # review modules load only for the commands that use them
     from . import app
     from .app import Failure
     from .deploy import Progress, WaitUntil
+    from .deploy_extras import Extras
     from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,7 +100,7 @@ def cli() -> None:
     \b
     Exit codes: 0 written / clean, 1 invalid overlay or task definition,
                 2 usage, 3 AWS or I/O failure, 4 differences or drift found,
-                5 deployment failed or timed out (deploy),
+                5 deployment failed or timed out (deploy, rollback),
                 130 / 143 interrupted by SIGINT / SIGTERM.
     """
 
@@ -142,6 +143,14 @@ AWS_TIMEOUT_OPTION = click.option(
     metavar="SECONDS",
     help="The most time one AWS call may take, every retry included (standard mode, "
     "AWS_MAX_ATTEMPTS) and the whole answer read; past it, exit 3.",
+)
+
+
+ALLOW_ENVIRONMENT_CHANGE_OPTION = click.option(
+    "--allow-environment-change",
+    is_flag=True,
+    help="Write even where the family's latest revision or the service's running one is tagged for another "
+    "environment (refused otherwise); said loudly on stderr.",
 )
 
 
@@ -377,6 +386,7 @@ def render(
 @cli.command()
 @render_options
 @click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
+@ALLOW_ENVIRONMENT_CHANGE_OPTION
 @reports_errors
 def register(
     env: str | None,
@@ -386,6 +396,7 @@ def register(
     options: RenderOptions,
     image_arch: str | None,
     dry_run: bool,
+    allow_environment_change: bool = False,
 ) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
@@ -396,9 +407,16 @@ def register(
         )
         return
     from .base import aws_place
+    from .ownership import check_family
 
     place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
+    family = str(rendered.result.taskdef.get("family"))
+    check_family(base.ecs(), family, name, place, allow_environment_change, _warn_loudly)
     write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
+
+
+def _warn_loudly(text: str) -> None:
+    click.echo(click.style(text, fg="red", bold=True), err=True)
 
 
 def _ignore_rule(pattern: str) -> IgnoreRule:
@@ -560,6 +578,70 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
     }
 
 
+def deploy_extra_options(func: F) -> F:
+    """deploy's options beyond rendering and the rollout (deploy_extras.py); the command receives one ``extras``."""
+    from .onetask import OneOffTask
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        force_new_deployment: bool,
+        desired_count: int | None,
+        revision: str | None,
+        run_task_first: list[OneOffTask],
+        codedeploy_config: tuple[str, str] | None,
+        allow_environment_change: bool,
+        **kwargs: Any,
+    ) -> Any:
+        from .deploy_extras import Extras
+
+        extras = Extras(
+            force_new_deployment, desired_count, revision, run_task_first, codedeploy_config, allow_environment_change
+        )
+        return func(*args, extras=extras, **kwargs)
+
+    def parse_task(text: str) -> OneOffTask:
+        from .onetask import parse
+
+        try:
+            return parse(text)
+        except UsageError as error:
+            raise click.BadParameter(error.message) from None
+
+    options = [
+        click.option("--force-new-deployment", is_flag=True, help="Start new tasks even if nothing else changed."),
+        click.option(
+            "--desired-count", type=click.IntRange(min=0), metavar="N", help="Also set the service's desired count."
+        ),
+        click.option(
+            "--revision",
+            metavar="N|latest",
+            help="Deploy this registered revision of the environment's family (N, latest, family:N or ARN): "
+            "nothing is rendered or registered.",
+        ),
+        click.option(
+            "--run-task-first",
+            metavar="CONTAINER=COMMAND",
+            multiple=True,
+            callback=_parsed_each(parse_task),
+            help="Before updating the service, run COMMAND in CONTAINER as a one-off task of the new revision "
+            "(the service's network and capacity) and stop the deploy unless it exits 0. Repeatable, run in order.",
+        ),
+        click.option(
+            "--codedeploy-config",
+            nargs=2,
+            metavar="APPLICATION DEPLOYMENT_GROUP",
+            help="For a CodeDeploy-controlled service: the CodeDeploy application and deployment group (default: "
+            "the environment's appspec.codedeploy, else the one deployment group that deploys the service).",
+        ),
+        ALLOW_ENVIRONMENT_CHANGE_OPTION,
+    ]
+    command: Any = wrapper
+    for option in reversed(options):
+        command = option(command)
+    return cast(F, command)
+
+
 @cli.command()
 @render_options
 @click.option(
@@ -590,6 +672,7 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
     help="When UpdateService fails after registering, deregister the revision nothing uses.",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
+@deploy_extra_options
 @reports_errors
 def deploy(
     env: str | None,
@@ -604,17 +687,20 @@ def deploy(
     wait_until: str,
     deregister_on_failure: bool,
     dry_run: bool,
+    extras: Extras,
 ) -> None:
     """Render, register, update --cluster/--service to the new revision and wait for the deployment.
 
-    For services ECS deploys itself (rolling, BLUE_GREEN); a CodeDeploy-controlled service is refused
-    (use render --appspec --image-detail with CodeDeploy). The base is the revision the service runs,
-    unless --family or --base names another. Exit 5 when the deployment fails or times out.
+    For services ECS deploys itself (rolling, BLUE_GREEN) and CodeDeploy-controlled ones (a CodeDeploy
+    deployment with the environment's appspec). The base is the revision the service runs, unless
+    --family or --base names another. Exit 5 when the deployment (or a --run-task-first task) fails or
+    times out.
     """
+    from . import codedeploy, deploy_extras
     from .base import aws_place
     from .deploy import Waiting, plan
     from .deploy import deploy as deploy_service
-    from .merge import merge_base_location
+    from .merge import merge_appspec, merge_base_location, merge_service
 
     if base.cluster is None or base.service is None:
         raise UsageError("deploy needs the service to update: pass --cluster and --service")
@@ -622,45 +708,225 @@ def deploy(
     name = environment_name(env, environments_dir)
     layers = environments_dir.load(name)
     place = aws_place(base, layers)  # the environment's region and account
-    planned = plan(base.ecs(), cluster, service, place)  # a CodeDeploy service is refused before any work
-    # The base: --family or --base, else the environment's `base:` section, else the revision the service
-    # runs (described once, above).
-    located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
-    render_base = BaseOptions(
-        family=base.family if located else planned.previous,
-        base_file=base.base_file,
-        region=base.region,
-        timeout=base.timeout,
-    )
-    render_base._ecs = base.ecs()  # one connection for the run
-    _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
-    _check_registerable(rendered, base)
-    planned.configure(rendered.result.service)
-    example = planned.update(f"arn:aws:ecs:::task-definition/{rendered.result.taskdef.get('family')}:1")
+    planned = plan(base.ecs(), cluster, service, place)  # the service as it runs, before any work
+    existing: str | None = None
+    if extras.revision is not None:  # an existing revision: nothing rendered or registered
+        family = deploy_extras.environment_family(layers, planned.previous)
+        existing, taskdef = deploy_extras.existing_revision(base.ecs(), extras.revision, family, place)
+        service_settings, appspec_settings = merge_service(layers), merge_appspec(layers)
+    else:
+        # The base: --family or --base, else the environment's `base:` section, else the revision the service
+        # runs (described once, above).
+        located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
+        render_base = BaseOptions(
+            family=base.family if located else planned.previous,
+            base_file=base.base_file,
+            region=base.region,
+            timeout=base.timeout,
+        )
+        render_base._ecs = base.ecs()  # one connection for the run
+        _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
+        _check_registerable(rendered, base)
+        taskdef = rendered.result.taskdef
+        service_settings, appspec_settings = rendered.result.service, rendered.result.appspec
+    planned.configure(service_settings)
+    deploy_extras.apply_to_plan(planned, extras, service_settings)
+    deploy_extras.add_section_tasks(extras, layers)
+    example = planned.update(f"arn:aws:ecs:::task-definition/{taskdef.get('family')}:1")
     problems = base.ecs().request_problems({"cluster": cluster, "service": service, **example}, "UpdateService")
     if problems:
         raise InvalidInputError(
             f"botocore refuses this UpdateService request: {'; '.join(problems)}; fix the `service:` section; "
             "nothing registered"
         )
+    target = None
+    if planned.controller == "CODE_DEPLOY":
+        target = codedeploy.find_target(base.ecs(), cluster, service, place, extras.codedeploy, appspec_settings)
+        codedeploy.appspec_content(taskdef, appspec_settings, "<new revision>")  # refused before any write
+    new_family = None if existing else str(taskdef.get("family"))
+    deploy_extras.check_before_writing(base.ecs(), planned, name, new_family, taskdef, extras, _warn_loudly)
     if dry_run:
-        write_stdout(to_json(rendered.result.taskdef))
-        change = to_json(planned.update(f"<new revision of {rendered.result.taskdef.get('family')}>"))
+        if existing is None:
+            write_stdout(to_json(taskdef))
+        revision = existing or f"<new revision of {taskdef.get('family')}>"
+        if target is not None:
+            change = f"a CodeDeploy deployment ({target.application}/{target.group}) of {revision}"
+        else:
+            change = to_json(planned.update(revision)).rstrip()
+        what = "deployed as it is" if existing else "registered as a new revision"
+        if extras.tasks:
+            what += ", one-off tasks run on it first (" + "; ".join(map(str, extras.tasks)) + "),"
         click.echo(
-            f"dry run: environment {name} would be registered as a new revision and service {cluster}/{service} "
-            f"(now on {planned.previous}) updated with: {change.rstrip()}; nothing registered or changed",
+            f"dry run: environment {name} would be {what} and service {cluster}/{service} "
+            f"(now on {planned.previous}) updated with: {change}; nothing registered or changed",
             err=True,
         )
         return
-    waiting = Waiting(cast("WaitUntil", wait_until), wait_timeout, poll_interval)
-    arn = deploy_service(
-        base.ecs(), planned, rendered.result.taskdef, _progress(), waiting, rollback, deregister_on_failure
-    )
+    progress = _progress()
+    first = deploy_extras.one_off_tasks(base.ecs(), planned, extras, progress, wait_timeout, poll_interval)
+    if target is not None:
+        arn = codedeploy.deploy(
+            base.ecs(), planned, taskdef, appspec_settings, target, progress, wait_timeout, poll_interval, rollback,
+            existing=existing, before_update=first,
+        )  # fmt: skip
+    else:
+        waiting = Waiting(cast("WaitUntil", wait_until), wait_timeout, poll_interval)
+        arn = deploy_service(
+            base.ecs(), planned, taskdef, progress, waiting, rollback, deregister_on_failure,
+            existing=existing, before_update=first,
+        )  # fmt: skip
     write_stdout(arn + "\n")
 
 
 # Without a terminal, an unchanged status is repeated this often: CI logs show the deploy is alive.
 HEARTBEAT_SECONDS = 60
+
+
+def _environment_service(layers: list[Any], cluster: str | None, service: str | None, command: str) -> tuple[str, str]:
+    """--cluster/--service, else the environment's `base:` service."""
+    from .merge import merge_base_location
+
+    location = merge_base_location(layers)
+    cluster = cluster or location.get("cluster")
+    service = service or location.get("service")
+    if not cluster or not service:
+        raise UsageError(f"{command} needs the service: pass --cluster and --service (or set them in `base:`)")
+    return str(cluster), str(service)
+
+
+@cli.command()
+@environment_options
+@click.option("--cluster", help="The service's cluster (default: the environment's base.cluster).")
+@click.option("--service", help="The ECS service to roll back (default: the environment's base.service).")
+@click.option(
+    "--to-revision",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Go back to revision N of the family the service runs (default: the previous revision).",
+)
+@click.option("--wait-timeout", **_seconds(900, "How long to wait for the rollback to complete; past it, exit 5."))
+@click.option("--poll-interval", **_seconds(10, "Time between two looks at the service while waiting."))
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@reports_errors
+def rollback(
+    env: str | None,
+    environments_dir: Environments,
+    cluster: str | None,
+    service: str | None,
+    to_revision: int | None,
+    wait_timeout: float,
+    poll_interval: float,
+    region: str | None,
+    aws_timeout: float,
+) -> None:
+    """Point the service back at its previous revision (or --to-revision N) and wait for the deployment.
+
+    The previous revision: while a rollout runs, the one the older deployment still runs; otherwise the
+    newest ACTIVE revision of the running family older than the running one. Nothing is rendered or
+    registered; the service's other settings are left as they are. Prints the revision now running.
+    """
+    from .base import aws_place
+    from .deploy import Waiting, plan
+    from .deploy import deploy as deploy_service
+    from .ownership import check_service
+    from .revisions import family_and_revision, previous_revision
+
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    cluster, service = _environment_service(layers, cluster, service, "rollback")
+    options = BaseOptions(region=region, timeout=aws_timeout)
+    place = aws_place(options, layers)
+    aws = options.ecs()
+    planned = plan(aws, cluster, service, place)
+    if planned.controller == "CODE_DEPLOY":
+        raise UsageError(
+            f"service {cluster}/{service} is deployed by CodeDeploy: stop a running deployment with `aws deploy "
+            "stop-deployment --auto-rollback-enabled`, or deploy the previous revision with deploy --revision N"
+        )
+    check_service(aws, cluster, service, planned.previous, name, place, False, _warn_loudly)
+    if to_revision is not None:
+        target = aws.describe_task_definition(f"{family_and_revision(planned.previous)[0]}:{to_revision}", *place)
+        back = str(target["taskDefinition"].get("taskDefinitionArn"))
+    else:
+        back = previous_revision(aws, planned.described, place)
+    click.echo(f"rolling back service {cluster}/{service}: {planned.previous} -> {back}", err=True)
+    waiting = Waiting("completed", wait_timeout, poll_interval)
+    arn = deploy_service(aws, planned, {}, _progress(), waiting, existing=back)
+    write_stdout(arn + "\n")
+
+
+@cli.command()
+@environment_options
+@click.option(
+    "--keep", type=click.IntRange(min=1), required=True, metavar="N", help="Keep the newest N ACTIVE revisions."
+)
+@click.option(
+    "--cluster",
+    "clusters",
+    multiple=True,
+    help="Also keep every revision a service of this cluster runs (besides the environment's base.cluster). "
+    "Repeatable.",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be kept and deregistered; change nothing.")
+@REGION_OPTION
+@AWS_TIMEOUT_OPTION
+@reports_errors
+def deregister(
+    env: str | None,
+    environments_dir: Environments,
+    keep: int,
+    clusters: tuple[str, ...],
+    dry_run: bool,
+    region: str | None,
+    aws_timeout: float,
+) -> None:
+    """Deregister the environment's ACTIVE revisions beyond the newest --keep N.
+
+    Never one that a service runs: every deployment of every service in the environment's base.cluster
+    (and each --cluster) is kept, old and new deployments of a rollout alike. The family is the
+    environment's `family:`, else its base.family, else the family its base service runs.
+    """
+    from . import revisions
+    from .base import aws_place
+    from .deploy_extras import environment_family
+    from .merge import merge_base_location
+
+    name = environment_name(env, environments_dir)
+    layers = environments_dir.load(name)
+    options = BaseOptions(region=region, timeout=aws_timeout)
+    place = aws_place(options, layers)
+    aws = options.ecs()
+    location = merge_base_location(layers)
+    running_base = None
+    if location.get("cluster") and location.get("service"):
+        running_base = aws.service_task_definition(str(location["cluster"]), str(location["service"]), *place)
+    try:
+        family = environment_family(layers, running_base or "")
+    except EcsOverlayError:
+        raise UsageError(
+            f"environment {name} names no family: set `family:` or `base:` (family, or cluster and service)"
+        ) from None
+    watched = [*clusters, *([str(location["cluster"])] if location.get("cluster") else [])]
+    running = revisions.running_in_clusters(aws, watched, place)
+    if running_base:
+        running.add(running_base)
+    pruning = revisions.prune_plan(family, revisions.family_revisions(aws, family, place), keep, running)
+    for arn in pruning.in_use:
+        click.echo(f"kept (a service runs it): {arn}", err=True)
+    for arn in pruning.deregistered:
+        if dry_run:
+            click.echo(f"would deregister {arn}", err=True)
+        else:
+            revisions.deregister(aws, arn, place)
+            click.echo(f"deregistered {arn}", err=True)
+    done = "would deregister" if dry_run else "deregistered"
+    click.echo(
+        f"family {family}: kept the newest {counted(len(pruning.kept), 'revision')} and "
+        f"{len(pruning.in_use)} in use; {done} {len(pruning.deregistered)}"
+        + ("; nothing changed (dry run)" if dry_run else ""),
+        err=True,
+    )
 
 
 def _progress() -> Progress:

@@ -37,13 +37,19 @@ class Plan:
     described: dict[str, Any] = field(default_factory=dict, repr=False)
     # The UpdateService members the environment's `service:` section sets, as they will be sent.
     settings: dict[str, Any] = field(default_factory=dict)
+    # UpdateService members set by options (--desired-count, --force-new-deployment); see deploy_extras.py.
+    extra_changes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def controller(self) -> str:
+        return str((self.described.get("deploymentController") or {}).get("type", "ECS"))
 
     def configure(self, section: Mapping[str, Any] | None) -> None:
         """Take an environment's `service:` section (merged, checked) as the update's settings."""
         self.settings = service_settings(section, self.described)
 
     def update(self, taskdef_arn: str) -> dict[str, Any]:
-        return {"taskDefinition": taskdef_arn, **self.settings}
+        return {"taskDefinition": taskdef_arn, **self.settings, **self.extra_changes}
 
     def ecs_rolls_back(self) -> bool:
         """Whether ECS itself rolls a failed deployment back (circuit breaker or alarms with rollback)."""
@@ -124,19 +130,13 @@ def duration(seconds: float) -> str:
 
 
 def plan(aws: Ecs, cluster: str, service: str, place: AwsPlace) -> Plan:
-    """The service as it runs now, checked to be one ECS deploys itself."""
+    """The service as it runs now, checked to be one ECS or CodeDeploy deploys."""
     described = aws.describe_service(cluster, service, *place)
     controller = (described.get("deploymentController") or {}).get("type", "ECS")
-    if controller == "CODE_DEPLOY":
-        raise UsageError(
-            f"service {cluster}/{service} is deployed by CodeDeploy (deploymentController CODE_DEPLOY); deploy "
-            "does not drive CodeDeploy. Write its artifacts with `render --appspec appspec.yaml --image-detail "
-            "imageDetail.json` and deploy them with CodePipeline's ECS blue/green action or `aws deploy`"
-        )
-    if controller != "ECS":
+    if controller not in ("ECS", "CODE_DEPLOY"):  # CODE_DEPLOY: codedeploy.py creates the deployment
         raise UsageError(
             f"service {cluster}/{service} has deploymentController {controller}; deploy updates only services "
-            "ECS deploys itself (ECS: rolling or BLUE_GREEN)"
+            "ECS deploys itself (ECS: rolling or BLUE_GREEN) or CodeDeploy deploys (CODE_DEPLOY)"
         )
     return Plan(cluster, service, place, str(described.get("taskDefinition")), described)
 
@@ -268,19 +268,28 @@ def deploy(
     deregister_on_failure: bool = False,
     clock: Callable[[], float] | None = None,
     sleep: Callable[[float], None] | None = None,
+    existing: str | None = None,
+    before_update: Callable[[str], None] | None = None,
 ) -> str:
     """Register, update the service, wait for the rollout as ``waiting`` says; the new revision's ARN.
+
+    ``existing``: deploy this registered revision instead of registering ``taskdef`` (--revision, rollback);
+    ``before_update(arn)`` runs between the two (one-off tasks, onetask.py) and may stop the deploy.
 
     A rollout that fails or does not finish within the wait raises DeploymentError (exit 5): when ECS
     is rolling back already, no second update is sent; otherwise, with ``rollback``, the deployment is
     stopped with a rollback (StopServiceDeployment), or the service updated back to the revision it ran.
     """
     waiting = waiting or Waiting()
-    arn = aws.register(taskdef, *planned.place)
-    progress.line(f"registered {arn}")
+    arn = existing or aws.register(taskdef, *planned.place)
+    progress.line(f"deploying the registered revision {arn}" if existing else f"registered {arn}")
+    if before_update is not None:
+        before_update(arn)
     try:
         updated = aws.update_service(planned.cluster, planned.service, *planned.place, **planned.update(arn))
     except AwsError as error:
+        if existing:  # nothing was registered for this deploy
+            raise
         raise AwsError(f"{error.message}; {_unused_revision(aws, planned, arn, deregister_on_failure)}") from None
     progress.line(f"updated service {planned.cluster}/{planned.service}: {planned.previous} -> {arn}")
     if waiting.until == "none":

@@ -129,6 +129,11 @@ def _merged_keeping_nulls(base: dict[str, Any], nxt: dict[str, Any]) -> dict[str
     return result
 
 
+def merge_tasks(overlays: Sequence[Overlay]) -> dict[str, Any] | None:
+    """The ``tasks`` sections of all layers (deploy's one-off tasks, by name); ``tasks: null`` removes them all."""
+    return _merge_sections(overlay.tasks for overlay in overlays if overlay.has_tasks)
+
+
 def merge_base_location(overlays: Sequence[Overlay]) -> dict[str, Any]:
     """The ``base`` sections of all layers (where the base lives), merged; ``base: null`` removes."""
     merged = _merge_sections(overlay.base_location for overlay in overlays if overlay.has_base_location)

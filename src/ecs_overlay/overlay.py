@@ -85,6 +85,9 @@ class Overlay:
     service: dict[str, Any] | None = None
     has_service: bool = False
     service_origins: list[tuple[Path, Origin]] = field(default_factory=list)  # ("service", …) paths
+    # One-off tasks `deploy` runs on the new revision before updating the service (migrations), by name.
+    tasks: dict[str, Any] | None = None
+    has_tasks: bool = False
     # Where the environment's base lives (`base:`: family or cluster+service, region, roleArn); not part
     # of the task definition either, and merged through `extends` the same way.
     base_location: dict[str, Any] | None = None
@@ -136,11 +139,13 @@ def parse_overlay(text: str, file: str, environ: Mapping[str, str], read: ReadBe
     overlay.appspec = overlay.data.pop("appspec", None)
     overlay.has_service = "service" in overlay.data
     overlay.service = overlay.data.pop("service", None)
+    overlay.has_tasks = "tasks" in overlay.data
+    overlay.tasks = overlay.data.pop("tasks", None)
     overlay.has_base_location = "base" in overlay.data
     overlay.base_location = overlay.data.pop("base", None)
     overlay.has_verify_settings = "verify" in overlay.data
     overlay.verify_settings = overlay.data.pop("verify", None)
-    sections = (("appspec",), ("service",), ("base",), ("verify",))
+    sections = (("appspec",), ("service",), ("tasks",), ("base",), ("verify",))
     overlay.origins = [(path, origin) for path, origin in reader.origins if path[:1] not in sections]
     overlay.service_origins = [(path, origin) for path, origin in reader.origins if path[:1] == ("service",)]
     overlay.section_origins = [(path, origin) for path, origin in reader.origins if path[:1] in sections]

@@ -245,6 +245,17 @@ _APPSPEC_SCHEMA = {
                 },
             },
         },
+        "codedeploy": {
+            "description": "Where `deploy` sends a CodeDeploy-controlled service's deployment (CreateDeployment); "
+            "default: the one deployment group that deploys the service.",
+            "type": ["object", "null"],
+            "additionalProperties": False,
+            "properties": {
+                "applicationName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+                "deploymentGroupName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+                "deploymentConfigName": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+            },
+        },
         "hooks": {
             "type": ["object", "null"],
             "additionalProperties": False,
@@ -257,6 +268,27 @@ _APPSPEC_SCHEMA = {
                     "BeforeAllowTraffic",
                     "AfterAllowTraffic",
                 )
+            },
+        },
+    },
+}
+_TASKS_SCHEMA = {
+    "description": "One-off tasks `deploy` runs, in this order, on the new revision before it updates the service "
+    "(migrations): RunTask with the service's network and capacity; a task that does not exit 0 stops the deploy. "
+    "`name: null` removes an inherited task.",
+    "type": ["object", "null"],
+    "additionalProperties": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "required": ["container", "command"],
+        "properties": {
+            "container": {"type": "string", "minLength": 1, "description": "The container whose command is replaced."},
+            "command": {
+                "description": "The command: a list of words, or one string split as a POSIX shell would.",
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "minItems": 1, "items": {"type": "string"}},
+                ],
             },
         },
     },
@@ -338,6 +370,7 @@ def overlay_schema(taskdef: dict[str, Any], service: dict[str, Any] | None = Non
         properties[name] = _with_description(properties[name], {"type": ["string", "integer", "null"]})
     properties["appspec"] = _APPSPEC_SCHEMA
     properties["service"] = _service_section(service)
+    properties["tasks"] = _TASKS_SCHEMA
     properties["base"] = _BASE_SCHEMA
     properties["verify"] = _VERIFY_SCHEMA
     properties["allowPlaintext"] = {
