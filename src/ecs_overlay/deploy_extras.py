@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from .deploy import Plan, Progress
     from .overlay import Overlay
 
-# `service:` members sent with UpdateService as written (the rest of `service:` is deploy.py's).
-PASSED_SERVICE_MEMBERS = ("propagateTags", "enableECSManagedTags")
+# `service:` members a CodeDeploy-controlled service refuses (deploy.py's Plan.settings sends them to ECS services).
+TAG_SERVICE_MEMBERS = ("propagateTags", "enableECSManagedTags")
 
 
 @dataclass
@@ -73,13 +73,14 @@ def apply_to_plan(planned: Plan, extras: Extras, service_settings: Mapping[str, 
             f"(deploymentController {planned.controller}), not CodeDeploy; leave the option out"
         )
     written = service_settings or {}
-    changes: dict[str, Any] = {key: written[key] for key in PASSED_SERVICE_MEMBERS if written.get(key) is not None}
+    changes: dict[str, Any] = {}
     if extras.desired_count is not None:
         changes["desiredCount"] = extras.desired_count
     if extras.force_new_deployment:
         changes["forceNewDeployment"] = True
-    if changes and planned.controller == "CODE_DEPLOY":
-        listed = ", ".join(sorted(changes))
+    tag_members = [key for key in TAG_SERVICE_MEMBERS if written.get(key) is not None]
+    if (changes or tag_members) and planned.controller == "CODE_DEPLOY":
+        listed = ", ".join(sorted([*changes, *tag_members]))
         raise UsageError(
             f"{listed}: service {planned.cluster}/{planned.service} is deployed by CodeDeploy, whose deployment "
             "replaces the task set; change these with `aws ecs update-service` instead"

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import schemas
 from ..findings import WARNING
-from .context import RuleContext
+from .context import RuleContext, is_int
 from .registry import Problem, bad, good, rule
 
 UPDATE_SERVICE = "https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html"
@@ -98,7 +98,7 @@ def _bake_times(configuration: dict[str, Any]) -> Iterator[tuple[tuple[str, ...]
 )
 def service_bake_time(ctx: RuleContext) -> Iterator[Problem]:
     for path, minutes in _bake_times(_configuration(ctx)):
-        if isinstance(minutes, int) and not isinstance(minutes, bool) and not 0 <= minutes <= _MAX_BAKE_MINUTES:
+        if is_int(minutes) and not 0 <= minutes <= _MAX_BAKE_MINUTES:
             yield Problem(
                 ("service", "deploymentConfiguration", *path),
                 f"{minutes} minutes is out of range; ECS allows 0 to {_MAX_BAKE_MINUTES} (24 hours)",
