@@ -1,4 +1,4 @@
-"""`ecs-overlay validate` in-process, and as a pre-commit hook (``e2e``)."""
+"""`ecs-overlay validate` in-process (the pre-commit hook in every layout: test_precommit_layouts.py)."""
 
 from __future__ import annotations
 
@@ -65,62 +65,6 @@ def test_json_output_of_a_clean_run_is_an_empty_list(invoke, project: Path) -> N
     result = invoke("validate", "--format", "json", "--base", "base.json", cwd=project)
     assert result.returncode == 0
     assert json.loads(result.stdout) == []
-
-
-@pytest.mark.e2e
-def test_pre_commit_hook_runs_validate_on_the_example_repository(tmp_path: Path) -> None:
-    """pre-commit installs this repository's hook from the README's configuration, as a user's would,
-    and it catches a typo. One PRE_COMMIT_HOME: the hook's environment is built once, then reused."""
-    import re
-    import shutil
-    import subprocess
-    import sys
-
-    import yaml
-
-    from .conftest import EXAMPLE_ENVIRONMENTS, REPO, clean_environ, copy_checkout
-
-    env = clean_environ(
-        {
-            "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@example.com",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@example.com",
-        }
-    )
-
-    def git_commit_all(directory: Path, message: str) -> str:
-        for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", message]):
-            subprocess.run(command, cwd=directory, env=env, check=True)
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=directory, env=env, capture_output=True, check=True)
-        return head.stdout.decode().strip()
-
-    # pre-commit installs hooks from a commit: snapshot this working tree (untracked files too) as one.
-    hook_repo = tmp_path / "hook-repo"
-    copy_checkout(hook_repo)
-    hook_commit = git_commit_all(hook_repo, "hook")
-
-    # The example repository with the README's configuration, pointed at that commit.
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    [shown] = re.findall(r"add this to the repository's `.pre-commit-config.yaml`.*?```yaml\n(.*?)```", readme, re.S)
-    config = yaml.safe_load(shown)
-    config["repos"][0].update(repo=str(hook_repo), rev=hook_commit)
-    example = tmp_path / "app"
-    shutil.copytree(EXAMPLE_ENVIRONMENTS, example / "environments")
-    (example / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    git_commit_all(example, "example")
-    pre_commit = [sys.executable, "-m", "pre_commit", "run", "--all-files"]
-
-    clean = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
-    assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "ecs-overlay validate" in clean.stdout and "Passed" in clean.stdout
-
-    (example / "environments" / "prod.yaml").write_text("containerDefinitions:\n  web:\n    memroy: 512\n")
-    broken = subprocess.run(pre_commit, cwd=example, env=env, capture_output=True, text=True, timeout=540)
-    assert broken.returncode == 1
-    expected = "environments/prod.yaml:3:5 containerDefinitions[web].memroy: error: unknown field 'memroy'"
-    assert f"{expected}; did you mean 'memory'?" in broken.stdout
 
 
 def test_validate_with_a_snapshot_directory_checks_each_environment_on_its_own_base(invoke, project: Path) -> None:

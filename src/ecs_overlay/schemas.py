@@ -68,8 +68,8 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
                 value = resolve(value, seen)
             elif kind is list:
                 value = [resolve(item, seen) if type(item) is dict else item for item in value]
-            elif key == "description" and kind is str:
-                continue  # descriptions are for editors' hover; validating never reads them
+            elif key in _ANNOTATIONS and kind is str:
+                continue  # titles and descriptions are for editors' hover; validating never reads them
             result[key] = value
         return result
 
@@ -77,9 +77,12 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+_ANNOTATIONS = ("title", "description")
+
+
 def _only_a_reference(node: dict[str, Any]) -> bool:
-    """A ``$ref`` with nothing beside it but a description: the definition can stand in its place."""
-    return len(node) == 1 or (len(node) == 2 and isinstance(node.get("description"), str))
+    """A ``$ref`` with nothing beside it but a title and a description: the definition can stand in its place."""
+    return all(key == "$ref" or (key in _ANNOTATIONS and isinstance(value, str)) for key, value in node.items())
 
 
 def unknown_fields(error: ValidationError) -> tuple[list[str], list[str]]:
