@@ -162,6 +162,36 @@ def test_no_module_level_import_cycle() -> None:
     assert import_cycles(all_imports()) == []
 
 
+def reachable(imports: list[Import], start: str) -> set[str]:
+    """Every module ``start`` may load at run time, through imports at any level (lazy ones too)."""
+    modules = all_modules()
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for found in imports:
+        if not found.type_checking and found.target in modules and found.target != found.module:
+            graph[found.module].add(found.target)
+    seen: set[str] = set()
+    pending = [start]
+    while pending:
+        for following in graph[pending.pop()] - seen:
+            seen.add(following)
+            pending.append(following)
+    return seen
+
+
+def test_nothing_the_base_stage_builds_on_reaches_back_to_it() -> None:
+    """base.py reads the base with merge, overlay and schemas; none of them may load base.py again, not even
+    lazily (the base → merge → overlay → schemas → base cycle ran through a function-level import)."""
+    imports = all_imports()
+    modules = all_modules()
+    below = {
+        found.target
+        for found in imports
+        if found.module == "ecs_overlay.base" and found.top_level and found.target in modules
+    }
+    assert {"ecs_overlay.merge", "ecs_overlay.schemas"} <= below
+    assert [module for module in sorted(below) if "ecs_overlay.base" in reachable(imports, module)] == []
+
+
 def test_the_application_layer_is_there_and_checked() -> None:
     """The rules above are not vacuous: the layers they name exist and import each other as they should."""
     layers = {_layer(module) for module in all_modules()}
