@@ -30,11 +30,11 @@ from .secrets import show_values
 if TYPE_CHECKING:  # loaded only by the commands that use them
     from .app.environment import Failure
     from .deploy import Progress
-    from .deploy_extras import Extras
     from .diff import IgnoreRule
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _Failure(click.ClickException):
@@ -78,9 +78,13 @@ class _Console:
         click.echo(click.style(text, fg="red", bold=True), err=True)
 
 
-def _context(region: str | None, timeout: float) -> Context:
-    """A run's collaborators: the console, and the AWS connection opened when the first call needs it."""
-    return Context(_Console(), Connection(region, timeout))
+def _request(kind: Callable[..., R], parsed: dict[str, Any], **collaborators: Any) -> R:
+    """The command's request: what the options said (each option's name is a field of the request), and the
+    run's collaborators: the console, and the AWS connection, opened when the first call needs it."""
+    base = parsed.get("base")
+    region = base.region if base is not None else parsed.pop("region")
+    timeout = base.timeout if base is not None else parsed.pop("aws_timeout")
+    return kind(**parsed, **collaborators, context=Context(_Console(), Connection(region, timeout)))
 
 
 def _exit(code: int) -> None:
@@ -123,6 +127,7 @@ def _environments_in(_ctx: click.Context, _param: click.Parameter, directory: Pa
 def environments_dir_option(func: F) -> F:
     return click.option(
         "--environments-dir",
+        "environments",
         default="environments",
         show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
@@ -136,7 +141,7 @@ def environment_options(func: F) -> F:
     func = environments_dir_option(func)
     return click.option(
         "--env",
-        "env",
+        "environment",
         envvar="DEPLOY_ENV",
         show_envvar=True,
         help="Environment to render: <environments-dir>/<env>.yaml.",
@@ -204,9 +209,7 @@ def base_options(func: F) -> F:
 
 
 def all_option(func: F) -> F:
-    return click.option(
-        "--all", "all_environments", is_flag=True, help="Every environment in the environments directory."
-    )(func)
+    return click.option("--all", "every", is_flag=True, help="Every environment in the environments directory.")(func)
 
 
 def _show_values(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -337,29 +340,11 @@ def render_options(func: F) -> F:
     help="Before writing, run verify's checks in AWS (findings on stderr); write nothing when one fails.",
 )
 @reports_errors
-def render(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    output: str,
-    appspec_path: str | None,
-    check_appspec_path: str | None,
-    imagedefinitions_path: str | None,
-    image_detail_path: str | None,
-    verify_first: bool,
-) -> None:
+def render(**parsed: Any) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
     from .app import render as command
 
-    result = command.run(
-        command.RenderRequest(
-            env, environments_dir, base, images, options, image_arch, output, appspec_path, check_appspec_path,
-            imagedefinitions_path, image_detail_path, verify_first, _context(base.region, base.timeout),
-        )
-    )  # fmt: skip
+    result = command.run(_request(command.RenderRequest, parsed))
     write_all(result.artifacts)  # every artifact, or none
     click.echo(result.summary, err=True)
 
@@ -369,25 +354,11 @@ def render(
 @click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
 @ALLOW_ENVIRONMENT_CHANGE_OPTION
 @reports_errors
-def register(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    dry_run: bool,
-    allow_environment_change: bool = False,
-) -> None:
+def register(**parsed: Any) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
     from .app import register as command
 
-    result = command.run(
-        command.RegisterRequest(
-            env, environments_dir, base, images, options, image_arch, dry_run, allow_environment_change,
-            _context(base.region, base.timeout),
-        )
-    )  # fmt: skip
+    result = command.run(_request(command.RegisterRequest, parsed))
     if result.arn is not None:
         write_stdout(result.arn + "\n")
 
@@ -472,7 +443,7 @@ def _print_failures(failures: list[Failure]) -> None:
 @cli.command()
 @click.option(
     "--env",
-    "envs",
+    "names",
     multiple=True,
     metavar="NAME",
     help="Environment to check (repeatable; default: every environment).",
@@ -484,26 +455,16 @@ def _print_failures(failures: list[Failure]) -> None:
 @check_options
 @format_option("validate")
 @reports_errors
-def validate(
-    envs: tuple[str, ...],
-    environments_dir: Environments,
-    services_dir: Path | None,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    output_format: str,
-) -> None:
+def validate(**parsed: Any) -> None:
     """Check overlay files offline; with a base, also every rendered result against ECS's rules.
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
     from .app import validate as command
 
-    request = command.ValidateRequest(
-        envs, environments_dir, services_dir, base, images, options, _context(base.region, base.timeout)
-    )
-    result = command.run(request)
-    _report(output_format, "validate", result, services_dir)
+    output_format = parsed.pop("output_format")
+    result = command.run(_request(command.ValidateRequest, parsed))
+    _report(output_format, "validate", result, parsed["services_dir"])
     click.echo(result.summary, err=True)
     _exit(result.exit_code)
 
@@ -615,21 +576,7 @@ def deploy_extra_options(func: F) -> F:
 @click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
 @deploy_extra_options
 @reports_errors
-def deploy(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    wait_timeout: float,
-    poll_interval: float,
-    rollback: bool,
-    wait_until: str,
-    deregister_on_failure: bool,
-    dry_run: bool,
-    extras: Extras,
-) -> None:
+def deploy(**parsed: Any) -> None:
     """Render, register, update --cluster/--service to the new revision and wait for the deployment.
 
     For services ECS deploys itself (rolling, BLUE_GREEN) and CodeDeploy-controlled ones (a CodeDeploy
@@ -639,12 +586,7 @@ def deploy(
     """
     from .app import deploy as command
 
-    result = command.run(
-        command.DeployRequest(
-            env, environments_dir, base, images, options, image_arch, wait_timeout, poll_interval, rollback,
-            wait_until, deregister_on_failure, dry_run, extras, _progress(), _context(base.region, base.timeout),
-        )
-    )  # fmt: skip
+    result = command.run(_request(command.DeployRequest, parsed, progress=_progress()))
     write_stdout(result.output)
     if result.closing is not None:
         click.echo(result.closing, err=True)
@@ -669,17 +611,7 @@ HEARTBEAT_SECONDS = 60
 @REGION_OPTION
 @AWS_TIMEOUT_OPTION
 @reports_errors
-def rollback(
-    env: str | None,
-    environments_dir: Environments,
-    cluster: str | None,
-    service: str | None,
-    to_revision: int | None,
-    wait_timeout: float,
-    poll_interval: float,
-    region: str | None,
-    aws_timeout: float,
-) -> None:
+def rollback(**parsed: Any) -> None:
     """Point the service back at its previous revision (or --to-revision N) and wait for the deployment.
 
     The previous revision: while a rollout runs, the one the older deployment still runs; otherwise the
@@ -689,13 +621,7 @@ def rollback(
     from .app.deploy import RollbackRequest
     from .app.deploy import rollback as roll_back
 
-    result = roll_back(
-        RollbackRequest(
-            env, environments_dir, cluster, service, to_revision, wait_timeout, poll_interval, _progress(),
-            _context(region, aws_timeout),
-        )
-    )  # fmt: skip
-    write_stdout(result.arn + "\n")
+    write_stdout(roll_back(_request(RollbackRequest, parsed, progress=_progress())).arn + "\n")
 
 
 @cli.command()
@@ -714,15 +640,7 @@ def rollback(
 @REGION_OPTION
 @AWS_TIMEOUT_OPTION
 @reports_errors
-def deregister(
-    env: str | None,
-    environments_dir: Environments,
-    keep: int,
-    clusters: tuple[str, ...],
-    dry_run: bool,
-    region: str | None,
-    aws_timeout: float,
-) -> None:
+def deregister(**parsed: Any) -> None:
     """Deregister the environment's ACTIVE revisions beyond the newest --keep N.
 
     Never one that a service runs: every deployment of every service in the environment's base.cluster
@@ -731,10 +649,7 @@ def deregister(
     """
     from .app import deregister as command
 
-    result = command.run(
-        command.DeregisterRequest(env, environments_dir, keep, clusters, dry_run, _context(region, aws_timeout))
-    )
-    click.echo(result.summary, err=True)
+    click.echo(command.run(_request(command.DeregisterRequest, parsed)).summary, err=True)
 
 
 def _progress() -> Progress:
@@ -777,15 +692,7 @@ def _progress() -> Progress:
 @render_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @reports_errors
-def verify(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    output_format: str,
-) -> None:
+def verify(**parsed: Any) -> None:
     """Check, read-only, that what the rendered task definition points at exists in AWS.
 
     Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
@@ -798,10 +705,8 @@ def verify(
     from .app import verify as command
     from .report import findings_json, findings_text
 
-    request = command.VerifyRequest(
-        env, environments_dir, base, images, options, image_arch, _context(base.region, base.timeout)
-    )
-    result = command.run(request)
+    output_format = parsed.pop("output_format")
+    result = command.run(_request(command.VerifyRequest, parsed))
     shown = [(result.environment, finding) for finding in result.findings]
     write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
     _exit(result.exit_code)
@@ -818,40 +723,25 @@ def verify(
     metavar="GIT_REF",
     help="Compare the overlays at GIT_REF (read with git, no checkout) with the working tree.",
 )
-@click.option("--to-env", metavar="NAME", help="Compare environment --env with NAME on the same base.")
+@click.option(
+    "--to-env", "to_environment", metavar="NAME", help="Compare environment --env with NAME on the same base."
+)
 @format_option("diff")
-@click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
+@click.option("--exit-code", "exit_on_changes", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
 @ignore_option
 @show_values_option
 @reports_errors
-def diff(
-    env: str | None,
-    environments_dir: Environments,
-    all_environments: bool,
-    services_dir: Path | None,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    against: str | None,
-    to_env: str | None,
-    output_format: str,
-    exit_code: bool,
-    ignore: list[IgnoreRule],
-    show_values: bool,
-) -> None:
+def diff(**parsed: Any) -> None:
     """Show what a deploy (or a pull request, or another environment) changes, semantically.
 
     By default: the base as it stands against what render would write.
     """
     from .app import diff as command
 
-    result = command.run(
-        command.DiffRequest(
-            (env,) if env else (), all_environments, environments_dir, services_dir, base, images, against, to_env,
-            ignore, exit_code, _context(base.region, base.timeout),
-        )
-    )  # fmt: skip
+    output_format, show_values = parsed.pop("output_format"), parsed.pop("show_values")
+    result = command.run(_request(command.DiffRequest, parsed))
     colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _report(output_format, "diff", result, services_dir, show_values=show_values, colour=colour)
+    _report(output_format, "diff", result, parsed["services_dir"], show_values=show_values, colour=colour)
     for line in result.closing_lines():
         click.echo(line, err=True)
     _print_failures(result.failures)
@@ -868,17 +758,7 @@ def diff(
 @ignore_option
 @show_values_option
 @reports_errors
-def drift(
-    env: str | None,
-    environments_dir: Environments,
-    all_environments: bool,
-    services_dir: Path | None,
-    base: BaseOptions,
-    snapshot: str | None,
-    output_format: str,
-    ignore: list[IgnoreRule],
-    show_values: bool,
-) -> None:
+def drift(**parsed: Any) -> None:
     """Report values the overlays set that the live task definition no longer has (exit 4 when any).
 
     Values built from ${VARS} (a commit, a build number) are set by each deploy, not managed: when they
@@ -886,13 +766,10 @@ def drift(
     """
     from .app import drift as command
 
-    result = command.run(
-        command.DriftRequest(
-            (env,) if env else (), all_environments, environments_dir, services_dir, base, snapshot, ignore,
-            _context(base.region, base.timeout),
-        )
-    )  # fmt: skip
-    _report(output_format, "drift", result, services_dir, show_values=show_values, snapshot=snapshot is not None)
+    output_format, show_values = parsed.pop("output_format"), parsed.pop("show_values")
+    result = command.run(_request(command.DriftRequest, parsed))
+    view = {"show_values": show_values, "snapshot": parsed["snapshot"] is not None}
+    _report(output_format, "drift", result, parsed["services_dir"], **view)
     _print_failures(result.failures)
     _exit(result.exit_code)
 
@@ -900,7 +777,7 @@ def drift(
 @cli.command()
 @click.option(
     "--env",
-    "env",
+    "environment",
     envvar="DEPLOY_ENV",
     show_envvar=True,
     help="Environment whose overlay names the family (when no --family is given).",
@@ -916,15 +793,11 @@ def drift(
     help="File to write; - for standard output. With --services: a directory, written as PATH/<service>/<env>.json.",
 )
 @reports_errors
-def snapshot(
-    env: str | None, environments_dir: Environments, services_dir: Path | None, base: BaseOptions, output: str
-) -> None:
+def snapshot(**parsed: Any) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
     from .app import snapshot as command
 
-    result = command.run(
-        command.SnapshotRequest(env, environments_dir, services_dir, base, output, _context(base.region, base.timeout))
-    )
+    result = command.run(_request(command.SnapshotRequest, parsed))
     if result.tree is not None:
         write_tree(result.artifacts, result.tree)
     else:
@@ -955,7 +828,11 @@ def schema(kind: str, output: str) -> None:
 @click.option("--cluster", required=True, help="The cluster of the service to adopt.")
 @click.option("--service", required=True, help="The ECS service whose running task definition is the base.")
 @click.option(
-    "--env", "env", required=True, metavar="NAME", help="The environment to write: <environments-dir>/NAME.yaml."
+    "--env",
+    "environment",
+    required=True,
+    metavar="NAME",
+    help="The environment to write: <environments-dir>/NAME.yaml.",
 )
 @environments_dir_option
 @REGION_OPTION
@@ -968,16 +845,7 @@ def schema(kind: str, output: str) -> None:
     "_common.yaml, editing their files there only (comments and spellings kept).",
 )
 @reports_errors
-def init(
-    cluster: str,
-    service: str,
-    env: str,
-    environments_dir: Environments,
-    region: str | None,
-    aws_timeout: float,
-    force: bool,
-    factor: bool,
-) -> None:
+def init(**parsed: Any) -> None:
     """Adopt a running service: write the environment's layer, the overlay schema and a snapshot.
 
     Only new files are written: an existing layer, schema or snapshot is left byte for byte as it is (--factor
@@ -986,9 +854,7 @@ def init(
     """
     from .app import init as command
 
-    result = command.run(
-        command.InitRequest(env, environments_dir, cluster, service, force, factor, _context(region, aws_timeout))
-    )
+    result = command.run(_request(command.InitRequest, parsed))
     # a new repository has no environments/, schema/ or snapshots/ yet: created, and removed again on failure
     write_tree([Artifact("init", str(path), text) for path, text in result.files.items()], result.root)
     for line in result.notes:
@@ -1004,25 +870,14 @@ def init(
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @show_values_option
 @reports_errors
-def explain(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    subtree: str | None,
-    output_format: str,
-    show_values: bool,
-) -> None:
+def explain(**parsed: Any) -> None:
     """Print the rendered task definition with the origin of every value."""
     from .app import explain as command
     from .report import explain_json, explain_lines
 
-    result = command.run(
-        command.ExplainRequest(
-            env, environments_dir, base, images, subtree, show_values, _context(base.region, base.timeout)
-        )
-    )
-    write_stdout(explain_json(result.entries) if output_format == "json" else explain_lines(result.entries))
+    output_format = parsed.pop("output_format")
+    entries = command.run(_request(command.ExplainRequest, parsed)).entries
+    write_stdout(explain_json(entries) if output_format == "json" else explain_lines(entries))
 
 
 def _shown(path: str) -> str:

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class DiffRequest:
-    names: tuple[str, ...]  # --env, or none
+    environment: str | None  # --env
     every: bool  # --all
     environments: Environments
     services_dir: Path | None
@@ -59,7 +59,7 @@ def run(request: DiffRequest) -> DiffRun:
         raise UsageError("--to-env compares two environments; it does not go with --against or --all")
     found = diff(
         services_of(request.services_dir, request.environments),
-        Selection(request.names, every=request.every),
+        Selection((request.environment,) if request.environment else (), every=request.every),
         request.base,
         request.images,
         request.against,

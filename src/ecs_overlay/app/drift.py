@@ -31,7 +31,7 @@ from .environment import (
 
 @dataclass(frozen=True)
 class DriftRequest:
-    names: tuple[str, ...]  # --env, or none
+    environment: str | None  # --env
     every: bool  # --all
     environments: Environments
     services_dir: Path | None
@@ -44,7 +44,7 @@ class DriftRequest:
 def run(request: DriftRequest) -> DriftRun:
     found = drift(
         services_of(request.services_dir, request.environments),
-        Selection(request.names, every=request.every),
+        Selection((request.environment,) if request.environment else (), every=request.every),
         request.base,
         request.snapshot,
         request.context.aws,
