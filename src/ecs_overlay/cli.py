@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # loaded only by the commands that use them
     from .app.environment import Failure
     from .deploy import Progress
     from .diff import IgnoreRule
+    from .onetask import OneOffTask  # loaded when --run-task-first is parsed, not when the commands are defined
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -482,7 +483,6 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
 
 def deploy_extra_options(func: F) -> F:
     """deploy's options beyond rendering and the rollout (deploy_extras.py); the command receives one ``extras``."""
-    from .onetask import OneOffTask
 
     @functools.wraps(func)
     def wrapper(

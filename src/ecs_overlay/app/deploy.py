@@ -7,8 +7,8 @@ the same UpdateService and the same wait (deploy.py), so that the two cannot dri
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, cast
+from dataclasses import replace
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from ..base import BaseOptions, aws_place, service_location
 from ..environments import Environments
@@ -23,8 +23,7 @@ if TYPE_CHECKING:
     from ..deploy_extras import Extras
 
 
-@dataclass(frozen=True)
-class DeployRequest:
+class DeployRequest(NamedTuple):
     environment: str | None
     environments: Environments
     base: BaseOptions  # its --cluster and --service name the service to update, not a base
@@ -42,14 +41,16 @@ class DeployRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class DeployRun:
+class DeployRun(NamedTuple):
     """What goes to standard output (the revision now running; a dry run's task definition), then the line
     that closes a dry run."""
 
     output: str
     closing: str | None = None
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: DeployRequest) -> DeployRun:
@@ -135,8 +136,7 @@ def run(request: DeployRequest) -> DeployRun:
     return DeployRun(arn + "\n")
 
 
-@dataclass(frozen=True)
-class RollbackRequest:
+class RollbackRequest(NamedTuple):
     environment: str | None
     environments: Environments
     cluster: str | None
@@ -148,10 +148,12 @@ class RollbackRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class RollbackRun:
+class RollbackRun(NamedTuple):
     arn: str  # the revision the service runs now
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def rollback(request: RollbackRequest) -> RollbackRun:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..base import BaseOptions, aws_place, service_location
 from ..environments import Environments
@@ -11,8 +11,7 @@ from ..findings import counted
 from .environment import Context, environment_name
 
 
-@dataclass(frozen=True)
-class DeregisterRequest:
+class DeregisterRequest(NamedTuple):
     environment: str | None
     environments: Environments
     keep: int
@@ -21,10 +20,12 @@ class DeregisterRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class DeregisterRun:
+class DeregisterRun(NamedTuple):
     summary: str
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: DeregisterRequest) -> DeregisterRun:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..base import BaseOptions, fetch_base
 from ..diff import Change, IgnoreRule, compare, not_ignored
@@ -39,8 +39,7 @@ if TYPE_CHECKING:
     from ..gitsource import GitSource  # git runs only for --against
 
 
-@dataclass(frozen=True)
-class DiffRequest:
+class DiffRequest(NamedTuple):
     environment: str | None  # --env
     every: bool  # --all
     environments: Environments

@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import schemas
 from ..base import BaseOptions, fetch_base, read_base_file, registerable
@@ -29,8 +30,7 @@ from .environment import (
 )
 
 
-@dataclass(frozen=True)
-class DriftRequest:
+class DriftRequest(NamedTuple):
     environment: str | None  # --env
     every: bool  # --all
     environments: Environments

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..base import Base, BaseOptions, fetch_base, read_input
 from ..environments import Environments
@@ -56,16 +56,14 @@ class Connection:
         return self._ecs
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """A run's collaborators, given to every command: where it speaks and its AWS connection."""
 
     console: Console
     aws: Connection
 
 
-@dataclass
-class Failure:
+class Failure(NamedTuple):
     """An environment that could not be compared: its service, name and the error (with its findings)."""
 
     service: str
@@ -73,8 +71,7 @@ class Failure:
     error: InvalidInputError
 
 
-@dataclass
-class Selection:
+class Selection(NamedTuple):
     """Which environments of each service a command runs on: ``--env`` names, or ``--all``."""
 
     names: Sequence[str] = ()

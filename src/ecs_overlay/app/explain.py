@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..base import BaseOptions
 from ..environments import Environments
@@ -15,8 +14,7 @@ from ..provenance import Origin
 from .environment import Context, environment_name, render_environment, require_clean
 
 
-@dataclass(frozen=True)
-class ExplainRequest:
+class ExplainRequest(NamedTuple):
     environment: str | None
     environments: Environments
     base: BaseOptions
@@ -26,13 +24,15 @@ class ExplainRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class ExplainRun:
+class ExplainRun(NamedTuple):
     """What a reporter needs: the environment and its entries (path, value, origin), in the document's order."""
 
     environment: str
     entries: list[tuple[KeyedPath, Any, Origin]]
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: ExplainRequest) -> ExplainRun:

@@ -16,7 +16,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ruamel.yaml
 import yaml
@@ -54,8 +54,7 @@ def check_environment_name(name: str) -> None:
     raise UsageError(f"--env {json.dumps(name)} is not an environment name: {hint}")
 
 
-@dataclass(frozen=True)
-class InitRequest:
+class InitRequest(NamedTuple):
     environment: str
     environments: Environments
     cluster: str
@@ -73,7 +72,10 @@ class Adoption:
     notes: list[str]
     summary: str
     root: Path = Path()  # a new repository has no environments/, schema/ or snapshots/ yet: created under it
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: InitRequest) -> Adoption:

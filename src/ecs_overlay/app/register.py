@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..base import BaseOptions, aws_place
 from ..environments import Environments
@@ -12,8 +12,7 @@ from ..render import RenderOptions
 from .environment import Context, check_registerable, render_checked
 
 
-@dataclass(frozen=True)
-class RegisterRequest:
+class RegisterRequest(NamedTuple):
     environment: str | None
     environments: Environments
     base: BaseOptions
@@ -25,12 +24,14 @@ class RegisterRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class RegisterRun:
+class RegisterRun(NamedTuple):
     """The new revision's ARN (None on a dry run, which registers nothing)."""
 
     arn: str | None
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: RegisterRequest) -> RegisterRun:

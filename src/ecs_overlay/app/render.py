@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..base import BaseOptions
 from ..environments import Environments
@@ -15,8 +15,7 @@ from ..render import RenderOptions
 from .environment import Context, render_checked, say_placeholders
 
 
-@dataclass(frozen=True)
-class RenderRequest:
+class RenderRequest(NamedTuple):
     environment: str | None
     environments: Environments
     base: BaseOptions
@@ -32,15 +31,17 @@ class RenderRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class RenderRun:
+class RenderRun(NamedTuple):
     """The artifacts to write (every one, or none) and what the line saying so names."""
 
     environment: str
     artifacts: list[Artifact]
     base_label: str
     containers: int
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
     @property
     def summary(self) -> str:

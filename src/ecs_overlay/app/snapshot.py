@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..base import BaseOptions, fetch_base
 from ..environments import Environments
@@ -16,8 +15,7 @@ from ..services import Service, discover
 from .environment import Connection, Context, Selection, selected
 
 
-@dataclass(frozen=True)
-class SnapshotRequest:
+class SnapshotRequest(NamedTuple):
     environment: str | None
     environments: Environments
     services_dir: Path | None
@@ -26,14 +24,16 @@ class SnapshotRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class SnapshotRun:
+class SnapshotRun(NamedTuple):
     """The snapshots to write, every one or none: under ``tree`` (with --services, a directory) or as one file."""
 
     artifacts: list[Artifact]
     summary: str
     tree: Path | None = None
-    exit_code: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
 
 
 def run(request: SnapshotRequest) -> SnapshotRun:

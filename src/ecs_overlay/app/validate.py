@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..base import BaseOptions
 from ..environments import Environments
@@ -49,8 +50,7 @@ class ValidateRun:
         return f"checked {checked}, {scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}"
 
 
-@dataclass(frozen=True)
-class ValidateRequest:
+class ValidateRequest(NamedTuple):
     names: tuple[str, ...]  # --env: these environments; none: every one
     environments: Environments
     services_dir: Path | None

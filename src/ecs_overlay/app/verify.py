@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..base import BaseOptions, aws_place, service_location
 from ..environments import Environments
@@ -14,8 +14,7 @@ from ..render import RenderOptions
 from .environment import Context, Rendered, render_checked
 
 
-@dataclass(frozen=True)
-class VerifyRequest:
+class VerifyRequest(NamedTuple):
     environment: str | None
     environments: Environments
     base: BaseOptions
@@ -25,8 +24,7 @@ class VerifyRequest:
     context: Context
 
 
-@dataclass(frozen=True)
-class VerifyRun:
+class VerifyRun(NamedTuple):
     """What a reporter needs: the environment verified and its findings (errors, warnings, passed checks)."""
 
     environment: str
