@@ -21,7 +21,7 @@ from .base import BaseOptions
 from .environments import Environments
 from .errors import EXIT_INVALID, EcsOverlayError, UsageError
 from .images import ImageRequest
-from .output import Artifact, masked_output, write_all, write_stdout, write_tree
+from .output import Artifact, destination, masked_output, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .report.terminal import printable, printable_stderr, raw_stderr
 from .rules import DEFAULT_MAX_SIZE
@@ -821,7 +821,7 @@ def schema(kind: str, output: str) -> None:
 
     write_all([Artifact("--output", output, schemas.shipped_text(kind))])
     if output != "-":
-        click.echo(f"wrote {_shown(output)}: the {kind} schema", err=True)
+        click.echo(f"wrote {destination(output)}: the {kind} schema", err=True)
 
 
 @cli.command()
@@ -878,10 +878,6 @@ def explain(**parsed: Any) -> None:
     output_format = parsed.pop("output_format")
     entries = command.run(_request(command.ExplainRequest, parsed)).entries
     write_stdout(explain_json(entries) if output_format == "json" else explain_lines(entries))
-
-
-def _shown(path: str) -> str:
-    return "standard output" if path == "-" else path
 
 
 class _Interrupted(SystemExit):

@@ -76,16 +76,8 @@ def run(request: DeployRequest) -> DeployRun:
     else:
         # The base: --family or --base, else the environment's `base:` section, else the revision the service
         # runs (described once, above).
-        rendered, _ = render_checked(
-            name,
-            request.environments,
-            replace(base, cluster=None, service=None),
-            request.images,
-            request.options,
-            request.image_arch,
-            context,
-            running=planned.previous,
-        )
+        base_options = replace(base, cluster=None, service=None)
+        rendered, _ = render_checked(request, base=base_options, running=planned.previous)
         check_registerable(rendered, aws)
         taskdef = rendered.result.taskdef
         service_settings, appspec_settings = rendered.result.service, rendered.result.appspec

@@ -220,25 +220,42 @@ def build_checks(
     return document
 
 
+class RendersEnvironment(Protocol):
+    """What a request of render, register, deploy and verify says about the environment to render."""
+
+    @property
+    def environment(self) -> str | None: ...
+    @property
+    def environments(self) -> Environments: ...
+    @property
+    def base(self) -> BaseOptions: ...
+    @property
+    def images(self) -> Sequence[ImageRequest]: ...
+    @property
+    def options(self) -> RenderOptions: ...
+    @property
+    def image_arch(self) -> str | None: ...
+    @property
+    def context(self) -> Context: ...
+
+
 def render_checked(
-    name: str | None,
-    environments: Environments,
-    base: BaseOptions,
-    images: Sequence[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    context: Context,
+    request: RendersEnvironment,
     appspec_path: str | None = None,
     check_appspec_path: str | None = None,
+    base: BaseOptions | None = None,
     running: str | None = None,
 ) -> tuple[Rendered, str | None]:
     """What render, register, deploy and verify share: the environment rendered and every check passed, or an
     error; its warnings and the images a run without --image kept said on the console. Returns the AppSpec to
-    write, when ``appspec_path`` asks for one."""
-    name = environment_name(name, environments)
-    rendered = render_environment(name, environments, base, images, context.aws, options, running)
+    write, when ``appspec_path`` asks for one. ``base`` and ``running``: deploy's base (see :func:`locate`)."""
+    images, context = request.images, request.context
+    name = environment_name(request.environment, request.environments)
+    rendered = render_environment(
+        name, request.environments, base or request.base, images, context.aws, request.options, running
+    )
     require_clean(rendered)
-    appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
+    appspec_text = build_checks(rendered, images, request.image_arch, appspec_path, check_appspec_path)
     for finding in [*rendered.notes, *rendered.result.findings]:
         if not finding.is_error:
             context.console.say(finding.to_text())

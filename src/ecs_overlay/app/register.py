@@ -36,15 +36,7 @@ class RegisterRun(NamedTuple):
 
 def run(request: RegisterRequest) -> RegisterRun:
     context = request.context
-    rendered, _ = render_checked(
-        request.environment,
-        request.environments,
-        request.base,
-        request.images,
-        request.options,
-        request.image_arch,
-        context,
-    )
+    rendered, _ = render_checked(request)
     check_registerable(rendered, context.aws.ecs())
     name = rendered.environment
     if request.dry_run:

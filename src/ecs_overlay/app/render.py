@@ -10,7 +10,7 @@ from ..environments import Environments
 from ..errors import InvalidInputError
 from ..findings import counted
 from ..images import ImageRequest, image_definitions, image_detail
-from ..output import Artifact, check_outputs, to_json
+from ..output import Artifact, check_outputs, destination, to_json
 from ..render import RenderOptions
 from .environment import Context, render_checked, say_placeholders
 
@@ -45,16 +45,12 @@ class RenderRun(NamedTuple):
 
     @property
     def summary(self) -> str:
-        shown = [shown_path(artifact.path) for artifact in self.artifacts]
+        shown = [destination(artifact.path) for artifact in self.artifacts]
         written = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 2 else shown)
         return (
             f"wrote {written}: environment {self.environment}, base {self.base_label}, "
             f"{counted(self.containers, 'container')}"
         )
-
-
-def shown_path(path: str) -> str:
-    return "standard output" if path == "-" else path
 
 
 def run(request: RenderRequest) -> RenderRun:
@@ -68,17 +64,7 @@ def run(request: RenderRequest) -> RenderRun:
     images = request.images
     if request.image_detail_path is not None:
         image_detail(images)  # a usage error before any AWS call
-    rendered, appspec_text = render_checked(
-        request.environment,
-        request.environments,
-        request.base,
-        images,
-        request.options,
-        request.image_arch,
-        request.context,
-        request.appspec_path,
-        request.check_appspec_path,
-    )
+    rendered, appspec_text = render_checked(request, request.appspec_path, request.check_appspec_path)
     name = rendered.environment
     if request.verify_first:
         from .verify import verified  # verify's checks load only when asked for

@@ -10,7 +10,7 @@ from ..base import BaseOptions, fetch_base
 from ..environments import Environments
 from ..errors import UsageError
 from ..findings import counted
-from ..output import Artifact, check_outputs, to_json
+from ..output import Artifact, check_outputs, destination, to_json
 from ..services import Service, discover
 from .environment import Connection, Context, Selection, selected
 
@@ -42,8 +42,8 @@ def run(request: SnapshotRequest) -> SnapshotRun:
         return _services(request.environment, request.services_dir, request.base, output, request.context.aws)
     check_outputs([("--output", output)])
     taskdef, label = snapshot_base(request.environment, request.environments, request.base, request.context.aws)
-    shown = "standard output" if output == "-" else output
-    return SnapshotRun([Artifact("--output", output, to_json(taskdef))], f"wrote {shown}: snapshot of {label}")
+    summary = f"wrote {destination(output)}: snapshot of {label}"
+    return SnapshotRun([Artifact("--output", output, to_json(taskdef))], summary)
 
 
 def _services(env: str | None, services_dir: Path, base: BaseOptions, output: str, aws: Connection) -> SnapshotRun:

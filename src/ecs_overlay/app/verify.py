@@ -36,15 +36,7 @@ class VerifyRun(NamedTuple):
 
 
 def run(request: VerifyRequest) -> VerifyRun:
-    rendered, _ = render_checked(
-        request.environment,
-        request.environments,
-        request.base,
-        request.images,
-        request.options,
-        request.image_arch,
-        request.context,
-    )
+    rendered, _ = render_checked(request)
     return VerifyRun(rendered.environment, verified(rendered, request.base, request.context))
 
 
