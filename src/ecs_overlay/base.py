@@ -8,7 +8,7 @@ import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -281,6 +281,14 @@ class BaseOptions:
         ]
         if len(chosen) > 1:
             raise UsageError(f"give only one base: {' or '.join(chosen)}")
+
+
+def of_service(options: BaseOptions, service: str) -> BaseOptions:
+    """The options as one service of ``--services`` reads them: ``--base SNAPDIR`` is ``SNAPDIR/<service>``
+    (``<service>/<env>.json`` in it); every other base option is the run's own."""
+    if service and options.base_file not in (None, "-") and Path(str(options.base_file)).is_dir():
+        return replace(options, base_file=str(Path(str(options.base_file)) / service))
+    return options
 
 
 class BaseFile(NamedTuple):

@@ -1,4 +1,5 @@
-"""Command line: parse options, call the core, print, map the outcome to an exit code.
+"""Command line: parse the options into a request, call the command (app/<command>.py), hand its result to a
+reporter or writer, and exit with the result's exit code.
 
 The only module that imports click.
 """
