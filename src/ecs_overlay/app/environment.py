@@ -44,10 +44,6 @@ class Connection:
         self.timeout = timeout
         self._ecs: Ecs | None = None
 
-    @classmethod
-    def of(cls, options: BaseOptions) -> Connection:
-        return cls(options.region, options.timeout)
-
     def ecs(self) -> Ecs:
         if self._ecs is None:
             from ..aws import Ecs
