@@ -48,6 +48,12 @@ from botocore.parsers import ResponseParserError
 from .errors import AwsError, InvalidInputError
 from .secrets import mask_text
 
+
+def installed_ecs_model() -> tuple[str, Any]:
+    """(the installed botocore's version, its ECS service model): what the shipped schemas are checked against."""
+    return botocore.__version__, botocore.session.get_session().get_service_model("ecs")
+
+
 _ACCESS_DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
 # Credentials AWS does not accept: a permission would not help, fresh credentials would.
 _REFUSED_CREDENTIALS = {

@@ -7,8 +7,8 @@ import json
 import math
 import re
 import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -16,18 +16,12 @@ from . import schemas
 from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
 from .merge import merge_base_location
+from .ownership import ENVIRONMENT_TAG, environment_tag
 from .secrets import current_run
 
 if TYPE_CHECKING:
     from .aws import Ecs  # botocore loads only for live runs
-    from .environments import Environments
     from .overlay import Overlay
-
-
-# The tag every rendered task definition carries, naming its environment. It is registered with the
-# task definition (RegisterTaskDefinition's `tags`) and read back by describe's `include: TAGS`, so the
-# next render knows which environment a base belongs to. Keys starting with `aws:` are reserved to AWS.
-ENVIRONMENT_TAG = "ecs-overlay:environment"
 
 
 class Base(NamedTuple):
@@ -60,14 +54,6 @@ class Base(NamedTuple):
             return []
         message = f"base not tagged {ENVIRONMENT_TAG} yet (first adoption); the result is tagged {self.untagged_for}"
         return [Finding("environment-tag", message, severity=INFO)]
-
-
-def environment_tag(taskdef: dict[str, Any]) -> str | None:
-    """The environment a task definition was rendered for (its ENVIRONMENT_TAG), if any."""
-    for tag in taskdef.get("tags") or []:
-        if isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG and isinstance(tag.get("value"), str):
-            return str(tag["value"])
-    return None
 
 
 def claimed_for(base: Base, environment: str, label: str) -> Base:
@@ -261,13 +247,13 @@ def _json_kind(value: Any) -> str:
     return "a number" if isinstance(value, (int, float)) else "an object"
 
 
-@dataclass
+@dataclass(frozen=True)
 class BaseOptions:
-    """Where the base comes from: exactly one of family, cluster+service, or a file.
+    """Where the base comes from, as the options said it: exactly one of family, cluster+service, or a file.
 
-    One BaseOptions per run: it holds the run's one AWS connection, so every command of the run
-    (each environment of ``--all``, and ``register`` after its render) shares one client and
-    describes each reference once.
+    Plain data: the run's one AWS connection is the application layer's (app/environment.py), handed to
+    :func:`fetch_base` as ``connect``, so that every environment of the run shares one client and each
+    reference is described once.
     """
 
     family: str | None = None
@@ -276,15 +262,6 @@ class BaseOptions:
     base_file: str | None = None
     region: str | None = None
     timeout: float = 30
-    _ecs: Ecs | None = field(default=None, init=False, repr=False, compare=False)
-
-    def ecs(self) -> Ecs:
-        """The run's ECS connection, opened on first use (offline runs never import botocore)."""
-        if self._ecs is None:
-            from .aws import Ecs
-
-            self._ecs = Ecs(self.region, self.timeout)
-        return self._ecs
 
     @property
     def given(self) -> bool:
@@ -306,8 +283,29 @@ class BaseOptions:
             raise UsageError(f"give only one base: {' or '.join(chosen)}")
 
 
-def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None) -> tuple[Base, str]:
-    """The register-able base and a label saying where it came from.
+def of_service(options: BaseOptions, service: str) -> BaseOptions:
+    """The options as one service of ``--services`` reads them: ``--base SNAPDIR`` is ``SNAPDIR/<service>``
+    (``<service>/<env>.json`` in it); every other base option is the run's own."""
+    if service and options.base_file not in (None, "-") and Path(str(options.base_file)).is_dir():
+        return replace(options, base_file=str(Path(str(options.base_file)) / service))
+    return options
+
+
+class BaseFile(NamedTuple):
+    """A base read from a file (``--base FILE``, or ``--base DIR``'s ``<environment>.json``), offline."""
+
+    path: str
+
+
+# Where an environment's base lives: a file, a family (family:revision or ARN), or the revision a service runs.
+Location = BaseFile | str | tuple[str, str]
+
+
+def locate(
+    options: BaseOptions, layers: Sequence[Overlay], environment: str | None = None, running: str | None = None
+) -> Location:
+    """Where the base lives, decided in one place: the options, then the environment's ``base:`` section,
+    then ``running`` (deploy: the revision the service runs), then the overlay's ``family:``.
 
     ``--base DIR`` holds one ``<environment>.json`` per environment (as ``snapshot`` writes them),
     for teams whose environments live in different accounts.
@@ -324,16 +322,56 @@ def fetch_base(options: BaseOptions, layers: Sequence[Overlay], environment: str
                     f"--base {options.base_file}: no {environment}.json; write it with "
                     f"`ecs-overlay snapshot --env {environment} -o {path}`"
                 )
-        base, label = read_base(read_base_file(path), schemas.describe_only_fields()), path
+        return BaseFile(path)
+    if options.cluster is not None and options.service is not None:
+        return options.cluster, options.service
+    if options.family is not None:
+        return options.family
+    location = merge_base_location(layers)
+    cluster, service, family = (location.get(key) for key in ("cluster", "service", "family"))
+    files = ", ".join(layer.file for layer in layers if layer.has_base_location)
+    where = f"environment '{environment}' ({files})" if environment else files
+    if (cluster is None) != (service is None):
+        raise InvalidInputError(f"{where}: `base:` needs cluster and service together; give both, or neither")
+    if family is not None and cluster is not None:
+        raise InvalidInputError(
+            f"{where}: `base:` sets both family and cluster/service; keep one (`null` removes an inherited one)"
+        )
+    if cluster is not None and service is not None:
+        return str(cluster), str(service)
+    if family is not None:
+        return str(family)
+    return running if running is not None else _overlay_family(layers)
+
+
+def service_location(options: BaseOptions, layers: Sequence[Overlay]) -> tuple[str, str] | None:
+    """The environment's ECS service: --cluster and --service, else the ones its ``base:`` section names."""
+    location = merge_base_location(layers)
+    cluster = options.cluster or location.get("cluster")
+    service = options.service or location.get("service")
+    return (str(cluster), str(service)) if cluster and service else None
+
+
+def fetch_base(
+    options: BaseOptions,
+    layers: Sequence[Overlay],
+    environment: str | None,
+    connect: Callable[[], Ecs],
+    running: str | None = None,
+) -> tuple[Base, str]:
+    """The register-able base and a label saying where it came from (see :func:`locate`).
+
+    ``connect`` opens the run's AWS connection on first use: a base read from a file never loads botocore.
+    """
+    where = locate(options, layers, environment, running)
+    if isinstance(where, BaseFile):
+        base, label = read_base(read_base_file(where.path), schemas.describe_only_fields()), where.path
     else:
-        base, label = _fetch_live(options, layers, environment)
+        base, label = _fetch_live(connect(), aws_place(options, layers), where)
     return (base if environment is None else claimed_for(base, environment, label)), label
 
 
-def _fetch_live(options: BaseOptions, layers: Sequence[Overlay], environment: str | None) -> tuple[Base, str]:
-    ecs = options.ecs()
-    place = aws_place(options, layers)
-    where = _located(options, layers, environment)
+def _fetch_live(ecs: Ecs, place: AwsPlace, where: str | tuple[str, str]) -> tuple[Base, str]:
     if isinstance(where, tuple):
         cluster, service = where
         reference = ecs.service_task_definition(cluster, service, *place)
@@ -359,27 +397,6 @@ def aws_place(options: BaseOptions, layers: Sequence[Overlay]) -> AwsPlace:
     return AwsPlace(options.region or location.get("region"), location.get("roleArn"))
 
 
-def _located(options: BaseOptions, layers: Sequence[Overlay], environment: str | None) -> str | tuple[str, str]:
-    """The family (or ARN) or the (cluster, service) to start from: options, then ``base:``, then ``family:``."""
-    if options.cluster is not None and options.service is not None:
-        return options.cluster, options.service
-    if options.family is not None:
-        return options.family
-    location = merge_base_location(layers)
-    cluster, service, family = (location.get(key) for key in ("cluster", "service", "family"))
-    files = ", ".join(layer.file for layer in layers if layer.has_base_location)
-    where = f"environment '{environment}' ({files})" if environment else files
-    if (cluster is None) != (service is None):
-        raise InvalidInputError(f"{where}: `base:` needs cluster and service together; give both, or neither")
-    if family is not None and cluster is not None:
-        raise InvalidInputError(
-            f"{where}: `base:` sets both family and cluster/service; keep one (`null` removes an inherited one)"
-        )
-    if cluster is not None and service is not None:
-        return str(cluster), str(service)
-    return str(family) if family is not None else _overlay_family(layers)
-
-
 def _overlay_family(layers: Sequence[Overlay]) -> str:
     for layer in reversed(layers):
         family = layer.data.get("family")
@@ -389,12 +406,3 @@ def _overlay_family(layers: Sequence[Overlay]) -> str:
         "no base given: pass --family, --cluster and --service, or --base FILE, "
         "or set `base:` (family, or cluster and service) in the environment's overlay"
     )
-
-
-def snapshot_base(
-    name: str | None, environments: Environments, base_options: BaseOptions
-) -> tuple[dict[str, Any], str]:
-    """The live base, stripped exactly as render starts from it."""
-    layers = environments.load(name) if name else []
-    base, label = fetch_base(base_options, layers, name)
-    return base.taskdef, label

@@ -1,4 +1,5 @@
-"""Command line: parse options, call the core, print, map the outcome to an exit code.
+"""Command line: parse the options into a request, call the command (app/<command>.py), hand its result to a
+reporter or writer, and exit with the result's exit code.
 
 The only module that imports click.
 """
@@ -16,35 +17,26 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import click
 
+from .app.environment import Connection, Context
 from .base import BaseOptions
 from .environments import Environments
-from .errors import EXIT_DIFFERENCES, EXIT_INVALID, EcsOverlayError, InvalidInputError, UsageError
-from .findings import Finding, counted
-from .images import ImageRequest, container_images, image_definitions, image_detail, placeholders
-from .keyed import Item, format_path
-from .output import Artifact, check_outputs, masked_output, to_json, write_all, write_stdout, write_tree
+from .errors import EXIT_INVALID, EcsOverlayError, UsageError
+from .images import ImageRequest
+from .output import Artifact, destination, masked_output, write_all, write_stdout, write_tree
 from .render import RenderOptions
 from .report.terminal import printable, printable_stderr, raw_stderr
 from .rules import DEFAULT_MAX_SIZE
 from .secrets import show_values
-from .services import Service, discover, single
-from .workflow import (
-    Rendered,
-    build_checks,
-    environment_name,
-    render_environment,
-    require_clean,
-)
 
-if TYPE_CHECKING:  # review modules load only for the commands that use them
-    from . import app
-    from .app import Failure
-    from .deploy import Progress, WaitUntil
-    from .deploy_extras import Extras
+if TYPE_CHECKING:  # loaded only by the commands that use them
+    from .app.environment import Failure
+    from .deploy import Progress
     from .diff import IgnoreRule
+    from .onetask import OneOffTask  # loaded when --run-task-first is parsed, not when the commands are defined
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _Failure(click.ClickException):
@@ -76,6 +68,31 @@ def reports_errors(func: F) -> F:
             raise _Failure(error) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+class _Console:
+    """The application layer's console (app/environment.py): standard error, one message a line."""
+
+    def say(self, text: str) -> None:
+        click.echo(printable(text), err=True)
+
+    def warn_loudly(self, text: str) -> None:
+        click.echo(click.style(text, fg="red", bold=True), err=True)
+
+
+def _request(kind: Callable[..., R], parsed: dict[str, Any], **collaborators: Any) -> R:
+    """The command's request: what the options said (each option's name is a field of the request), and the
+    run's collaborators: the console, and the AWS connection, opened when the first call needs it."""
+    base = parsed.get("base")
+    region = base.region if base is not None else parsed.pop("region")
+    timeout = base.timeout if base is not None else parsed.pop("aws_timeout")
+    return kind(**parsed, **collaborators, context=Context(_Console(), Connection(region, timeout)))
+
+
+def _exit(code: int) -> None:
+    """End the command with the result's exit code (click's own exit: nothing past it runs)."""
+    if code:
+        click.get_current_context().exit(code)
 
 
 class _OutputGroup(click.Group):
@@ -112,6 +129,7 @@ def _environments_in(_ctx: click.Context, _param: click.Parameter, directory: Pa
 def environments_dir_option(func: F) -> F:
     return click.option(
         "--environments-dir",
+        "environments",
         default="environments",
         show_default=True,
         type=click.Path(file_okay=False, path_type=Path),
@@ -125,7 +143,7 @@ def environment_options(func: F) -> F:
     func = environments_dir_option(func)
     return click.option(
         "--env",
-        "env",
+        "environment",
         envvar="DEPLOY_ENV",
         show_envvar=True,
         help="Environment to render: <environments-dir>/<env>.yaml.",
@@ -193,9 +211,7 @@ def base_options(func: F) -> F:
 
 
 def all_option(func: F) -> F:
-    return click.option(
-        "--all", "all_environments", is_flag=True, help="Every environment in the environments directory."
-    )(func)
+    return click.option("--all", "every", is_flag=True, help="Every environment in the environments directory.")(func)
 
 
 def _show_values(_ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
@@ -237,7 +253,7 @@ def image_option(func: F) -> F:
 def _parse_arch(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
-    from .architecture import normalise
+    from .cpu_architecture import normalise
 
     architecture = normalise(value)
     if architecture is None:
@@ -326,61 +342,13 @@ def render_options(func: F) -> F:
     help="Before writing, run verify's checks in AWS (findings on stderr); write nothing when one fails.",
 )
 @reports_errors
-def render(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    output: str,
-    appspec_path: str | None,
-    check_appspec_path: str | None,
-    imagedefinitions_path: str | None,
-    image_detail_path: str | None,
-    verify_first: bool,
-) -> None:
+def render(**parsed: Any) -> None:
     """Render the environment's task definition and write it, checked, to taskdef.json."""
-    requested = [
-        ("--output", output),
-        ("--appspec", appspec_path),
-        ("--imagedefinitions", imagedefinitions_path),
-        ("--image-detail", image_detail_path),
-    ]
-    check_outputs([(option, path) for option, path in requested if path is not None])  # before any work
-    if image_detail_path is not None:
-        image_detail(images)  # a usage error before any AWS call
-    name, rendered, appspec_text = _render_checked(
-        env, environments_dir, base, images, options, image_arch, appspec_path, check_appspec_path
-    )
-    if verify_first:
-        findings = _verified(name, rendered, base)
-        for finding in findings:
-            if finding.is_error or finding.is_warning:
-                click.echo(printable(finding.to_text()), err=True)
-        if any(finding.is_error for finding in findings):
-            raise InvalidInputError(f"verify found problems in environment '{name}'; nothing was written")
-    _print_placeholders(rendered.result.taskdef)
-    taskdef = rendered.result.taskdef
-    texts = {
-        "--output": to_json(taskdef),
-        "--appspec": appspec_text,
-        "--imagedefinitions": to_json(image_definitions(taskdef, images)) if imagedefinitions_path else None,
-        "--image-detail": to_json(image_detail(images)) if image_detail_path else None,
-    }
-    artifacts = [
-        Artifact(option, path, text)
-        for option, path in requested
-        if path is not None and (text := texts[option]) is not None
-    ]
-    write_all(artifacts)  # every artifact, or none
-    containers = rendered.result.taskdef.get("containerDefinitions", [])
-    shown = [_shown(artifact.path) for artifact in artifacts]
-    written = " and ".join([", ".join(shown[:-1]), shown[-1]] if len(shown) > 2 else shown)
-    click.echo(
-        f"wrote {written}: environment {name}, base {rendered.base_label}, {counted(len(containers), 'container')}",
-        err=True,
-    )
+    from .app import render as command
+
+    result = command.run(_request(command.RenderRequest, parsed))
+    write_all(result.artifacts)  # every artifact, or none
+    click.echo(result.summary, err=True)
 
 
 @cli.command()
@@ -388,35 +356,13 @@ def render(
 @click.option("--dry-run", is_flag=True, help="Check the request against botocore's model; register nothing.")
 @ALLOW_ENVIRONMENT_CHANGE_OPTION
 @reports_errors
-def register(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    dry_run: bool,
-    allow_environment_change: bool = False,
-) -> None:
+def register(**parsed: Any) -> None:
     """Render exactly like render, then register the result and print the new revision's ARN."""
-    name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    _check_registerable(rendered, base)
-    if dry_run:
-        click.echo(
-            f"dry run: environment {name} is a valid RegisterTaskDefinition request; nothing registered", err=True
-        )
-        return
-    from .base import aws_place
-    from .ownership import check_family
+    from .app import register as command
 
-    place = aws_place(base, rendered.layers)  # the environment's region and account, as its base's
-    family = str(rendered.result.taskdef.get("family"))
-    check_family(base.ecs(), family, name, place, allow_environment_change, _warn_loudly)
-    write_stdout(base.ecs().register(rendered.result.taskdef, *place) + "\n")
-
-
-def _warn_loudly(text: str) -> None:
-    click.echo(click.style(text, fg="red", bold=True), err=True)
+    result = command.run(_request(command.RegisterRequest, parsed))
+    if result.arn is not None:
+        write_stdout(result.arn + "\n")
 
 
 def _ignore_rule(pattern: str) -> IgnoreRule:
@@ -489,10 +435,6 @@ def _report(output_format: str, command: str, run: Any, services_dir: Path | Non
     write_stdout(render(run, View(many=services_dir is not None, root=repository_root(Path.cwd()), **view)))
 
 
-def _services(services_dir: Path | None, environments: Environments) -> list[Service]:
-    return discover(services_dir) if services_dir is not None else single(environments)
-
-
 def _print_failures(failures: list[Failure]) -> None:
     """Environments of a many-service run that could not be compared: each error, and the run goes on."""
     for failure in failures:
@@ -503,7 +445,7 @@ def _print_failures(failures: list[Failure]) -> None:
 @cli.command()
 @click.option(
     "--env",
-    "envs",
+    "names",
     multiple=True,
     metavar="NAME",
     help="Environment to check (repeatable; default: every environment).",
@@ -515,56 +457,18 @@ def _print_failures(failures: list[Failure]) -> None:
 @check_options
 @format_option("validate")
 @reports_errors
-def validate(
-    envs: tuple[str, ...],
-    environments_dir: Environments,
-    services_dir: Path | None,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    output_format: str,
-) -> None:
+def validate(**parsed: Any) -> None:
     """Check overlay files offline; with a base, also every rendered result against ECS's rules.
 
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
-    from . import app
-    from .report import by_service
+    from .app import validate as command
 
-    run = app.validate(
-        _services(services_dir, environments_dir),
-        app.Selection(envs, every=not envs),
-        base if base.given else None,
-        images,
-        options,
-    )
-    _report(output_format, "validate", run, services_dir)
-    errors = sum(1 for _, _, finding in run.findings if finding.is_error)
-    warnings = sum(1 for _, _, finding in run.findings if finding.is_warning)
-    scope = "overlay files" if not base.given else "rendered task definitions"
-    names = [name for _, name in run.environments]
-    checked = (
-        f"{counted(len(names), 'environment')} ({', '.join(names)})"
-        if services_dir is None
-        else f"{counted(len(by_service(run.environments)), 'service')}, {counted(len(names), 'environment')}"
-    )
-    click.echo(f"checked {checked}, {scope}: {counted(errors, 'error')}, {counted(warnings, 'warning')}", err=True)
-    if errors:
-        sys.exit(EXIT_INVALID)
-
-
-def _check_registerable(rendered: Rendered, base: BaseOptions) -> None:
-    """What register and deploy refuse before any call that changes anything."""
-    found = placeholders(rendered.result.taskdef)
-    if found:
-        listed = "; ".join(f"{_image_path(name)} is {image}" for name, image in found)
-        raise InvalidInputError(
-            f"not registering placeholders as images ({listed}): ECS would try to pull them. Placeholders are for "
-            "CodeDeploy's ECS action, through render; to register, pass the real image with --image NAME=URI"
-        )
-    problems = base.ecs().request_problems(rendered.result.taskdef)
-    if problems:
-        raise InvalidInputError(f"botocore refuses this RegisterTaskDefinition request: {'; '.join(problems)}")
+    output_format = parsed.pop("output_format")
+    result = command.run(_request(command.ValidateRequest, parsed))
+    _report(output_format, "validate", result, parsed["services_dir"])
+    click.echo(result.summary, err=True)
+    _exit(result.exit_code)
 
 
 def _seconds(default: float, help_text: str) -> dict[str, Any]:
@@ -580,7 +484,6 @@ def _seconds(default: float, help_text: str) -> dict[str, Any]:
 
 def deploy_extra_options(func: F) -> F:
     """deploy's options beyond rendering and the rollout (deploy_extras.py); the command receives one ``extras``."""
-    from .onetask import OneOffTask
 
     @functools.wraps(func)
     def wrapper(
@@ -674,21 +577,7 @@ def deploy_extra_options(func: F) -> F:
 @click.option("--dry-run", is_flag=True, help="Show what would be registered and changed; change nothing.")
 @deploy_extra_options
 @reports_errors
-def deploy(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    wait_timeout: float,
-    poll_interval: float,
-    rollback: bool,
-    wait_until: str,
-    deregister_on_failure: bool,
-    dry_run: bool,
-    extras: Extras,
-) -> None:
+def deploy(**parsed: Any) -> None:
     """Render, register, update --cluster/--service to the new revision and wait for the deployment.
 
     For services ECS deploys itself (rolling, BLUE_GREEN) and CodeDeploy-controlled ones (a CodeDeploy
@@ -696,102 +585,16 @@ def deploy(
     --family or --base names another. Exit 5 when the deployment (or a --run-task-first task) fails or
     times out.
     """
-    from . import codedeploy, deploy_extras
-    from .base import aws_place
-    from .deploy import Waiting, plan
-    from .deploy import deploy as deploy_service
-    from .merge import merge_appspec, merge_base_location, merge_service
+    from .app import deploy as command
 
-    if base.cluster is None or base.service is None:
-        raise UsageError("deploy needs the service to update: pass --cluster and --service")
-    cluster, service = base.cluster, base.service
-    name = environment_name(env, environments_dir)
-    layers = environments_dir.load(name)
-    place = aws_place(base, layers)  # the environment's region and account
-    planned = plan(base.ecs(), cluster, service, place)  # the service as it runs, before any work
-    existing: str | None = None
-    if extras.revision is not None:  # an existing revision: nothing rendered or registered
-        family = deploy_extras.environment_family(layers, planned.previous)
-        existing, taskdef = deploy_extras.existing_revision(base.ecs(), extras.revision, family, place)
-        service_settings, appspec_settings = merge_service(layers), merge_appspec(layers)
-    else:
-        # The base: --family or --base, else the environment's `base:` section, else the revision the service
-        # runs (described once, above).
-        located = base.family or base.base_file or merge_base_location(layers).keys() & {"family", "cluster"}
-        render_base = BaseOptions(
-            family=base.family if located else planned.previous,
-            base_file=base.base_file,
-            region=base.region,
-            timeout=base.timeout,
-        )
-        render_base._ecs = base.ecs()  # one connection for the run
-        _, rendered, _ = _render_checked(name, environments_dir, render_base, images, options, image_arch)
-        _check_registerable(rendered, base)
-        taskdef = rendered.result.taskdef
-        service_settings, appspec_settings = rendered.result.service, rendered.result.appspec
-    planned.configure(service_settings)
-    deploy_extras.apply_to_plan(planned, extras, service_settings)
-    deploy_extras.add_section_tasks(extras, layers)
-    example = planned.update(f"arn:aws:ecs:::task-definition/{taskdef.get('family')}:1")
-    problems = base.ecs().request_problems({"cluster": cluster, "service": service, **example}, "UpdateService")
-    if problems:
-        raise InvalidInputError(
-            f"botocore refuses this UpdateService request: {'; '.join(problems)}; fix the `service:` section; "
-            "nothing registered"
-        )
-    target = None
-    if planned.controller == "CODE_DEPLOY":
-        target = codedeploy.find_target(base.ecs(), cluster, service, place, extras.codedeploy, appspec_settings)
-        codedeploy.appspec_content(taskdef, appspec_settings, "<new revision>")  # refused before any write
-    new_family = None if existing else str(taskdef.get("family"))
-    deploy_extras.check_before_writing(base.ecs(), planned, name, new_family, taskdef, extras, _warn_loudly)
-    if dry_run:
-        if existing is None:
-            write_stdout(to_json(taskdef))
-        revision = existing or f"<new revision of {taskdef.get('family')}>"
-        if target is not None:
-            change = f"a CodeDeploy deployment ({target.application}/{target.group}) of {revision}"
-        else:
-            change = to_json(planned.update(revision)).rstrip()
-        what = "deployed as it is" if existing else "registered as a new revision"
-        if extras.tasks:
-            what += ", one-off tasks run on it first (" + "; ".join(map(str, extras.tasks)) + "),"
-        click.echo(
-            f"dry run: environment {name} would be {what} and service {cluster}/{service} "
-            f"(now on {planned.previous}) updated with: {change}; nothing registered or changed",
-            err=True,
-        )
-        return
-    progress = _progress()
-    first = deploy_extras.one_off_tasks(base.ecs(), planned, extras, progress, wait_timeout, poll_interval)
-    if target is not None:
-        arn = codedeploy.deploy(
-            base.ecs(), planned, taskdef, appspec_settings, target, progress, wait_timeout, poll_interval, rollback,
-            existing=existing, before_update=first,
-        )  # fmt: skip
-    else:
-        waiting = Waiting(cast("WaitUntil", wait_until), wait_timeout, poll_interval)
-        arn = deploy_service(
-            base.ecs(), planned, taskdef, progress, waiting, rollback, deregister_on_failure,
-            existing=existing, before_update=first,
-        )  # fmt: skip
-    write_stdout(arn + "\n")
+    result = command.run(_request(command.DeployRequest, parsed, progress=_progress()))
+    write_stdout(result.output)
+    if result.closing is not None:
+        click.echo(result.closing, err=True)
 
 
 # Without a terminal, an unchanged status is repeated this often: CI logs show the deploy is alive.
 HEARTBEAT_SECONDS = 60
-
-
-def _environment_service(layers: list[Any], cluster: str | None, service: str | None, command: str) -> tuple[str, str]:
-    """--cluster/--service, else the environment's `base:` service."""
-    from .merge import merge_base_location
-
-    location = merge_base_location(layers)
-    cluster = cluster or location.get("cluster")
-    service = service or location.get("service")
-    if not cluster or not service:
-        raise UsageError(f"{command} needs the service: pass --cluster and --service (or set them in `base:`)")
-    return str(cluster), str(service)
 
 
 @cli.command()
@@ -809,51 +612,17 @@ def _environment_service(layers: list[Any], cluster: str | None, service: str | 
 @REGION_OPTION
 @AWS_TIMEOUT_OPTION
 @reports_errors
-def rollback(
-    env: str | None,
-    environments_dir: Environments,
-    cluster: str | None,
-    service: str | None,
-    to_revision: int | None,
-    wait_timeout: float,
-    poll_interval: float,
-    region: str | None,
-    aws_timeout: float,
-) -> None:
+def rollback(**parsed: Any) -> None:
     """Point the service back at its previous revision (or --to-revision N) and wait for the deployment.
 
     The previous revision: while a rollout runs, the one the older deployment still runs; otherwise the
     newest ACTIVE revision of the running family older than the running one. Nothing is rendered or
     registered; the service's other settings are left as they are. Prints the revision now running.
     """
-    from .base import aws_place
-    from .deploy import Waiting, plan
-    from .deploy import deploy as deploy_service
-    from .ownership import check_service
-    from .revisions import family_and_revision, previous_revision
+    from .app.deploy import RollbackRequest
+    from .app.deploy import rollback as roll_back
 
-    name = environment_name(env, environments_dir)
-    layers = environments_dir.load(name)
-    cluster, service = _environment_service(layers, cluster, service, "rollback")
-    options = BaseOptions(region=region, timeout=aws_timeout)
-    place = aws_place(options, layers)
-    aws = options.ecs()
-    planned = plan(aws, cluster, service, place)
-    if planned.controller == "CODE_DEPLOY":
-        raise UsageError(
-            f"service {cluster}/{service} is deployed by CodeDeploy: stop a running deployment with `aws deploy "
-            "stop-deployment --auto-rollback-enabled`, or deploy the previous revision with deploy --revision N"
-        )
-    check_service(aws, cluster, service, planned.previous, name, place, False, _warn_loudly)
-    if to_revision is not None:
-        target = aws.describe_task_definition(f"{family_and_revision(planned.previous)[0]}:{to_revision}", *place)
-        back = str(target["taskDefinition"].get("taskDefinitionArn"))
-    else:
-        back = previous_revision(aws, planned.described, place)
-    click.echo(f"rolling back service {cluster}/{service}: {planned.previous} -> {back}", err=True)
-    waiting = Waiting("completed", wait_timeout, poll_interval)
-    arn = deploy_service(aws, planned, {}, _progress(), waiting, existing=back)
-    write_stdout(arn + "\n")
+    write_stdout(roll_back(_request(RollbackRequest, parsed, progress=_progress())).arn + "\n")
 
 
 @cli.command()
@@ -872,61 +641,16 @@ def rollback(
 @REGION_OPTION
 @AWS_TIMEOUT_OPTION
 @reports_errors
-def deregister(
-    env: str | None,
-    environments_dir: Environments,
-    keep: int,
-    clusters: tuple[str, ...],
-    dry_run: bool,
-    region: str | None,
-    aws_timeout: float,
-) -> None:
+def deregister(**parsed: Any) -> None:
     """Deregister the environment's ACTIVE revisions beyond the newest --keep N.
 
     Never one that a service runs: every deployment of every service in the environment's base.cluster
     (and each --cluster) is kept, old and new deployments of a rollout alike. The family is the
     environment's `family:`, else its base.family, else the family its base service runs.
     """
-    from . import revisions
-    from .base import aws_place
-    from .deploy_extras import environment_family
-    from .merge import merge_base_location
+    from .app import deregister as command
 
-    name = environment_name(env, environments_dir)
-    layers = environments_dir.load(name)
-    options = BaseOptions(region=region, timeout=aws_timeout)
-    place = aws_place(options, layers)
-    aws = options.ecs()
-    location = merge_base_location(layers)
-    running_base = None
-    if location.get("cluster") and location.get("service"):
-        running_base = aws.service_task_definition(str(location["cluster"]), str(location["service"]), *place)
-    try:
-        family = environment_family(layers, running_base or "")
-    except EcsOverlayError:
-        raise UsageError(
-            f"environment {name} names no family: set `family:` or `base:` (family, or cluster and service)"
-        ) from None
-    watched = [*clusters, *([str(location["cluster"])] if location.get("cluster") else [])]
-    running = revisions.running_in_clusters(aws, watched, place)
-    if running_base:
-        running.add(running_base)
-    pruning = revisions.prune_plan(family, revisions.family_revisions(aws, family, place), keep, running)
-    for arn in pruning.in_use:
-        click.echo(f"kept (a service runs it): {arn}", err=True)
-    for arn in pruning.deregistered:
-        if dry_run:
-            click.echo(f"would deregister {arn}", err=True)
-        else:
-            revisions.deregister(aws, arn, place)
-            click.echo(f"deregistered {arn}", err=True)
-    done = "would deregister" if dry_run else "deregistered"
-    click.echo(
-        f"family {family}: kept the newest {counted(len(pruning.kept), 'revision')} and "
-        f"{len(pruning.in_use)} in use; {done} {len(pruning.deregistered)}"
-        + ("; nothing changed (dry run)" if dry_run else ""),
-        err=True,
-    )
+    click.echo(command.run(_request(command.DeregisterRequest, parsed)).summary, err=True)
 
 
 def _progress() -> Progress:
@@ -969,15 +693,7 @@ def _progress() -> Progress:
 @render_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @reports_errors
-def verify(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    output_format: str,
-) -> None:
+def verify(**parsed: Any) -> None:
     """Check, read-only, that what the rendered task definition points at exists in AWS.
 
     Roles and their trust, the execution role's permissions, secrets and parameters, log groups,
@@ -987,58 +703,14 @@ def verify(
     through `verify: roles:`). Exit 0 when nothing failed (checks that could not be made are
     warnings), 1 when something did.
     """
+    from .app import verify as command
     from .report import findings_json, findings_text
 
-    name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
-    findings = _verified(name, rendered, base)
-    shown = [(name, finding) for finding in findings]
+    output_format = parsed.pop("output_format")
+    result = command.run(_request(command.VerifyRequest, parsed))
+    shown = [(result.environment, finding) for finding in result.findings]
     write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
-    if any(finding.is_error for finding in findings):
-        sys.exit(EXIT_INVALID)
-
-
-def _verified(name: str, rendered: Rendered, base: BaseOptions) -> list[Finding]:
-    """verify's findings for a rendered environment, with a summary line on stderr."""
-    from .base import aws_place
-    from .merge import merge_base_location, merge_verify_roles
-    from .verify import verify as verify_taskdef
-
-    location = merge_base_location(rendered.layers)  # the environment's `base:`, when the options name no service
-    cluster, service = (
-        (base.cluster, base.service) if base.cluster else (location.get("cluster"), location.get("service"))
-    )
-    target = (str(cluster), str(service)) if cluster and service else None
-    place = aws_place(base, rendered.layers)  # the environment's region and account
-    findings = verify_taskdef(
-        base.ecs(),
-        place,
-        rendered.result.taskdef,
-        rendered.result.provenance,
-        target,
-        rendered.result.appspec,
-        rendered.result.service,  # its load balancers' blue/green resources
-        merge_verify_roles(rendered.layers),  # the roles that reach other accounts
-        {path: origin for layer in rendered.layers for path, origin in layer.section_origins},
-    )
-    ok = sum(1 for finding in findings if not finding.is_error and not finding.is_warning)
-    failed = sum(1 for finding in findings if finding.is_error)
-    unchecked = sum(1 for finding in findings if finding.is_warning)
-    click.echo(f"verified environment {name}: {ok} ok, {failed} failed, {unchecked} could not check", err=True)
-    return findings
-
-
-def _selection(env: str | None, all_environments: bool) -> app.Selection:
-    from . import app
-
-    return app.Selection((env,) if env else (), every=all_environments)
-
-
-def _exit_with(differences: bool, failures: list[Failure]) -> None:
-    """The worst outcome: an environment that could not be compared (1) outranks differences (4)."""
-    if failures:
-        sys.exit(EXIT_INVALID)
-    if differences:
-        sys.exit(EXIT_DIFFERENCES)
+    _exit(result.exit_code)
 
 
 @cli.command()
@@ -1052,63 +724,29 @@ def _exit_with(differences: bool, failures: list[Failure]) -> None:
     metavar="GIT_REF",
     help="Compare the overlays at GIT_REF (read with git, no checkout) with the working tree.",
 )
-@click.option("--to-env", metavar="NAME", help="Compare environment --env with NAME on the same base.")
+@click.option(
+    "--to-env", "to_environment", metavar="NAME", help="Compare environment --env with NAME on the same base."
+)
 @format_option("diff")
-@click.option("--exit-code", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
+@click.option("--exit-code", "exit_on_changes", is_flag=True, help="Exit 4 when there are differences, 0 when none.")
 @ignore_option
 @show_values_option
 @reports_errors
-def diff(
-    env: str | None,
-    environments_dir: Environments,
-    all_environments: bool,
-    services_dir: Path | None,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    against: str | None,
-    to_env: str | None,
-    output_format: str,
-    exit_code: bool,
-    ignore: list[IgnoreRule],
-    show_values: bool,
-) -> None:
+def diff(**parsed: Any) -> None:
     """Show what a deploy (or a pull request, or another environment) changes, semantically.
 
     By default: the base as it stands against what render would write.
     """
-    from . import app
+    from .app import diff as command
 
-    if to_env is not None and (against is not None or all_environments):
-        raise UsageError("--to-env compares two environments; it does not go with --against or --all")
-    run = app.diff(
-        _services(services_dir, environments_dir),
-        _selection(env, all_environments),
-        base,
-        images,
-        against,
-        to_env,
-        services_dir,
-    )
-    app.drop_ignored(run, ignore)
+    output_format, show_values = parsed.pop("output_format"), parsed.pop("show_values")
+    result = command.run(_request(command.DiffRequest, parsed))
     colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _report(output_format, "diff", run, services_dir, show_values=show_values, colour=colour)
-    if services_dir is not None and against is not None:
-        click.echo(
-            f"{counted(run.unchanged_services, 'service')} and {counted(run.unchanged_environments, 'environment')} "
-            f"unchanged at {against}: not rendered",
-            err=True,
-        )
-    many = services_dir is not None
-    for service, sentence in run.layer_changes:
-        click.echo(sentence + (f" (service {service})" if many else ""), err=True)
-    for service, name, why in run.no_base:
-        where = f"service {service}, " if many else ""
-        click.echo(f"{where}environment {name}: no base, not compared: {why}", err=True)
-    for service, result in run.diffs:
-        for note in result.notes:
-            click.echo(f"info: {note}" + (f" (service {service})" if many else ""), err=True)
-    _print_failures(run.failures)
-    _exit_with(exit_code and any(result.changes for _, result in run.diffs), run.failures)
+    _report(output_format, "diff", result, parsed["services_dir"], show_values=show_values, colour=colour)
+    for line in result.closing_lines():
+        click.echo(line, err=True)
+    _print_failures(result.failures)
+    _exit(result.exit_code)
 
 
 @cli.command()
@@ -1121,35 +759,26 @@ def diff(
 @ignore_option
 @show_values_option
 @reports_errors
-def drift(
-    env: str | None,
-    environments_dir: Environments,
-    all_environments: bool,
-    services_dir: Path | None,
-    base: BaseOptions,
-    snapshot: str | None,
-    output_format: str,
-    ignore: list[IgnoreRule],
-    show_values: bool,
-) -> None:
+def drift(**parsed: Any) -> None:
     """Report values the overlays set that the live task definition no longer has (exit 4 when any).
 
     Values built from ${VARS} (a commit, a build number) are set by each deploy, not managed: when they
     differ they are listed apart as build-time values, which are not drift and never change the exit code.
     """
-    from . import app
+    from .app import drift as command
 
-    run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
-    app.drop_ignored(run, ignore)
-    _report(output_format, "drift", run, services_dir, show_values=show_values, snapshot=snapshot is not None)
-    _print_failures(run.failures)
-    _exit_with(any(r.drifts or r.snapshot_changes for _, r in run.reports), run.failures)
+    output_format, show_values = parsed.pop("output_format"), parsed.pop("show_values")
+    result = command.run(_request(command.DriftRequest, parsed))
+    view = {"show_values": show_values, "snapshot": parsed["snapshot"] is not None}
+    _report(output_format, "drift", result, parsed["services_dir"], **view)
+    _print_failures(result.failures)
+    _exit(result.exit_code)
 
 
 @cli.command()
 @click.option(
     "--env",
-    "env",
+    "environment",
     envvar="DEPLOY_ENV",
     show_envvar=True,
     help="Environment whose overlay names the family (when no --family is given).",
@@ -1165,19 +794,16 @@ def drift(
     help="File to write; - for standard output. With --services: a directory, written as PATH/<service>/<env>.json.",
 )
 @reports_errors
-def snapshot(
-    env: str | None, environments_dir: Environments, services_dir: Path | None, base: BaseOptions, output: str
-) -> None:
+def snapshot(**parsed: Any) -> None:
     """Save the live base, stripped exactly as render starts from it, for offline diff and drift."""
-    if services_dir is not None:
-        _snapshot_services(env, services_dir, base, output)
-        return
-    from .base import snapshot_base
+    from .app import snapshot as command
 
-    check_outputs([("--output", output)])
-    taskdef, label = snapshot_base(env, environments_dir, base)
-    write_all([Artifact("--output", output, to_json(taskdef))])
-    click.echo(f"wrote {_shown(output)}: snapshot of {label}", err=True)
+    result = command.run(_request(command.SnapshotRequest, parsed))
+    if result.tree is not None:
+        write_tree(result.artifacts, result.tree)
+    else:
+        write_all(result.artifacts)
+    click.echo(result.summary, err=True)
 
 
 @cli.command()
@@ -1196,35 +822,18 @@ def schema(kind: str, output: str) -> None:
 
     write_all([Artifact("--output", output, schemas.shipped_text(kind))])
     if output != "-":
-        click.echo(f"wrote {_shown(output)}: the {kind} schema", err=True)
-
-
-def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, output: str) -> None:
-    """Every service's environments' live bases, as OUTPUT/<service>/<env>.json: all of them, or none."""
-    from . import app
-
-    if output == "-":
-        raise UsageError("--output with --services is a directory (OUTPUT/<service>/<env>.json), not -")
-    taken = app.snapshots(discover(services_dir), app.Selection((env,) if env else (), every=not env), base)
-    write_tree(
-        [
-            Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
-            for service, name, taskdef, _ in taken
-        ],
-        Path(output),
-    )
-    click.echo(
-        f"wrote {output}/: snapshots of {counted(len(taken), 'environment')} "
-        f"of {counted(len({service for service, _, _, _ in taken}), 'service')}",
-        err=True,
-    )
+        click.echo(f"wrote {destination(output)}: the {kind} schema", err=True)
 
 
 @cli.command()
 @click.option("--cluster", required=True, help="The cluster of the service to adopt.")
 @click.option("--service", required=True, help="The ECS service whose running task definition is the base.")
 @click.option(
-    "--env", "env", required=True, metavar="NAME", help="The environment to write: <environments-dir>/NAME.yaml."
+    "--env",
+    "environment",
+    required=True,
+    metavar="NAME",
+    help="The environment to write: <environments-dir>/NAME.yaml.",
 )
 @environments_dir_option
 @REGION_OPTION
@@ -1237,39 +846,21 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
     "_common.yaml, editing their files there only (comments and spellings kept).",
 )
 @reports_errors
-def init(
-    cluster: str,
-    service: str,
-    env: str,
-    environments_dir: Environments,
-    region: str | None,
-    aws_timeout: float,
-    force: bool,
-    factor: bool,
-) -> None:
+def init(**parsed: Any) -> None:
     """Adopt a running service: write the environment's layer, the overlay schema and a snapshot.
 
     Only new files are written: an existing layer, schema or snapshot is left byte for byte as it is (--factor
     asks for the one exception). With _common.yaml present, the new layer extends it. Secret values of the
     live service are never written: the snapshot holds ****.
     """
-    from .adopt import adopt_environment
+    from .app import init as command
 
-    adoption = adopt_environment(
-        env,
-        environments_dir,
-        BaseOptions(cluster=cluster, service=service, region=region, timeout=aws_timeout),
-        force,
-        factor,
-    )
+    result = command.run(_request(command.InitRequest, parsed))
     # a new repository has no environments/, schema/ or snapshots/ yet: created, and removed again on failure
-    write_tree(
-        [Artifact("init", str(path), text) for path, text in adoption.files.items()],
-        environments_dir.directory.parent,
-    )
-    for line in adoption.notes:
+    write_tree([Artifact("init", str(path), text) for path, text in result.files.items()], result.root)
+    for line in result.notes:
         click.echo(line, err=True)
-    click.echo(f"wrote {', '.join(str(path) for path in adoption.files)}: {adoption.summary}", err=True)
+    click.echo(f"wrote {', '.join(str(path) for path in result.files)}: {result.summary}", err=True)
 
 
 @cli.command()
@@ -1280,79 +871,14 @@ def init(
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @show_values_option
 @reports_errors
-def explain(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    subtree: str | None,
-    output_format: str,
-    show_values: bool,
-) -> None:
+def explain(**parsed: Any) -> None:
     """Print the rendered task definition with the origin of every value."""
-    from .report import explain_entries, explain_json, explain_lines
+    from .app import explain as command
+    from .report import explain_json, explain_lines
 
-    name = environment_name(env, environments_dir)
-    rendered = render_environment(name, environments_dir, base, images)
-    require_clean(rendered)
-    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree, show_values)
-    if subtree and not entries:
-        raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
-    if output_format == "json":
-        write_stdout(explain_json(entries))
-    else:
-        write_stdout(explain_lines(entries))
-
-
-def _render_checked(
-    env: str | None,
-    environments_dir: Environments,
-    base: BaseOptions,
-    images: list[ImageRequest],
-    options: RenderOptions,
-    image_arch: str | None,
-    appspec_path: str | None = None,
-    check_appspec_path: str | None = None,
-) -> tuple[str, Rendered, str | None]:
-    """What render and register share: the environment rendered and every check passed, or an error."""
-    name = environment_name(env, environments_dir)
-    rendered = render_environment(name, environments_dir, base, images, options)
-    require_clean(rendered)
-    appspec_text = build_checks(rendered, images, image_arch, appspec_path, check_appspec_path)
-    _print_warnings([*rendered.notes, *rendered.result.findings])
-    _print_images(rendered.result.taskdef, images)
-    return name, rendered, appspec_text
-
-
-def _print_images(taskdef: dict[str, Any], images: list[ImageRequest]) -> None:
-    """Which images a run without --image kept, so that a forgotten --image shows in the build log."""
-    if not images:
-        kept = ", ".join(f"{name} {image}" for name, image in container_images(taskdef)) or "none"
-        click.echo(f"kept images (no --image given): {kept}", err=True)
-
-
-def _print_placeholders(taskdef: dict[str, Any]) -> None:
-    """Render may write placeholders (CodeDeploy's ECS action fills them in); it says so."""
-    for name, image in placeholders(taskdef):
-        click.echo(
-            f"{_image_path(name)}: note: {image} is a placeholder; CodeDeploy's ECS blue/green action replaces it "
-            "with the image of an input artifact (imageDetail.json). ECS cannot register or run it as it is",
-            err=True,
-        )
-
-
-def _image_path(container: str) -> str:
-    return format_path(("containerDefinitions", Item(container), "image"))
-
-
-def _shown(path: str) -> str:
-    return "standard output" if path == "-" else path
-
-
-def _print_warnings(findings: list[Finding]) -> None:
-    for finding in findings:
-        if not finding.is_error:
-            click.echo(printable(finding.to_text()), err=True)
+    output_format = parsed.pop("output_format")
+    entries = command.run(_request(command.ExplainRequest, parsed)).entries
+    write_stdout(explain_json(entries) if output_format == "json" else explain_lines(entries))
 
 
 class _Interrupted(SystemExit):

@@ -55,6 +55,11 @@ class Target(NamedTuple):
     identity: tuple[Any, ...]  # equal for two names of one file
 
 
+def destination(path: str) -> str:
+    """An output path as a message names it: ``-`` is standard output."""
+    return "standard output" if path == "-" else path
+
+
 def check_outputs(outputs: Sequence[tuple[str, str]]) -> list[Target]:
     """Every ``(option, path)`` resolved and checked; nothing is written.
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .base import ENVIRONMENT_TAG, environment_tag
 from .errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -19,6 +18,19 @@ if TYPE_CHECKING:
     from .base import AwsPlace
 
 ALLOW_FLAG = "--allow-environment-change"
+
+# The tag every rendered task definition carries, naming its environment. It is registered with the
+# task definition (RegisterTaskDefinition's `tags`) and read back by describe's `include: TAGS`, so the
+# next render knows which environment a base belongs to. Keys starting with `aws:` are reserved to AWS.
+ENVIRONMENT_TAG = "ecs-overlay:environment"
+
+
+def environment_tag(taskdef: dict[str, Any]) -> str | None:
+    """The environment a task definition was rendered for (its ENVIRONMENT_TAG), if any."""
+    for tag in taskdef.get("tags") or []:
+        if isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG and isinstance(tag.get("value"), str):
+            return str(tag["value"])
+    return None
 
 
 def check_family(

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from . import schemas
-from .base import ENVIRONMENT_TAG
 from .findings import Finding, has_errors
 from .images import ImageRequest, assign_images
 from .keyed import Item, from_keyed, to_keyed
 from .merge import merge_appspec, merge_layers, merge_service, service_provenance
 from .overlay import Overlay
+from .ownership import ENVIRONMENT_TAG
 from .provenance import IMAGE, TOOL, Origin, Provenance
 from .rules import DEFAULT_MAX_SIZE, RuleContext, check, task_size_units
 from .validate import schema_findings

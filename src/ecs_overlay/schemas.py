@@ -13,6 +13,7 @@ from jsonschema.exceptions import best_match
 
 from .findings import short
 from .keyed import Path as KeyedPath
+from .ownership import ENVIRONMENT_TAG
 from .provenance import Provenance
 from .secrets import reveals
 
@@ -139,18 +140,15 @@ def botocore_does_not_model() -> str:
 
 @functools.cache
 def _installed_botocore_validator(name: str) -> Draft202012Validator | None:
-    try:
-        import botocore
-        import botocore.session
-    except ImportError:  # pragma: no cover - botocore is a dependency
-        return None
-    if botocore.__version__ == load("taskdef").get("x-botocore-version"):
+    from .aws import installed_ecs_model  # botocore, only when the shipped schema finds unknown fields
+
+    version, model = installed_ecs_model()
+    if version == load("taskdef").get("x-botocore-version"):
         return None
     from .schemagen import overlay_schema, service_schema, taskdef_schema
 
-    model = botocore.session.get_session().get_service_model("ecs")
-    taskdef = taskdef_schema(model, botocore.__version__)
-    service = service_schema(model, botocore.__version__)
+    taskdef = taskdef_schema(model, version)
+    service = service_schema(model, version)
     generated = {"taskdef": taskdef, "service": service}
     return Draft202012Validator(generated.get(name) or overlay_schema(taskdef, service))
 
@@ -216,8 +214,6 @@ def message(error: ValidationError, path: KeyedPath = (), provenances: Sequence[
         bound = "at most" if error.validator == "maxItems" else "at least"
         counting = ""
         if tuple(error.absolute_path) == ("tags",):
-            from .base import ENVIRONMENT_TAG
-
             tags = error.instance if isinstance(error.instance, list) else []
             if any(isinstance(tag, dict) and tag.get("key") == ENVIRONMENT_TAG for tag in tags):
                 counting = f" (counting the {ENVIRONMENT_TAG} tag ecs-overlay adds)"

@@ -9,10 +9,10 @@ run has one service, the unnamed one, whose environments are ``--environments-di
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from .base import BaseOptions
+from .base import BaseOptions, of_service
 from .environments import Environments, ParseCache
 from .errors import UsageError
 
@@ -27,11 +27,8 @@ class Service:
     environments: Environments
 
     def base(self, options: BaseOptions) -> BaseOptions:
-        """Where this service's bases come from: ``--base SNAPDIR`` with ``--services`` reads
-        ``SNAPDIR/<service>/<env>.json``; every other base option is the run's own (one AWS connection)."""
-        if self.name and options.base_file not in (None, "-") and Path(str(options.base_file)).is_dir():
-            return replace(options, base_file=str(Path(str(options.base_file)) / self.name))
-        return options
+        """Where this service's bases come from (base.py's ``of_service``)."""
+        return of_service(options, self.name)
 
 
 def discover(directory: Path) -> list[Service]:

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .architecture import normalise, task_architecture
+from .cpu_architecture import normalise, task_architecture
 from .errors import AwsError
 from .findings import ERROR, INFO, WARNING, Finding
 from .images import is_placeholder

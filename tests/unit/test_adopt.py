@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ecs_overlay.adopt import beyond, managed_values, shared
+from ecs_overlay.app.init import beyond, managed_values, shared
 
 
 def test_credentials_stay_in_the_base_and_live_text_is_not_a_variable() -> None:
@@ -59,7 +59,7 @@ def test_a_hand_written_common_layer_is_read_as_plain_data() -> None:
     import yaml
 
     from ecs_overlay import schemas
-    from ecs_overlay.adopt import Layer, adopt
+    from ecs_overlay.app.init import Layer, adopt
     from ecs_overlay.base import registerable
 
     from ..conftest import EXAMPLE_BASE

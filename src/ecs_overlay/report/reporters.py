@@ -55,9 +55,10 @@ from .pr_comment import Section, pr_comment
 from .sarif import sarif
 
 if TYPE_CHECKING:
-    from ..app import DiffRun, DriftRun, ValidateRun
+    from ..app.diff import DiffRun
+    from ..app.drift import DriftReport, DriftRun
+    from ..app.validate import ValidateRun
     from ..diff import Change, Drift
-    from ..review import DriftReport
 
 
 @dataclass(frozen=True)

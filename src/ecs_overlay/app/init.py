@@ -1,4 +1,4 @@
-"""Adopting a running service (``init``): the environment layer written from what runs today, extending
+"""``init``: adopting a running service, the environment layer written from what runs today, extending
 ``_common.yaml`` when there is one.
 
 init only ever adds files: an existing layer, schema or snapshot is never rewritten (a layer someone keeps
@@ -16,22 +16,23 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import ruamel.yaml
 import yaml
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.util import load_yaml_guess_indent
 
-from . import schemas
-from .base import BaseOptions, fetch_base, read_base_file, registerable
-from .environments import Environments, read_text, shown_path
-from .errors import InvalidInputError, UsageError
-from .findings import counted
-from .output import to_json
-from .overlay import parse_overlay
-from .render import render
-from .secrets import MASK, looks_like_credential, mask, shapes_in
+from .. import schemas
+from ..base import BaseOptions, fetch_base, read_base_file, registerable
+from ..environments import Environments, read_text, shown_path
+from ..errors import InvalidInputError, UsageError
+from ..findings import counted
+from ..output import to_json
+from ..overlay import parse_overlay
+from ..render import render
+from ..secrets import MASK, looks_like_credential, mask, shapes_in
+from .environment import Connection, Context
 
 COMMON = "_common.yaml"
 # The option naming a container's CloudWatch log group, per log driver (FireLens: Fluent Bit's cloudwatch outputs).
@@ -53,17 +54,41 @@ def check_environment_name(name: str) -> None:
     raise UsageError(f"--env {json.dumps(name)} is not an environment name: {hint}")
 
 
+class InitRequest(NamedTuple):
+    environment: str
+    environments: Environments
+    cluster: str
+    service: str
+    force: bool
+    factor: bool
+    context: Context
+
+
 @dataclass
 class Adoption:
-    """What ``init`` writes (path → text), what it says about it, and a one-line summary."""
+    """What ``init`` writes (path → text, under ``root``), what it says about it, and a one-line summary."""
 
     files: dict[Path, str]
     notes: list[str]
     summary: str
+    root: Path = Path()  # a new repository has no environments/, schema/ or snapshots/ yet: created under it
+
+    @property
+    def exit_code(self) -> int:
+        return 0  # a failure is an error on its way out, with its own exit code
+
+
+def run(request: InitRequest) -> Adoption:
+    options = BaseOptions(cluster=request.cluster, service=request.service, region=request.context.aws.region)
+    adoption = adopt_environment(
+        request.environment, request.environments, options, request.force, request.factor, request.context.aws
+    )
+    adoption.root = request.environments.directory.parent
+    return adoption
 
 
 def adopt_environment(
-    name: str, environments: Environments, options: BaseOptions, force: bool, factor: bool = False
+    name: str, environments: Environments, options: BaseOptions, force: bool, factor: bool, aws: Connection
 ) -> Adoption:
     """The files that adopt the service of ``options`` as environment ``name``: its layer (factored with
     the environments init wrote before), the overlay schema the layers point editors at, and a snapshot."""
@@ -76,8 +101,8 @@ def adopt_environment(
         shown = " and ".join(shown_path(path) for path in existing)
         advice = "pass --force to overwrite it" if existing == [directory / f"{name}.yaml"] else "keep one .yaml file"
         raise UsageError(f"{shown} exists; {advice}")
-    base, label = fetch_base(options, [], name)
-    location = {"cluster": options.cluster, "service": options.service, "region": options.ecs().region_name()}
+    base, label = fetch_base(options, [], name, aws.ecs)
+    location = {"cluster": options.cluster, "service": options.service, "region": aws.ecs().region_name()}
     schema_path = directory.parent / "schema" / "overlay.schema.json"
     snapshots = directory.parent / "snapshots"
     layer = environment_layer(location, base.taskdef, os.path.relpath(schema_path, directory), label)
