@@ -180,7 +180,7 @@ def test_a_new_environment_in_the_pull_request_is_compared_with_the_base(invoke,
 def test_text_is_coloured_only_for_a_terminal() -> None:
     from ecs_overlay.diff import ADDED, Change
     from ecs_overlay.keyed import Item
-    from ecs_overlay.report import changes_text
+    from ecs_overlay.report.text import changes_text
 
     sections = [("prod", "base -> rendered", [Change(("tags", Item("env")), ADDED, new="prod")])]
     assert '\033[32m+ tags[env]: "prod"\033[0m' in changes_text(sections, colour=True)

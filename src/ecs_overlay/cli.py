@@ -529,7 +529,7 @@ def validate(
     Exit 0 when there are no errors (warnings allowed), 1 when there are.
     """
     from . import app
-    from .report import by_service
+    from .report.located import by_service
 
     run = app.validate(
         _services(services_dir, environments_dir),
@@ -987,7 +987,8 @@ def verify(
     through `verify: roles:`). Exit 0 when nothing failed (checks that could not be made are
     warnings), 1 when something did.
     """
-    from .report import findings_json, findings_text
+    from .report.json import findings_json
+    from .report.text import findings_text
 
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
     findings = _verified(name, rendered, base)
@@ -1290,7 +1291,9 @@ def explain(
     show_values: bool,
 ) -> None:
     """Print the rendered task definition with the origin of every value."""
-    from .report import explain_entries, explain_json, explain_lines
+    from .report.json import explain_json
+    from .report.shown import explain_entries
+    from .report.text import explain_text
 
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images)
@@ -1301,7 +1304,7 @@ def explain(
     if output_format == "json":
         write_stdout(explain_json(entries))
     else:
-        write_stdout(explain_lines(entries))
+        write_stdout(explain_text(entries))
 
 
 def _render_checked(

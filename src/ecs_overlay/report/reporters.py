@@ -29,30 +29,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..output import to_json
-from . import (
-    by_service,
+from .github import changes_commands, findings_commands
+from .json import (
     changes_document,
     changes_json,
-    changes_markdown,
-    changes_text,
     drift_json,
-    drift_markdown,
-    drift_text,
     findings_document,
     findings_json,
-    findings_markdown,
-    findings_text,
     services_json,
-    services_markdown,
-    services_text,
-    shown_changes,
-    shown_drifts,
 )
-from .github import changes_commands, findings_commands
 from .junit import junit
-from .located import Located, Scope, drift_finding, qualified
+from .located import Located, Scope, by_service, drift_finding, qualified
+from .markdown import changes_markdown, drift_markdown, findings_markdown, services_markdown
 from .pr_comment import Section, pr_comment
 from .sarif import sarif
+from .shown import shown_changes, shown_drifts
+from .text import changes_text, drift_text, findings_text, services_text
 
 if TYPE_CHECKING:
     from ..app import DiffRun, DriftRun, ValidateRun
