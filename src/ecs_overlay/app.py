@@ -27,6 +27,8 @@ from .workflow import environment_name, render_environment
 
 if TYPE_CHECKING:
     from .gitsource import GitSource  # git runs only for --against
+    from .keyed import Path as KeyPath
+    from .provenance import Origin
 
 
 @dataclass
@@ -112,6 +114,22 @@ def validate(
             with suppress(EcsOverlayError):  # prod.yaml and prod.yml both: a finding already says so
                 run.files[(service.name, name)] = str(service.environments.file(name))
     return run
+
+
+@dataclass
+class VerifyRun:
+    """What verify found about one rendered environment: each thing it points at, found or not."""
+
+    environment: str
+    findings: list[Finding] = field(default_factory=list)
+    file: str | None = None  # the environment's own overlay file: where a report places a finding without one
+
+
+@dataclass
+class ExplainRun:
+    """Every value of a rendered task definition with its origin, secrets masked unless --show-values."""
+
+    entries: list[tuple[KeyPath, Any, Origin]] = field(default_factory=list)
 
 
 @dataclass

@@ -967,7 +967,7 @@ def _progress() -> Progress:
 
 @cli.command()
 @render_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("verify")
 @reports_errors
 def verify(
     env: str | None,
@@ -987,13 +987,11 @@ def verify(
     through `verify: roles:`). Exit 0 when nothing failed (checks that could not be made are
     warnings), 1 when something did.
     """
-    from .report.json import findings_json
-    from .report.text import findings_text
+    from . import app
 
     name, rendered, _ = _render_checked(env, environments_dir, base, images, options, image_arch)
     findings = _verified(name, rendered, base)
-    shown = [(name, finding) for finding in findings]
-    write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
+    _report(output_format, "verify", app.VerifyRun(name, findings, str(environments_dir.file(name))), None)
     if any(finding.is_error for finding in findings):
         sys.exit(EXIT_INVALID)
 
@@ -1278,7 +1276,7 @@ def init(
 @base_options
 @image_option
 @click.option("--path", "subtree", metavar="PATH", help="Only this subtree, e.g. containerDefinitions[web].")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("explain")
 @show_values_option
 @reports_errors
 def explain(
@@ -1291,20 +1289,16 @@ def explain(
     show_values: bool,
 ) -> None:
     """Print the rendered task definition with the origin of every value."""
-    from .report.json import explain_json
+    from . import app
     from .report.shown import explain_entries
-    from .report.text import explain_text
 
     name = environment_name(env, environments_dir)
     rendered = render_environment(name, environments_dir, base, images)
     require_clean(rendered)
-    entries = explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree, show_values)
-    if subtree and not entries:
+    run = app.ExplainRun(explain_entries(rendered.result.taskdef, rendered.result.provenance, subtree, show_values))
+    if subtree and not run.entries:
         raise UsageError(f"--path {subtree}: nothing there; paths look like containerDefinitions[web].environment")
-    if output_format == "json":
-        write_stdout(explain_json(entries))
-    else:
-        write_stdout(explain_text(entries))
+    _report(output_format, "explain", run, None)
 
 
 def _render_checked(
