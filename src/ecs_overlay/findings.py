@@ -19,13 +19,13 @@ class Finding(NamedTuple):
     rule: str
     message: str
     path: str = ""
-    severity: str = ERROR
+    severity: Severity = ERROR
     file: str | None = None
     line: int | None = None
     column: int | None = None
 
     @classmethod
-    def at(cls, origin: Origin | None, rule: str, message: str, path: str = "", severity: str = ERROR) -> Finding:
+    def at(cls, origin: Origin | None, rule: str, message: str, path: str = "", severity: Severity = ERROR) -> Finding:
         """A finding placed at an origin's file position, when it has one."""
         if origin is None or origin.file is None:
             return cls(rule, message, path, severity)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .architecture import normalise, task_architecture
 from .errors import AwsError
-from .findings import ERROR, INFO, WARNING, Finding
+from .findings import ERROR, INFO, WARNING, Finding, Severity
 from .images import is_placeholder
 from .keyed import Item, Path, format_path
 from .provenance import Origin, Provenance
@@ -211,7 +211,7 @@ class Checks:
                     )
             return self._home
 
-    def finding(self, rule: str, severity: str, message: str, path: Path) -> Finding:
+    def finding(self, rule: str, severity: Severity, message: str, path: Path) -> Finding:
         origin = self.written_at.get(path) or self.provenance.locate(path)
         return Finding.at(origin, rule, message, format_path(path), severity)
 

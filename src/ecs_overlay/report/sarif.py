@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..findings import ERROR, INFO, WARNING, Severity
 from ..rules.registry import REGISTRY
 from .located import DRIFT, DRIFT_SUMMARY, Located, Scope, relative_uri
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/ecs-overlay/ecs-overlay#readme"
 DRIFT_HELP = "https://github.com/ecs-overlay/ecs-overlay#reviewing-changes-diff-drift-snapshot-explain"
-_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+_LEVELS: dict[Severity, str] = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 
 def _rule(rule_id: str) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def sarif(items: Sequence[Located], scope: Scope, root: Path, version: str) -> d
         result: dict[str, Any] = {
             "ruleId": finding.rule,
             "ruleIndex": index[finding.rule],
-            "level": _LEVELS.get(finding.severity, "error"),
+            "level": _LEVELS[finding.severity],
             "message": {"text": f"{where}{finding.message} ({item.scope})"},
             "locations": _location(item, scope, root),
         }
