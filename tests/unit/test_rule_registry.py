@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from ecs_overlay import parse_overlay, render
-from ecs_overlay.rules import REGISTRY
+from ecs_overlay.rules import REGISTRY, RULE_MODULES, RULES
 from ecs_overlay.rules.docs import README_END, README_START, readme_table, reference
 from ecs_overlay.rules.examples import BASES, example_base
-from ecs_overlay.rules.registry import Example, declare
+from ecs_overlay.rules.registry import Example, declare, in_order
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "src" / "ecs_overlay"
@@ -56,6 +56,22 @@ def test_every_rule_is_sourced_and_proven_both_ways(entry) -> None:  # type: ign
 def test_an_id_cannot_be_declared_twice() -> None:
     with pytest.raises(ValueError, match="declared twice"):
         declare("yaml-syntax", summary="again", source="https://example.com", category="overlay")
+
+
+def test_the_rule_order_is_stated_once_and_is_the_documented_order() -> None:
+    defining = sorted(path.stem for path in (SOURCE / "rules").glob("*.py") if "@rule(" in path.read_text())
+    listed = [module.__name__.rsplit(".", 1)[1] for module in RULE_MODULES]
+    assert sorted(listed) == defining  # every module that defines a rule, once
+    assert {entry.id for entry in RULES} == {entry.id for entry in ECS_RULES} and len(RULES) == len(ECS_RULES)
+    positions = [listed.index(entry.check.__module__.rsplit(".", 1)[1]) for entry in RULES if entry.check]
+    assert positions == sorted(positions)  # module by module, as RULE_MODULES lists them
+    reference = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| \[`([a-z0-9-]+)`\]", reference, re.MULTILINE) == [entry.id for entry in RULES]
+
+
+def test_a_rule_module_left_out_of_the_order_is_an_error() -> None:
+    with pytest.raises(ValueError, match="rule modules missing from the order: ecs_overlay.rules.service"):
+        in_order([module for module in RULE_MODULES if module.__name__ != "ecs_overlay.rules.service"])
 
 
 def _finding_ids_in_source() -> set[str]:

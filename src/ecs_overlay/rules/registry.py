@@ -7,8 +7,9 @@ source, a case it flags and a valid neighbour it leaves alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ..findings import ERROR, WARNING, Finding, Severity
@@ -96,7 +97,7 @@ def rule(
     note: str | None = None,
 ) -> Callable[[Check], Check]:
     """Register the decorated function as the check of rule ``rule_id``; rules run in the order
-    their modules are imported (``rules/__init__.py``) and, within a module, defined."""
+    ``rules/__init__.py`` lists their modules (``RULE_MODULES``) and, within a module, defined."""
 
     def register(check: Check) -> Check:
         _add(Rule(rule_id, summary, source, ecs_error, severity, tuple(examples), check, offline, note))
@@ -113,10 +114,22 @@ def declare(
     return rule_id
 
 
-def run_checks(ctx: RuleContext) -> list[Finding]:
-    """Every ECS rule's findings, in registry order; on layers alone (``ctx.partial``) only the offline ones."""
+def in_order(modules: Sequence[ModuleType]) -> tuple[Rule, ...]:
+    """The ECS rules (those with a check), module by module in the order given and, within a module, in the
+    order they are defined: the order they run, report and are documented in. A module that defines a rule
+    and is not given is an error, so that no rule runs in an order nobody chose."""
+    names = [module.__name__ for module in modules]
+    checked = [entry for entry in REGISTRY.values() if entry.check is not None]
+    unlisted = sorted({entry.check.__module__ for entry in checked if entry.check} - set(names))
+    if unlisted:
+        raise ValueError(f"rule modules missing from the order: {', '.join(unlisted)}")
+    return tuple(entry for name in names for entry in checked if entry.check and entry.check.__module__ == name)
+
+
+def run_checks(ctx: RuleContext, rules: Iterable[Rule]) -> list[Finding]:
+    """Every given rule's findings, in that order; on layers alone (``ctx.partial``) only the offline ones."""
     findings: list[Finding] = []
-    for entry in REGISTRY.values():
+    for entry in rules:
         if entry.check is None or (ctx.partial and not entry.offline):
             continue
         for problem in entry.check(ctx):
@@ -130,4 +143,4 @@ def run_checks(ctx: RuleContext) -> list[Finding]:
     return findings
 
 
-__all__ = ["ERROR", "WARNING", "Example", "Problem", "REGISTRY", "Rule", "bad", "declare", "good", "rule"]
+__all__ = ["ERROR", "WARNING", "Example", "Problem", "REGISTRY", "Rule", "bad", "declare", "good", "in_order", "rule"]
