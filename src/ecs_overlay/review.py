@@ -17,6 +17,7 @@ from .images import ImageRequest
 from .keyed import Item
 from .overlay import Overlay
 from .render import RenderResult
+from .rules.inputs import UNSET_VARIABLE
 from .workflow import problems, render_on
 
 if TYPE_CHECKING:
@@ -138,7 +139,7 @@ def _build_time_layers(name: str, environments: Environments) -> list[Overlay]:
     ``${NAME}`` (one with a default too), so those values are build-time values that differ, not a reason to fail."""
     layers = environments.load(name)
     errors = [finding for layer in layers for finding in layer.findings if finding.is_error]
-    if errors and all(finding.rule == "unset-variable" for finding in errors):
+    if errors and all(finding.rule == UNSET_VARIABLE for finding in errors):
         layers = load_layers(environments.file(name), _UnsetAsWritten(os.environ))
     return _layers_checked(name, layers)
 

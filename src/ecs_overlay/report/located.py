@@ -15,11 +15,9 @@ from urllib.parse import quote
 
 from ..diff import Drift
 from ..findings import ERROR, Finding, short
+from ..rules.inputs import DRIFT
 
 T = TypeVar("T")
-
-DRIFT = "drift"
-DRIFT_SUMMARY = "The live task definition no longer has a value that the overlays set."
 
 
 def qualified(service: str, environment: str) -> str:

@@ -12,6 +12,7 @@ _CATEGORIES = {
     "rendered": "The rendered task definition",
     "build": "Build checks (image architecture, AppSpec)",
     "verify": "Verify (what the task definition points at, looked up in AWS)",
+    "drift": "Drift (the live task definition against the overlays)",
 }
 
 
