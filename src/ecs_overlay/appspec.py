@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding
+from .findings import Finding, RuleId
 from .rules.inputs import APPSPEC_PLACEHOLDER, APPSPEC_STRUCTURE, APPSPEC_TARGET
 
 PLACEHOLDER = "<TASK_DEFINITION>"
@@ -125,7 +125,7 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
 _RESOURCES_KEYS = ("Resources", "resources")
 
 
-def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[RuleId, str, str]]:
     """Each problem as (rule, path, message); a value of the wrong shape is a finding, never a crash."""
     if not isinstance(document, dict):
         yield APPSPEC_STRUCTURE, "", "an appspec is a mapping with version and Resources"
@@ -141,7 +141,7 @@ def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str
     yield from _check_hooks(document.get("Hooks"))
 
 
-def _check_target(resources: Any, taskdef: Mapping[str, Any], key: str) -> Iterator[tuple[str, str, str]]:
+def _check_target(resources: Any, taskdef: Mapping[str, Any], key: str) -> Iterator[tuple[RuleId, str, str]]:
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
         yield APPSPEC_STRUCTURE, key, f"{key} must be a list of exactly one `- TargetService:` mapping"
         return
@@ -198,7 +198,7 @@ def _port_number(value: Any) -> int | None:
     return None
 
 
-def _check_hooks(hooks: Any) -> Iterator[tuple[str, str, str]]:
+def _check_hooks(hooks: Any) -> Iterator[tuple[RuleId, str, str]]:
     if hooks is None:
         return
     shape = "Hooks must be a list of `- EventName: LambdaFunctionName` items"

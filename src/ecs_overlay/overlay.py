@@ -17,7 +17,7 @@ from jsonschema import ValidationError
 
 from . import schemas
 from .errors import EcsOverlayError, InvalidInputError
-from .findings import ERROR, Finding, has_errors
+from .findings import ERROR, Finding, RuleId, has_errors
 from .keyed import (
     APPEND,
     LIST_OPERATIONS,
@@ -518,7 +518,7 @@ class _Reader:
         )
         return False
 
-    def _problem(self, node: yaml.Node, rule: str, message: str, path: Path) -> None:
+    def _problem(self, node: yaml.Node, rule: RuleId, message: str, path: Path) -> None:
         self.findings.append(_finding_at(self.file, node, rule, message, format_path(path)))
 
     def _keyed_item(
@@ -776,7 +776,7 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
 
-def _finding_at(file: str, node: yaml.Node, rule: str, message: str, path: str = "") -> Finding:
+def _finding_at(file: str, node: yaml.Node, rule: RuleId, message: str, path: str = "") -> Finding:
     mark = node.start_mark
     return Finding(rule, message, path, file=file, line=mark.line + 1, column=mark.column + 1)
 
@@ -825,7 +825,7 @@ def _explain_error(
 
 def _located(
     message: str,
-    rule: str,
+    rule: RuleId,
     path: tuple[str | int, ...],
     plain: Any,
     marks: Mapping[tuple[str | int, ...], yaml.Node],

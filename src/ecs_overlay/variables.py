@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from .findings import RuleId
 from .rules.inputs import UNSET_VARIABLE, VARIABLE_NUMBER, VARIABLE_SYNTAX
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -27,7 +28,7 @@ class Problem(NamedTuple):
 
     offset: int
     message: str
-    rule: str = VARIABLE_SYNTAX
+    rule: RuleId = VARIABLE_SYNTAX
 
 
 class _Reference(NamedTuple):

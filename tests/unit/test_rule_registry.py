@@ -119,20 +119,34 @@ def _findings_given_a_literal_id() -> list[str]:
     return found
 
 
+def _rule_ids_made_outside_the_registry() -> list[str]:
+    """``RuleId(…)`` calls outside rules/registry.py: mypy takes a Finding's id only as a ``RuleId``."""
+    return [
+        f"{path.relative_to(SOURCE)}:{node.lineno}"
+        for path in SOURCE.rglob("*.py")
+        if path != SOURCE / "rules" / "registry.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "RuleId"
+    ]
+
+
 def test_finding_ids_are_the_constants_the_registry_returns() -> None:
     """An id is written once, where declare() or rule() registers it; everywhere else it is that constant,
     so that a misspelt id is an import error rather than a finding with no summary and no source."""
     assert _id_literals_in_source() == []
     assert _findings_given_a_literal_id() == []
+    assert _rule_ids_made_outside_the_registry() == []
 
 
 def test_the_scans_find_a_literal_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "module.py").write_text(
         '"""base-null in a docstring is prose."""\nFinding("base-null", "m")\nFinding.at(None, f"x-{1}", "m")\n'
+        'RuleId("made-here")\n'
     )
     monkeypatch.setattr(sys.modules[__name__], "SOURCE", tmp_path)
     assert _id_literals_in_source() == ["module.py:2: 'base-null'"]
     assert _findings_given_a_literal_id() == ["module.py:2", "module.py:3"]
+    assert _rule_ids_made_outside_the_registry() == ["module.py:4"]
 
 
 def test_the_readme_table_is_generated_from_the_registry() -> None:

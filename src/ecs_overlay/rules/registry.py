@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ..findings import ERROR, WARNING, Finding, Severity
+from ..findings import ERROR, WARNING, Finding, RuleId, Severity
 from ..keyed import Path, format_path
 from ..provenance import BASE
 from ..secrets import mask_text
@@ -61,7 +61,7 @@ class Rule:
     """One check. ``check`` is None for checks made outside the ECS rules (YAML, schema, appspec…):
     they are declared here so that every finding id has one description and one source."""
 
-    id: str
+    id: RuleId
     summary: str
     source: str
     ecs_error: str | None = None  # ECS's own words for the rejection, when it has them
@@ -100,7 +100,7 @@ def rule(
     ``rules/__init__.py`` lists their modules (``RULE_MODULES``) and, within a module, defined."""
 
     def register(check: Check) -> Check:
-        _add(Rule(rule_id, summary, source, ecs_error, severity, tuple(examples), check, offline, note))
+        _add(Rule(RuleId(rule_id), summary, source, ecs_error, severity, tuple(examples), check, offline, note))
         return check
 
     return register
@@ -108,10 +108,12 @@ def rule(
 
 def declare(
     rule_id: str, *, summary: str, source: str, category: str, severity: Severity = ERROR, ecs_error: str | None = None
-) -> str:
-    """Declare a finding id raised outside the ECS rules; returns the id for the raising module."""
-    _add(Rule(rule_id, summary, source, ecs_error, severity, category=category))
-    return rule_id
+) -> RuleId:
+    """Declare a finding id raised outside the ECS rules; returns the id for the raising module, the only
+    way to a ``RuleId`` (what a ``Finding`` takes) besides ``rule()``."""
+    declared = RuleId(rule_id)
+    _add(Rule(declared, summary, source, ecs_error, severity, category=category))
+    return declared
 
 
 def in_order(modules: Sequence[ModuleType]) -> tuple[Rule, ...]:
