@@ -171,7 +171,8 @@ def test_drift_sarif_junit_and_github_point_at_the_line_that_sets_the_drifted_va
     result = invoke(*args, "sarif", cwd=root)
     assert result.returncode == 4
     run = valid_sarif(result.stdout)["runs"][0]
-    assert run["tool"]["driver"]["rules"][0]["id"] == "drift"
+    [drift] = run["tool"]["driver"]["rules"]
+    assert drift["id"] == "drift" and drift["shortDescription"]["text"] == REGISTRY["drift"].summary
     cpu = next(r for r in run["results"] if r["message"]["text"].startswith("cpu:"))
     location = cpu["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "services/a/environments/prod.yaml"

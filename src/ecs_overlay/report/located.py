@@ -1,6 +1,6 @@
 """What the CI formats report: findings placed at a service, an environment and (mostly) an overlay line.
 
-Validate's findings are used as they are; drift becomes one finding per drifted value, placed where the
+Validate's and verify's findings are used as they are; drift becomes one finding per drifted value, placed where the
 overlay sets that value, so that SARIF, JUnit and GitHub annotations point at the line to look at.
 """
 
