@@ -1,5 +1,5 @@
 """Hostile names and values through validate, diff and drift in every format: each format escapes a user's
-string for its sink at one boundary (report/markdown.py, report/terminal.py, report/github.py, the JUnit
+string for its sink at one boundary (report/markdown_escape.py, report/terminal.py, report/github.py, the JUnit
 document, SARIF's artifact URIs), so that no key, environment variable, service directory or value can
 forge a line, hide a section, break a table or invalidate a report."""
 
@@ -16,7 +16,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from ecs_overlay.report.markdown import code, text
+from ecs_overlay.report.markdown_escape import code, text
 from ecs_overlay.report.pr_comment import MARKER, Section, pr_comment
 from ecs_overlay.report.terminal import printable, printable_stderr, raw_stderr
 

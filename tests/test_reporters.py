@@ -60,11 +60,15 @@ def test_each_command_offers_the_formats_the_registry_gives_it(invoke: Any) -> N
     assert formats("validate") == ["text", "json", "markdown", "sarif", "junit", "github"]
     assert formats("diff") == ["text", "json", "markdown", "pr-comment", "github"]
     assert formats("drift") == ["text", "json", "markdown", "sarif", "junit", "github"]
+    assert formats("verify") == ["text", "json", "markdown", "sarif", "junit", "github"]
+    assert formats("explain") == ["text", "json", "markdown"]
     assert set(REPORTER_BY_NAME) == {"text", "json", "markdown", "pr-comment", "sarif", "junit", "github"}
     refused = invoke("diff", "--format", "sarif")
     assert refused.returncode == 2 and "'sarif' is not one of 'text', 'json', 'markdown'" in refused.stderr
     assert "[text|json|markdown|sarif|junit|github]" in invoke("validate", "--help").stdout
     assert "[text|json|markdown|sarif|junit|github]" in invoke("drift", "--help").stdout
+    assert "[text|json|markdown|sarif|junit|github]" in invoke("verify", "--help").stdout
+    assert "[text|json|markdown]" in invoke("explain", "--help").stdout
 
 
 def test_validate_sarif_is_valid_and_places_findings_at_overlay_lines(invoke: Any, tmp_path: Path) -> None:
@@ -167,7 +171,8 @@ def test_drift_sarif_junit_and_github_point_at_the_line_that_sets_the_drifted_va
     result = invoke(*args, "sarif", cwd=root)
     assert result.returncode == 4
     run = valid_sarif(result.stdout)["runs"][0]
-    assert run["tool"]["driver"]["rules"][0]["id"] == "drift"
+    [drift] = run["tool"]["driver"]["rules"]
+    assert drift["id"] == "drift" and drift["shortDescription"]["text"] == REGISTRY["drift"].summary
     cpu = next(r for r in run["results"] if r["message"]["text"].startswith("cpu:"))
     location = cpu["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "services/a/environments/prod.yaml"

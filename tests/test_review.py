@@ -120,6 +120,26 @@ def test_explain_path_limits_the_output(invoke, project: Path) -> None:
     assert nothing.returncode == 2
 
 
+def test_explain_markdown_is_a_table_of_values_and_their_origins(invoke, project: Path) -> None:
+    (project / "environments" / "prod.yaml").write_text(
+        "cpu: '512'\nallowPlaintext: [LEGACY_TOKEN]\n"
+        "containerDefinitions: {web: {environment: {LEGACY_TOKEN: s3cr3t-value, 'a|b': '<!-- x -->'}}}\n"
+    )
+    args = ("explain", "--env", "prod", "--base", "base.json", "--format", "markdown")
+    result = invoke(*args, "--path", "containerDefinitions[web].environment", cwd=project)
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()
+    assert rows[:2] == ["| path | value | set by |", "|---|---|---|"]
+    token = '| `containerDefinitions[web].environment[LEGACY_TOKEN]` | `"****"` | `environments/prod.yaml:3:58` |'
+    assert token in rows
+    hostile = next(row for row in rows if "a&#124;b" in row)  # a key or value cannot split a cell or hide the rest
+    assert hostile.count(" | ") == 2 and "<!--" not in hostile
+    assert "s3cr3t-value" not in result.stdout
+    assert invoke(*args, "--path", "cpu", cwd=project).stdout.splitlines()[2] == (
+        '| `cpu` | `"512"` | `environments/prod.yaml:1:6` |'
+    )
+
+
 def test_drift_against_the_live_service(invoke, project: Path, ecs: Any, aws_env: dict[str, str]) -> None:
     register(ecs, example_taskdef("prod"))
     env = {**aws_env, "DEPLOY_ENV": "prod"}
@@ -180,7 +200,7 @@ def test_a_new_environment_in_the_pull_request_is_compared_with_the_base(invoke,
 def test_text_is_coloured_only_for_a_terminal() -> None:
     from ecs_overlay.diff import ADDED, Change
     from ecs_overlay.keyed import Item
-    from ecs_overlay.report import changes_text
+    from ecs_overlay.report.text import changes_text
 
     sections = [("prod", "base -> rendered", [Change(("tags", Item("env")), ADDED, new="prod")])]
     assert '\033[32m+ tags[env]: "prod"\033[0m' in changes_text(sections, colour=True)

@@ -12,8 +12,10 @@ import pytest
 
 from ecs_overlay import schemas
 from ecs_overlay.base import registerable
+from ecs_overlay.rules.registry import REGISTRY
 
 from .conftest import FaultProxy
+from .test_reporters import valid_junit, valid_sarif
 
 ACCOUNT = "123456789012"
 REPO = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/checkout-api"
@@ -1008,3 +1010,66 @@ def test_verify_roles_are_keyed_by_account_id_and_name_iam_roles(invoke: Any, tm
     )
     valid = invoke("validate", "--env", "test", "--base", "base.json", cwd=tmp_path)
     assert valid.returncode == 0, valid.stdout + valid.stderr
+
+
+def test_verify_reports_in_the_ci_formats_at_the_overlay_line(
+    invoke: Any, tmp_path: Path, account: Account, aws_env: dict[str, str]
+) -> None:
+    """SARIF, JUnit and GitHub annotations place verify's findings as validate's: at the overlay line that
+    sets the value, else (a value of the base) on the environment's overlay file; a file name that is
+    syntax in a URI or a workflow command's property arrives escaped."""
+    project = write_project(tmp_path, account, "containerDefinitions:\n  web:\n    secrets:\n      EXTRA: /nowhere\n")
+    (project / "environments").rename(project / "over,lays:100%")
+    args = ("--environments-dir", "over,lays:100%", "--format")
+
+    result = verify(invoke, project, aws_env, *args, "sarif")
+    assert result.returncode == 1, result.stderr
+    [run] = valid_sarif(result.stdout)["runs"]
+    rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
+    assert rules["verify-parameter-missing"]["helpUri"] == REGISTRY["verify-parameter-missing"].source
+    [error] = [r for r in run["results"] if r["level"] == "error"]
+    assert error["ruleId"] == "verify-parameter-missing"
+    assert error["message"]["text"].startswith("containerDefinitions[web].secrets[EXTRA].valueFrom: the SSM parameter")
+    assert error["locations"] == [
+        {
+            "physicalLocation": {
+                "artifactLocation": {"uri": "over%2Clays%3A100%25/test.yaml"},
+                "region": {"startLine": 5, "startColumn": 14},
+            }
+        }
+    ]
+    [warning] = [r for r in run["results"] if r["level"] == "warning"]  # the simulator moto lacks
+    assert warning["ruleId"] == "verify-role-permission"
+    assert warning["locations"] == [
+        {"physicalLocation": {"artifactLocation": {"uri": "over%2Clays%3A100%25/test.yaml"}}}  # the base's role
+    ]
+    assert {r["level"] for r in run["results"]} == {"error", "warning", "note"}
+
+    report = valid_junit(verify(invoke, project, aws_env, *args, "junit").stdout)
+    assert report["@name"] == "ecs-overlay verify" and report["@failures"] == "1"
+    [suite] = report["testsuite"]
+    cases = {case["@name"]: case for case in suite["testcase"]}
+    assert list(cases) == ["verify-role-permission", "verify-parameter-missing"]  # no "no errors": one failed
+    assert "over,lays:100%/test.yaml:5:14" in cases["verify-parameter-missing"]["failure"][0]["@message"]
+    assert "could not check the permissions" in cases["verify-role-permission"]["skipped"][0]["@message"]
+    assert "the log group /ecs/checkout-api/firelens exists" in suite["system-out"][0]
+
+    annotations = verify(invoke, project, aws_env, *args, "github").stdout.splitlines()
+    assert (
+        "::error file=over%2Clays%3A100%25/test.yaml,line=5,col=14,title=verify-parameter-missing::"
+        "containerDefinitions[web].secrets[EXTRA].valueFrom: the SSM parameter '/nowhere' does not exist in "
+        "eu-west-1; tasks would stop with ResourceInitializationError. Create it (aws ssm put-parameter) or fix the "
+        "reference (environment test)"
+    ) in annotations
+    assert (
+        "::warning title=verify-role-permission::executionRoleArn: could not check the permissions of "
+        "'checkout-api-execution': SimulatePrincipalPolicy is not offered by this endpoint (environment test)"
+    ) in annotations
+    assert len(annotations) == 12 and all(
+        line.startswith(("::error ", "::warning ", "::notice ")) for line in annotations
+    )
+
+    markdown = verify(invoke, project, aws_env, *args, "markdown").stdout
+    assert markdown.startswith("1 error, 1 warning in 1 environment.\n\n| environment | errors | warnings | info |")
+    assert "| `test` | 1 | 1 | 10 |" in markdown
+    assert "| error | `verify-parameter-missing` | `over,lays:100%/test.yaml:5:14` |" in markdown

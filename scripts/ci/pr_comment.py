@@ -26,7 +26,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from ecs_overlay.report.markdown import preformatted
+from ecs_overlay.report.markdown_escape import preformatted
 from ecs_overlay.report.pr_comment import GITHUB_LIMIT, MARKER, TITLE
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from .findings import Finding
+from .findings import Finding, RuleId
+from .rules.inputs import APPSPEC_PLACEHOLDER, APPSPEC_STRUCTURE, APPSPEC_TARGET
 
 PLACEHOLDER = "<TASK_DEFINITION>"
 HOOK_EVENTS = ("BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic")
@@ -33,7 +34,7 @@ def target_container(taskdef: Mapping[str, Any], settings: Mapping[str, Any]) ->
         if len(candidates) != 1:
             listed = ", ".join(f"{n}:{p}" for n, p in candidates) or "none (no essential container maps a port)"
             return Finding(
-                "appspec-target",
+                APPSPEC_TARGET,
                 "cannot tell which container and port the load balancer targets; set "
                 f"appspec.containerName and appspec.containerPort. Candidates: {listed}",
                 "appspec",
@@ -41,7 +42,7 @@ def target_container(taskdef: Mapping[str, Any], settings: Mapping[str, Any]) ->
         return candidates[0]
     problem = missing_target(containers, str(name), port)
     if problem:
-        return Finding("appspec-target", problem, "appspec")
+        return Finding(APPSPEC_TARGET, problem, "appspec")
     return str(name), int(port)
 
 
@@ -104,12 +105,12 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
     try:
         document = yaml.safe_load(text)
     except RecursionError:
-        return [Finding("appspec-structure", "nested too deeply to be an appspec", file=label)]
+        return [Finding(APPSPEC_STRUCTURE, "nested too deeply to be an appspec", file=label)]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         return [
             Finding(
-                "appspec-structure",
+                APPSPEC_STRUCTURE,
                 f"not valid YAML: {getattr(error, 'problem', error)}",
                 file=label,
                 line=mark.line + 1 if mark else None,
@@ -124,67 +125,67 @@ def check(text: str, label: str, taskdef: Mapping[str, Any]) -> list[Finding]:
 _RESOURCES_KEYS = ("Resources", "resources")
 
 
-def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+def _check(document: Any, taskdef: Mapping[str, Any]) -> Iterator[tuple[RuleId, str, str]]:
     """Each problem as (rule, path, message); a value of the wrong shape is a finding, never a crash."""
     if not isinstance(document, dict):
-        yield "appspec-structure", "", "an appspec is a mapping with version and Resources"
+        yield APPSPEC_STRUCTURE, "", "an appspec is a mapping with version and Resources"
         return
     if str(document.get("version")) not in ("0.0", "0"):
-        yield "appspec-structure", "version", "version must be 0.0"
+        yield APPSPEC_STRUCTURE, "version", "version must be 0.0"
     spelled = [key for key in _RESOURCES_KEYS if key in document]
     if len(spelled) > 1:
-        yield "appspec-structure", "resources", "the appspec has both Resources and resources; keep one"
+        yield APPSPEC_STRUCTURE, "resources", "the appspec has both Resources and resources; keep one"
         return
     key = spelled[0] if spelled else "Resources"
     yield from _check_target(document.get(key), taskdef, key)
     yield from _check_hooks(document.get("Hooks"))
 
 
-def _check_target(resources: Any, taskdef: Mapping[str, Any], key: str) -> Iterator[tuple[str, str, str]]:
+def _check_target(resources: Any, taskdef: Mapping[str, Any], key: str) -> Iterator[tuple[RuleId, str, str]]:
     if not isinstance(resources, list) or len(resources) != 1 or not isinstance(resources[0], dict):
-        yield "appspec-structure", key, f"{key} must be a list of exactly one `- TargetService:` mapping"
+        yield APPSPEC_STRUCTURE, key, f"{key} must be a list of exactly one `- TargetService:` mapping"
         return
     target = f"{key}[0].TargetService"
     service = resources[0].get("TargetService")
     if not isinstance(service, dict):
-        yield "appspec-structure", target, "TargetService must be a mapping with Type and Properties"
+        yield APPSPEC_STRUCTURE, target, "TargetService must be a mapping with Type and Properties"
         return
     if service.get("Type") != "AWS::ECS::Service":
-        yield "appspec-structure", f"{target}.Type", "Type must be AWS::ECS::Service"
+        yield APPSPEC_STRUCTURE, f"{target}.Type", "Type must be AWS::ECS::Service"
     properties = service.get("Properties")
     if not isinstance(properties, dict):
         yield (
-            "appspec-structure",
+            APPSPEC_STRUCTURE,
             f"{target}.Properties",
             "Properties must be a mapping with TaskDefinition and LoadBalancerInfo",
         )
         return
     if properties.get("TaskDefinition") != PLACEHOLDER:
         yield (
-            "appspec-placeholder",
+            APPSPEC_PLACEHOLDER,
             f"{target}.Properties.TaskDefinition",
             f"TaskDefinition must be the placeholder {PLACEHOLDER} (CodeDeploy fills in the new revision)",
         )
     info = properties.get("LoadBalancerInfo")
     where = f"{target}.Properties.LoadBalancerInfo"
     if not isinstance(info, dict) or info.get("ContainerName") is None or info.get("ContainerPort") is None:
-        yield "appspec-structure", where, "LoadBalancerInfo must be a mapping with ContainerName and ContainerPort"
+        yield APPSPEC_STRUCTURE, where, "LoadBalancerInfo must be a mapping with ContainerName and ContainerPort"
         return
     name, port = info["ContainerName"], _port_number(info["ContainerPort"])
     if not isinstance(name, str):
         yield (
-            "appspec-structure",
+            APPSPEC_STRUCTURE,
             f"{where}.ContainerName",
             "ContainerName must be the name of a container, such as web",
         )
         return
     if port is None:
-        yield "appspec-structure", f"{where}.ContainerPort", "ContainerPort must be a port number, such as 8080"
+        yield APPSPEC_STRUCTURE, f"{where}.ContainerPort", "ContainerPort must be a port number, such as 8080"
         return
     containers = [c for c in taskdef.get("containerDefinitions") or [] if isinstance(c, dict)]
     problem = missing_target(containers, name, port)
     if problem:
-        yield "appspec-target", where, problem
+        yield APPSPEC_TARGET, where, problem
 
 
 def _port_number(value: Any) -> int | None:
@@ -197,17 +198,17 @@ def _port_number(value: Any) -> int | None:
     return None
 
 
-def _check_hooks(hooks: Any) -> Iterator[tuple[str, str, str]]:
+def _check_hooks(hooks: Any) -> Iterator[tuple[RuleId, str, str]]:
     if hooks is None:
         return
     shape = "Hooks must be a list of `- EventName: LambdaFunctionName` items"
     if not isinstance(hooks, list):
-        yield "appspec-structure", "Hooks", shape
+        yield APPSPEC_STRUCTURE, "Hooks", shape
         return
     for index, hook in enumerate(hooks):
         if not isinstance(hook, dict):
-            yield "appspec-structure", f"Hooks[{index}]", shape
+            yield APPSPEC_STRUCTURE, f"Hooks[{index}]", shape
             continue
         for event in hook:
             if event not in HOOK_EVENTS:
-                yield "appspec-structure", f"Hooks.{event}", f"unknown hook '{event}'; known: {', '.join(HOOK_EVENTS)}"
+                yield APPSPEC_STRUCTURE, f"Hooks.{event}", f"unknown hook '{event}'; known: {', '.join(HOOK_EVENTS)}"

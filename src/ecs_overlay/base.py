@@ -17,6 +17,7 @@ from .errors import InvalidInputError, NoBaseError, OutputError, UsageError
 from .findings import INFO, Finding, counted
 from .merge import merge_base_location
 from .ownership import ENVIRONMENT_TAG, environment_tag
+from .rules.inputs import BASE_EMPTY_ENUM, BASE_NULL, UNTAGGED_BASE
 from .secrets import current_run
 
 if TYPE_CHECKING:
@@ -39,13 +40,13 @@ class Base(NamedTuple):
         notes = []
         if self.nulls_dropped:
             message = f"dropped {counted(self.nulls_dropped, 'null value')} from the base (null means absent in ECS)"
-            notes.append(Finding("base-null", message, severity=INFO))
+            notes.append(Finding(BASE_NULL, message, severity=INFO))
         if self.empty_enums_dropped:
             message = (
                 f"dropped {counted(len(self.empty_enums_dropped), 'empty value')} from the base where ECS takes one of "
                 f'a list of values ({", ".join(self.empty_enums_dropped)}): the SDKs leave "" out, so ECS never sees it'
             )
-            notes.append(Finding("base-empty-enum", message, severity=INFO))
+            notes.append(Finding(BASE_EMPTY_ENUM, message, severity=INFO))
         return notes
 
     def adoption_notes(self) -> list[Finding]:
@@ -53,7 +54,7 @@ class Base(NamedTuple):
         if self.untagged_for is None:
             return []
         message = f"base not tagged {ENVIRONMENT_TAG} yet (first adoption); the result is tagged {self.untagged_for}"
-        return [Finding("environment-tag", message, severity=INFO)]
+        return [Finding(UNTAGGED_BASE, message, severity=INFO)]
 
 
 def claimed_for(base: Base, environment: str, label: str) -> Base:

@@ -414,15 +414,17 @@ class _FormatChoice(click.Choice[str]):
         pass  # click.Choice sets them in __init__; the registry holds them
 
 
-def format_option(command: str) -> Callable[[F], F]:
-    """``--format``: the formats the reporter registry offers for ``command`` (report/reporters.py)."""
+def format_option(command: str, for_ci: bool = True) -> Callable[[F], F]:
+    """``--format``: the formats the reporter registry offers for ``command`` (report/reporters.py); ``for_ci``:
+    it offers the CI formats (explain does not)."""
+    ci = "; sarif, junit and github are for CI" if for_ci else ""
     return click.option(
         "--format",
         "output_format",
         type=_FormatChoice(command),
         default="text",
         show_default=True,
-        help="Output format; sarif, junit and github are for CI (see the README's format table).",
+        help=f"Output format{ci} (see the README's format table).",
     )
 
 
@@ -691,7 +693,7 @@ def _progress() -> Progress:
 
 @cli.command()
 @render_options
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("verify")
 @reports_errors
 def verify(**parsed: Any) -> None:
     """Check, read-only, that what the rendered task definition points at exists in AWS.
@@ -704,12 +706,10 @@ def verify(**parsed: Any) -> None:
     warnings), 1 when something did.
     """
     from .app import verify as command
-    from .report import findings_json, findings_text
 
     output_format = parsed.pop("output_format")
     result = command.run(_request(command.VerifyRequest, parsed))
-    shown = [(result.environment, finding) for finding in result.findings]
-    write_stdout(findings_json(shown) if output_format == "json" else findings_text(shown))
+    _report(output_format, "verify", result, None)
     _exit(result.exit_code)
 
 
@@ -868,17 +868,15 @@ def init(**parsed: Any) -> None:
 @base_options
 @image_option
 @click.option("--path", "subtree", metavar="PATH", help="Only this subtree, e.g. containerDefinitions[web].")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("explain", for_ci=False)
 @show_values_option
 @reports_errors
 def explain(**parsed: Any) -> None:
     """Print the rendered task definition with the origin of every value."""
     from .app import explain as command
-    from .report import explain_json, explain_lines
 
     output_format = parsed.pop("output_format")
-    entries = command.run(_request(command.ExplainRequest, parsed)).entries
-    write_stdout(explain_json(entries) if output_format == "json" else explain_lines(entries))
+    _report(output_format, "explain", command.run(_request(command.ExplainRequest, parsed)), None)
 
 
 class _Interrupted(SystemExit):

@@ -7,6 +7,7 @@ from typing import Any
 
 from .findings import Finding
 from .provenance import Provenance
+from .rules.inputs import IMAGE_ARCHITECTURE
 
 ARCHITECTURES = {"arm64": "ARM64", "aarch64": "ARM64", "x86_64": "X86_64", "amd64": "X86_64", "x86-64": "X86_64"}
 
@@ -34,7 +35,7 @@ def mismatch(image_arch: str, image: str, taskdef: Mapping[str, Any], provenance
     other_platform = "linux/arm64" if task == "ARM64" else "linux/amd64"
     return Finding.at(
         provenance.locate(("runtimePlatform",)),
-        "image-architecture",
+        IMAGE_ARCHITECTURE,
         f"{image} is built for {image_arch} but the task runs on {task} ({declared}); its tasks would fail with "
         f"`exec format error`. Fix one: set `runtimePlatform: {{cpuArchitecture: {image_arch}}}` in the overlay, "
         f"or build the image for {task} (docker buildx build --platform {other_platform})",

@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from .findings import RuleId
+from .rules.inputs import ENV_FILE_INVALID
 from .variables import Problem, interpolate
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
@@ -35,7 +37,7 @@ class DotenvProblem(NamedTuple):
     line: int
     column: int
     message: str
-    rule: str = "env-file"
+    rule: RuleId = ENV_FILE_INVALID
 
 
 def parse_dotenv(text: str, environ: Mapping[str, str]) -> tuple[list[Entry], list[DotenvProblem]]:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from .errors import InvalidInputError, OutputError, UsageError
 from .findings import Finding
 from .overlay import Overlay, parse_overlay
+from .rules.inputs import ENVIRONMENT_FILE, EXTENDS_MISSING
 from .secrets import current_run
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -121,7 +122,7 @@ class Environments:
         return found
 
     def _ambiguity(self, name: str, found: Sequence[Path]) -> Finding:
-        return Finding("environment-file", self._ambiguous(name, found), file=shown_path(found[0]))
+        return Finding(ENVIRONMENT_FILE, self._ambiguous(name, found), file=shown_path(found[0]))
 
     @staticmethod
     def _ambiguous(name: str, found: Sequence[Path]) -> str:
@@ -206,7 +207,7 @@ def load_layers(
                 targets.append(target_path)
             else:
                 message = f"extends target '{target}' does not exist ({target_path})"
-                overlay.findings.append(Finding.at(origin, "extends-missing", message, "extends"))
+                overlay.findings.append(Finding.at(origin, EXTENDS_MISSING, message, "extends"))
         return _Parsed(overlay, targets)
 
     def visit(file: Path, chain: Sequence[Path]) -> None:

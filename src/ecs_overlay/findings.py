@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, NewType
 
 from .provenance import Origin
 
 Severity = Literal["error", "warning", "info"]
+# A finding's id, as only the rules registry makes one (``declare()``, ``rule()``): mypy refuses a bare string.
+RuleId = NewType("RuleId", str)
 ERROR: Final = "error"
 WARNING: Final = "warning"
 INFO: Final = "info"  # said once, counts as neither an error nor a warning
@@ -16,16 +18,18 @@ INFO: Final = "info"  # said once, counts as neither an error nor a warning
 class Finding(NamedTuple):
     """One problem; ``path`` is readable (``containerDefinitions[web].memory``)."""
 
-    rule: str
+    rule: RuleId
     message: str
     path: str = ""
-    severity: str = ERROR
+    severity: Severity = ERROR
     file: str | None = None
     line: int | None = None
     column: int | None = None
 
     @classmethod
-    def at(cls, origin: Origin | None, rule: str, message: str, path: str = "", severity: str = ERROR) -> Finding:
+    def at(
+        cls, origin: Origin | None, rule: RuleId, message: str, path: str = "", severity: Severity = ERROR
+    ) -> Finding:
         """A finding placed at an origin's file position, when it has one."""
         if origin is None or origin.file is None:
             return cls(rule, message, path, severity)

@@ -18,6 +18,7 @@ from .findings import Finding
 from .keyed import AppendingList, Item, KeyedList, Path, PathStep, ReplacingList, format_path
 from .overlay import Overlay
 from .provenance import Provenance
+from .rules.inputs import UNMERGEABLE_LIST
 
 
 def _merge_mappings(merger: Merger, path: list[PathStep], base: dict[str, Any], nxt: dict[str, Any]) -> Any:
@@ -83,7 +84,7 @@ def merge_layers(base: dict[str, Any], overlays: Sequence[Overlay]) -> tuple[dic
                 "$replace",
                 [
                     Finding(
-                        "unmergeable-list",
+                        UNMERGEABLE_LIST,
                         "the base lists items twice or without their key",
                         readable,
                         file=overlay.file,

@@ -17,7 +17,7 @@ from jsonschema import ValidationError
 
 from . import schemas
 from .errors import EcsOverlayError, InvalidInputError
-from .findings import ERROR, Finding, has_errors
+from .findings import ERROR, Finding, RuleId, has_errors
 from .keyed import (
     APPEND,
     LIST_OPERATIONS,
@@ -35,6 +35,21 @@ from .keyed import (
     spec_for,
 )
 from .provenance import OVERLAY, Origin
+from .rules.inputs import (
+    DUPLICATE_ITEM,
+    DUPLICATE_KEY,
+    ENV_FILE_INVALID,
+    KEYED_LIST_ITEM,
+    LIST_OPERATION,
+    OVERLAY_SCHEMA,
+    OVERLAY_STRUCTURE,
+    UNKNOWN_FIELD,
+    VARIABLE_SYNTAX,
+    YAML_KEY,
+    YAML_MERGE_KEY,
+    YAML_SYNTAX,
+    YAML_TAG,
+)
 from .variables import NUMBER_KINDS, Problem, interpolate, not_a_number, number_from
 
 # A YAML alias may point at a node that holds more aliases ("billion laughs"): expanding the
@@ -190,7 +205,7 @@ class _Reader:
             problem = error.problem or "YAML syntax error"
             self.findings.append(
                 Finding(
-                    "yaml-syntax",
+                    YAML_SYNTAX,
                     f"{problem}; fix the YAML syntax",
                     "",
                     file=self.file,
@@ -200,7 +215,7 @@ class _Reader:
             )
             return None
         except yaml.YAMLError as error:
-            self.findings.append(Finding("yaml-syntax", f"not valid YAML: {error}", file=self.file))
+            self.findings.append(Finding(YAML_SYNTAX, f"not valid YAML: {error}", file=self.file))
             return None
         if root is None or (root.tag == _NULL_TAG and isinstance(root, yaml.ScalarNode)):
             return None  # an empty overlay is valid and changes nothing
@@ -210,7 +225,7 @@ class _Reader:
                 _finding_at(
                     self.file,
                     root,
-                    "overlay-structure",
+                    OVERLAY_STRUCTURE,
                     "the top level of an overlay must be a mapping of task-definition fields",
                 )
             )
@@ -228,7 +243,7 @@ class _Reader:
             path, node = self.too_deep
             message = f"nested more than {MAX_DEPTH} levels deep; an overlay never needs that, so flatten it"
             readable = format_path(keyed_path(path[:4], plain))
-            self.findings.append(_finding_at(self.file, node, "overlay-structure", message, readable))
+            self.findings.append(_finding_at(self.file, node, OVERLAY_STRUCTURE, message, readable))
         else:  # the schema would only repeat it, value by nested value
             misused = self._misused_operations(plain)
             self.findings.extend(misused)
@@ -267,7 +282,7 @@ class _Reader:
                 )
             else:
                 continue
-            found.append(_finding_at(self.file, node, "list-operation", message, format_path(keyed)))
+            found.append(_finding_at(self.file, node, LIST_OPERATION, message, format_path(keyed)))
         return found
 
     # -- plain data, for schema validation ---------------------------------------------------
@@ -283,7 +298,7 @@ class _Reader:
                 _finding_at(
                     self.file,
                     node,
-                    "yaml-tag",
+                    YAML_TAG,
                     f"YAML tag {node.tag} is not allowed in an overlay; write plain data",
                     format_path(path),
                 )
@@ -298,16 +313,14 @@ class _Reader:
                         _finding_at(
                             self.file,
                             key_node,
-                            "yaml-merge-key",
+                            YAML_MERGE_KEY,
                             "YAML merge keys (<<) are not supported; use `extends`",
                         )
                     )
                     continue
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                     self.findings.append(
-                        _finding_at(
-                            self.file, key_node, "yaml-key", "mapping keys must be plain text", format_path(path)
-                        )
+                        _finding_at(self.file, key_node, YAML_KEY, "mapping keys must be plain text", format_path(path))
                     )
                     continue
                 key = self._key_text(key_node)
@@ -316,7 +329,7 @@ class _Reader:
                         _finding_at(
                             self.file,
                             key_node,
-                            "variable-syntax",
+                            VARIABLE_SYNTAX,
                             f"'{key}': ${{…}} is replaced in values, not in keys; write the key as it should be",
                             format_path(path + (key,)),
                         )
@@ -327,7 +340,7 @@ class _Reader:
                         _finding_at(
                             self.file,
                             key_node,
-                            "duplicate-key",
+                            DUPLICATE_KEY,
                             f"duplicate key '{key}' (first at line {first.start_mark.line + 1}); "
                             "YAML would silently keep only the last one, so remove one of them",
                             format_path(path + (key,)),
@@ -355,7 +368,7 @@ class _Reader:
                 _finding_at(
                     self.file,
                     node,
-                    "yaml-tag",
+                    YAML_TAG,
                     f"'{node.value}' is not a valid !!{tag}; remove the tag or fix the value",
                     format_path(path),
                 )
@@ -471,7 +484,7 @@ class _Reader:
                 if key is None:
                     self._problem(
                         item_node,
-                        "keyed-list-item",
+                        KEYED_LIST_ITEM,
                         f"this item has no '{spec.key}'; every {path[-1]} item needs one to be merged",
                         path + (index,),
                     )
@@ -484,7 +497,7 @@ class _Reader:
             text = self._key_text(key_node)
             problem = spec.key_problem(text)
             if problem is not None:
-                self._problem(key_node, "keyed-list-item", problem, path)
+                self._problem(key_node, KEYED_LIST_ITEM, problem, path)
                 continue
             key = spec.normalise_key(text)
             if self._unique(key, key_node, first, path):
@@ -498,14 +511,14 @@ class _Reader:
             return True
         self._problem(
             node,
-            "duplicate-item",
+            DUPLICATE_ITEM,
             f"'{key}' appears twice in {path[-1]} (first at line {earlier.start_mark.line + 1}); "
             "only one can be kept, so remove the other",
             path + (Item(key),),
         )
         return False
 
-    def _problem(self, node: yaml.Node, rule: str, message: str, path: Path) -> None:
+    def _problem(self, node: yaml.Node, rule: RuleId, message: str, path: Path) -> None:
         self.findings.append(_finding_at(self.file, node, rule, message, format_path(path)))
 
     def _keyed_item(
@@ -560,12 +573,12 @@ class _Reader:
             relative = str(file_node.value)
             if self.read is None:
                 message = f"{ENV_FILE} '{relative}' is read relative to an overlay file; load the overlay from a file"
-                self._problem(file_node, "env-file", message, container_path + (ENV_FILE,))
+                self._problem(file_node, ENV_FILE_INVALID, message, container_path + (ENV_FILE,))
                 continue
             try:
                 text, label = self.read(relative)
             except EcsOverlayError as error:
-                self._problem(file_node, "env-file", f"{ENV_FILE} '{relative}': {error.message}", path)
+                self._problem(file_node, ENV_FILE_INVALID, f"{ENV_FILE} '{relative}': {error.message}", path)
                 continue
             self.imports.append(relative)
             from .dotenv import parse_dotenv  # loaded only by overlays that import dotenv files
@@ -642,7 +655,7 @@ class _Reader:
                     _finding_at(
                         self.file,
                         node,
-                        "variable-syntax",
+                        VARIABLE_SYNTAX,
                         f"'{text}': ${{…}} is not replaced in {path[0]}; write the name as it is",
                         format_path(path),
                     )
@@ -763,7 +776,7 @@ def _is_null(node: yaml.Node) -> bool:
     return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
 
 
-def _finding_at(file: str, node: yaml.Node, rule: str, message: str, path: str = "") -> Finding:
+def _finding_at(file: str, node: yaml.Node, rule: RuleId, message: str, path: str = "") -> Finding:
     mark = node.start_mark
     return Finding(rule, message, path, file=file, line=mark.line + 1, column=mark.column + 1)
 
@@ -791,7 +804,7 @@ def _explain_error(
             suggestion = schemas.closest(extra, allowed)
             hint = f"; did you mean '{suggestion}'?" if suggestion else f"; known fields: {', '.join(allowed)}"
             findings.append(
-                _located(f"unknown field '{extra}'{hint}", "unknown-field", path + (extra,), plain, marks, file)
+                _located(f"unknown field '{extra}'{hint}", UNKNOWN_FIELD, path + (extra,), plain, marks, file)
             )
         return findings
     keyed = keyed_path(path, plain)
@@ -807,12 +820,12 @@ def _explain_error(
             )
     if error.validator == "type" and len(keyed) >= 2 and keyed[-2] == "environment" and isinstance(keyed[-1], Item):
         message = f"environment variable {keyed[-1]}: {message}"
-    return [_located(message, "overlay-schema", path, plain, marks, file)]
+    return [_located(message, OVERLAY_SCHEMA, path, plain, marks, file)]
 
 
 def _located(
     message: str,
-    rule: str,
+    rule: RuleId,
     path: tuple[str | int, ...],
     plain: Any,
     marks: Mapping[tuple[str | int, ...], yaml.Node],

@@ -10,6 +10,7 @@ from . import schemas
 from .findings import WARNING, Finding
 from .keyed import Path, format_path, keyed_path
 from .provenance import BASE, Provenance
+from .rules.inputs import CONTAINER_INCOMPLETE, TASKDEF_SCHEMA, UNKNOWN_BASE_FIELD, UNKNOWN_FIELD
 
 
 def schema_findings(taskdef: dict[str, Any], provenance: Provenance, base_from_api: bool = False) -> list[Finding]:
@@ -40,14 +41,14 @@ def _explain(
         return [
             Finding.at(
                 provenance.origin((*path, name)),
-                "taskdef-schema",
+                TASKDEF_SCHEMA,
                 f"'{name}' is required; do not delete it, or give it a value",
                 format_path((*path, name)),
             )
             for name in missing
         ]
     text = schemas.message(error, path, (provenance,))
-    return [Finding.at(provenance.locate(path), "taskdef-schema", text, format_path(path))]
+    return [Finding.at(provenance.locate(path), TASKDEF_SCHEMA, text, format_path(path))]
 
 
 def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Provenance, base_from_api: bool) -> Finding:
@@ -56,7 +57,7 @@ def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Prov
     if origin.kind == BASE and base_from_api:
         # The ECS API returned a field botocore does not model yet: carry it through, never drop it.
         return Finding(
-            "unknown-base-field",
+            UNKNOWN_BASE_FIELD,
             f"the live task definition has a field '{name}' that {schemas.botocore_does_not_model()}; it is passed "
             "through unchanged and unchecked. Upgrade botocore (pip install --upgrade botocore) to check it",
             format_path(path),
@@ -70,13 +71,13 @@ def _unknown_field(name: str, allowed: list[str], parent: Path, provenance: Prov
             else "remove it from the base or correct its name"
         )
         return Finding(
-            "unknown-field",
+            UNKNOWN_FIELD,
             f"the base has a field '{name}' that {schemas.botocore_does_not_model()}, so RegisterTaskDefinition "
             f"would refuse it; {instead}",
             format_path(path),
         )
     hint = f"; did you mean '{suggestion}'?" if suggestion else ""
-    return Finding.at(origin, "unknown-field", f"unknown field '{name}'{hint}", format_path(path))
+    return Finding.at(origin, UNKNOWN_FIELD, f"unknown field '{name}'{hint}", format_path(path))
 
 
 def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> list[Finding]:
@@ -90,7 +91,7 @@ def _incomplete_containers(taskdef: dict[str, Any], provenance: Provenance) -> l
         findings.append(
             Finding.at(
                 image_origin if image_origin.kind != BASE else provenance.origin(path),
-                "container-incomplete",
+                CONTAINER_INCOMPLETE,
                 "this container has no image; give it one in the overlay or with --image NAME=URI",
                 format_path(path),
             )

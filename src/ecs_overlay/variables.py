@@ -13,6 +13,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from .findings import RuleId
+from .rules.inputs import UNSET_VARIABLE, VARIABLE_NUMBER, VARIABLE_SYNTAX
+
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Longest first: ":-" before "-".
 _OPERATORS = (":-", "-", ":?", "?", ":+", "+")
@@ -25,7 +28,7 @@ class Problem(NamedTuple):
 
     offset: int
     message: str
-    rule: str = "variable-syntax"
+    rule: RuleId = VARIABLE_SYNTAX
 
 
 class _Reference(NamedTuple):
@@ -158,7 +161,7 @@ def _evaluate(parts: list[_Part], environ: Mapping[str, str], used: list[str], p
                         part.offset,
                         f"${{{part.name}}} is not set; set it in the environment (CodeBuild variables) "
                         f"or give a default: ${{{part.name}:-value}}",
-                        "unset-variable",
+                        UNSET_VARIABLE,
                     )
                 )
             pieces.append(value or "")
@@ -169,7 +172,7 @@ def _evaluate(parts: list[_Part], environ: Mapping[str, str], used: list[str], p
                 reason = _evaluate(part.word, environ, used, problems)
                 state = "not set" if value is None else "empty"
                 problems.append(
-                    Problem(part.offset, f"${{{part.name}}} is {state}: {reason or 'it is required'}", "unset-variable")
+                    Problem(part.offset, f"${{{part.name}}} is {state}: {reason or 'it is required'}", UNSET_VARIABLE)
                 )
             pieces.append(value or "")
         else:  # ":+" and "+": the text when the variable is there
@@ -198,5 +201,5 @@ def not_a_number(written: str, kind: str) -> Problem:
         written.find("${"),
         f"'{written}' does not give {NUMBER_KINDS[kind]}, which ECS needs here; set the variable to one "
         "(or write the number itself)",
-        "variable-number",
+        VARIABLE_NUMBER,
     )

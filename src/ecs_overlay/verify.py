@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .cpu_architecture import normalise, task_architecture
 from .errors import AwsError
-from .findings import ERROR, INFO, WARNING, Finding
+from .findings import ERROR, INFO, WARNING, Finding, RuleId, Severity
 from .images import is_placeholder
 from .keyed import Item, Path, format_path
 from .provenance import Origin, Provenance
@@ -211,11 +211,11 @@ class Checks:
                     )
             return self._home
 
-    def finding(self, rule: str, severity: str, message: str, path: Path) -> Finding:
+    def finding(self, rule: RuleId, severity: Severity, message: str, path: Path) -> Finding:
         origin = self.written_at.get(path) or self.provenance.locate(path)
         return Finding.at(origin, rule, message, format_path(path), severity)
 
-    def answered(self, answer: Answer, rule: str, path: Path, what: str) -> Finding | None:
+    def answered(self, answer: Answer, rule: RuleId, path: Path, what: str) -> Finding | None:
         """The warning for a question AWS did not answer, or None when it did (found or not)."""
         if answer.status == "denied":
             return self.finding(rule, WARNING, f"could not check {what}: the caller needs {answer.reason}", path)
@@ -241,7 +241,7 @@ class Checks:
         return findings
 
     def role(
-        self, arn: str, what: str, path: Path, principal: str, missing_rule: str, trust_rule: str
+        self, arn: str, what: str, path: Path, principal: str, missing_rule: RuleId, trust_rule: RuleId
     ) -> tuple[list[Finding], dict[str, Any] | None]:
         """Whether the role ``arn`` exists (in its own account) and trusts ``principal``; the role when found."""
         account = arn_account(arn)

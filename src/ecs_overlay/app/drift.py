@@ -15,6 +15,7 @@ from ..diff import drift as drifted
 from ..environments import Environments, load_layers
 from ..errors import EXIT_DIFFERENCES, EXIT_INVALID, InvalidInputError
 from ..overlay import Overlay
+from ..rules.inputs import UNSET_VARIABLE
 from ..services import Service
 from .environment import (
     Connection,
@@ -79,7 +80,7 @@ def _build_time_layers(name: str, environments: Environments) -> list[Overlay]:
     ``${NAME}`` (one with a default too), so those values are build-time values that differ, not a reason to fail."""
     layers = environments.load(name)
     errors = [finding for layer in layers for finding in layer.findings if finding.is_error]
-    if errors and all(finding.rule == "unset-variable" for finding in errors):
+    if errors and all(finding.rule == UNSET_VARIABLE for finding in errors):
         layers = load_layers(environments.file(name), _UnsetAsWritten(os.environ))
     return checked_layers(name, layers)
 

@@ -36,7 +36,7 @@ class ExplainRun(NamedTuple):
 
 
 def run(request: ExplainRequest) -> ExplainRun:
-    from ..report import explain_entries
+    from ..report.shown import explain_entries
 
     name = environment_name(request.environment, request.environments)
     rendered = render_environment(name, request.environments, request.base, request.images, request.context.aws)

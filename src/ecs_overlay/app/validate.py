@@ -36,7 +36,7 @@ class ValidateRun:
     @property
     def summary(self) -> str:
         """The line that closes the run: what was checked and what was found."""
-        from ..report import by_service
+        from ..report.located import by_service
 
         errors = sum(1 for _, _, finding in self.findings if finding.is_error)
         warnings = sum(1 for _, _, finding in self.findings if finding.is_warning)

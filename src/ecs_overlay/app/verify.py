@@ -29,6 +29,7 @@ class VerifyRun(NamedTuple):
 
     environment: str
     findings: list[Finding]
+    file: str | None = None  # the environment's own overlay file: where a report places a finding without one
 
     @property
     def exit_code(self) -> int:
@@ -37,7 +38,8 @@ class VerifyRun(NamedTuple):
 
 def run(request: VerifyRequest) -> VerifyRun:
     rendered, _ = render_checked(request)
-    return VerifyRun(rendered.environment, verified(rendered, request.base, request.context))
+    name = rendered.environment
+    return VerifyRun(name, verified(rendered, request.base, request.context), str(request.environments.file(name)))
 
 
 def verified(rendered: Rendered, base: BaseOptions, context: Context) -> list[Finding]:

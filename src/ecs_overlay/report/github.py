@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..diff import ADDED, REMOVED, Change
-from ..findings import short
+from ..findings import ERROR, INFO, WARNING, Severity, short
 from .located import Located, relative_path
 from .terminal import printable
 
 _LINE_BREAKS = "\r\n"  # encoded as GitHub documents, not shown escaped
-_COMMANDS = {"error": "error", "warning": "warning", "info": "notice"}
+_COMMANDS: dict[Severity, str] = {ERROR: "error", WARNING: "warning", INFO: "notice"}
 
 
 def escape_data(text: str) -> str:
@@ -47,9 +47,7 @@ def findings_commands(items: Sequence[Located], root: Path) -> str:
         file = relative_path(finding.file, root) if finding.file is not None else None
         where = f"{finding.path}: " if finding.path else ""
         message = f"{where}{finding.message} ({item.scope})"
-        lines.append(
-            command(_COMMANDS.get(finding.severity, "error"), message, finding.rule, file, finding.line, finding.column)
-        )
+        lines.append(command(_COMMANDS[finding.severity], message, finding.rule, file, finding.line, finding.column))
     return "".join(lines)
 
 

@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from xml.etree import ElementTree as ET
 
+from ..findings import INFO
 from .located import Located, Scope, qualified
 from .terminal import printable
 
@@ -39,7 +40,7 @@ def junit(items: Sequence[Located], scope: Scope, title: str) -> str:
         counts = {"tests": 0, "failures": 0, "skipped": 0}
         by_rule: dict[str, list[Located]] = {}
         for item in found:
-            if item.finding.severity != "info":
+            if item.finding.severity != INFO:
                 by_rule.setdefault(item.finding.rule, []).append(item)
         for rule_id, listed in by_rule.items():
             case = ET.SubElement(suite, "testcase", name=rule_id, classname=name)
@@ -56,7 +57,7 @@ def junit(items: Sequence[Located], scope: Scope, title: str) -> str:
         if not any(item.finding.is_error for item in found):
             ET.SubElement(suite, "testcase", name=PASSED, classname=name)
             counts["tests"] += 1
-        notes = [item.finding.to_text() for item in found if item.finding.severity == "info"]
+        notes = [item.finding.to_text() for item in found if item.finding.severity == INFO]
         if notes:
             ET.SubElement(suite, "system-out").text = "\n".join(notes)
         for key, value in counts.items():

@@ -1,23 +1,23 @@
 """What the CI formats report: findings placed at a service, an environment and (mostly) an overlay line.
 
-Validate's findings are used as they are; drift becomes one finding per drifted value, placed where the
+Validate's and verify's findings are used as they are; drift becomes one finding per drifted value, placed where the
 overlay sets that value, so that SARIF, JUnit and GitHub annotations point at the line to look at.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
 from ..diff import Drift
 from ..findings import ERROR, Finding, short
+from ..rules.inputs import DRIFT
 
-DRIFT = "drift"
-DRIFT_SUMMARY = "The live task definition no longer has a value that the overlays set."
+T = TypeVar("T")
 
 
 def qualified(service: str, environment: str) -> str:
@@ -40,6 +40,14 @@ class Located(NamedTuple):
             if self.service
             else f"environment {self.environment}"
         )
+
+
+def by_service(items: Iterable[tuple[str, T]]) -> list[tuple[str, list[T]]]:
+    """Items grouped by their service, in the order the services first appear."""
+    groups: dict[str, list[T]] = {}
+    for service, item in items:
+        groups.setdefault(service, []).append(item)
+    return list(groups.items())
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 It starts with a hidden marker so that a bot finds and updates its own comment instead of adding one
 per push, and it stays under GitHub's comment limit by cutting whole sections, saying which. Every name,
-path, value and message goes through ``markdown``: none can write the marker, hide a section behind an
+path, value and message goes through ``markdown_escape``: none can write the marker, hide a section behind an
 HTML comment or break the summary table.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 from ..diff import Change
 from ..findings import Finding, counted
-from . import changes_table
 from .located import qualified
-from .markdown import code, preformatted, text
+from .markdown import changes_table
+from .markdown_escape import code, preformatted, text
 
 MARKER = "<!-- ecs-overlay:pr-comment -->"
 TITLE = "ecs-overlay: what this pull request changes"

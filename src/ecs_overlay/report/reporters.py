@@ -1,19 +1,20 @@
-"""Every ``--format``: one reporter per name, each rendering the result objects of validate, diff and drift.
+"""Every ``--format``: one reporter per name, each rendering the result objects of validate, diff, drift,
+verify and explain.
 
 A reporter offers only the commands it makes sense for; the CLI builds each command's ``--format``
 choices from this registry (``formats``), so a format exists for a command exactly when it is here:
 
-==============  ========  ====  =====
-format          validate  diff  drift
-==============  ========  ====  =====
-text            yes       yes   yes
-json            yes       yes   yes
-markdown        yes       yes   yes
+==============  ========  ====  =====  ======  =======
+format          validate  diff  drift  verify  explain
+==============  ========  ====  =====  ======  =======
+text            yes       yes   yes    yes     yes
+json            yes       yes   yes    yes     yes
+markdown        yes       yes   yes    yes     yes
 pr-comment                yes
-sarif           yes             yes
-junit           yes             yes
-github          yes       yes   yes
-==============  ========  ====  =====
+sarif           yes             yes    yes
+junit           yes             yes    yes
+github          yes       yes   yes    yes
+==============  ========  ====  =====  ======  =======
 
 Reporters get results already as they may be printed: findings' messages are masked where they are
 made, and changes and drift are masked here through ``shown_changes``/``shown_drifts`` unless
@@ -29,35 +30,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..output import to_json
-from . import (
-    by_service,
+from .github import changes_commands, findings_commands
+from .json import (
     changes_document,
     changes_json,
-    changes_markdown,
-    changes_text,
     drift_json,
-    drift_markdown,
-    drift_text,
+    explain_json,
     findings_document,
     findings_json,
-    findings_markdown,
-    findings_text,
     services_json,
-    services_markdown,
-    services_text,
-    shown_changes,
-    shown_drifts,
 )
-from .github import changes_commands, findings_commands
 from .junit import junit
-from .located import Located, Scope, drift_finding, qualified
+from .located import Located, Scope, by_service, drift_finding, qualified
+from .markdown import changes_markdown, drift_markdown, explain_markdown, findings_markdown, services_markdown
 from .pr_comment import Section, pr_comment
 from .sarif import sarif
+from .shown import shown_changes, shown_drifts
+from .text import changes_text, drift_text, explain_text, findings_text, services_text
 
 if TYPE_CHECKING:
     from ..app.diff import DiffRun
     from ..app.drift import DriftReport, DriftRun
+    from ..app.explain import ExplainRun
     from ..app.validate import ValidateRun
+    from ..app.verify import VerifyRun
     from ..diff import Change, Drift
 
 
@@ -75,6 +71,8 @@ class View:
 ValidateReporter = Callable[["ValidateRun", View], str]
 DiffReporter = Callable[["DiffRun", View], str]
 DriftReporter = Callable[["DriftRun", View], str]
+VerifyReporter = Callable[["VerifyRun", View], str]
+ExplainReporter = Callable[["ExplainRun", View], str]
 
 
 @dataclass(frozen=True)
@@ -83,10 +81,12 @@ class Reporter:
     validate: ValidateReporter | None = None
     diff: DiffReporter | None = None
     drift: DriftReporter | None = None
+    verify: VerifyReporter | None = None
+    explain: ExplainReporter | None = None
 
 
 def formats(command: str) -> list[str]:
-    """The ``--format`` names offered by ``command`` (validate, diff or drift)."""
+    """The ``--format`` names offered by ``command`` (validate, diff, drift, verify or explain)."""
     return [name for name, reporter in REPORTER_BY_NAME.items() if getattr(reporter, command) is not None]
 
 
@@ -275,15 +275,66 @@ def _drift_github(run: DriftRun, view: View) -> str:
     return findings_commands(_drift_located(run, view), view.root)
 
 
+# verify: one environment's findings, placed like validate's (a finding without a file on the overlay file)
+
+
+def _verify_located(run: VerifyRun) -> list[Located]:
+    return [Located("", run.environment, finding) for finding in run.findings]
+
+
+def _verify_scope(run: VerifyRun) -> Scope:
+    key = ("", run.environment)
+    return Scope([key], {key: run.file} if run.file is not None else {})
+
+
+def _verify_text(run: VerifyRun, view: View) -> str:
+    return findings_text([(run.environment, finding) for finding in run.findings])
+
+
+def _verify_json(run: VerifyRun, view: View) -> str:
+    return findings_json([(run.environment, finding) for finding in run.findings])
+
+
+def _verify_markdown(run: VerifyRun, view: View) -> str:
+    return findings_markdown([("", run.environment)], _verify_located(run))
+
+
+def _verify_sarif(run: VerifyRun, view: View) -> str:
+    return to_json(sarif(_verify_located(run), _verify_scope(run), view.root, _version()))
+
+
+def _verify_junit(run: VerifyRun, view: View) -> str:
+    return junit(_verify_located(run), _verify_scope(run), "ecs-overlay verify")
+
+
+def _verify_github(run: VerifyRun, view: View) -> str:
+    return findings_commands(_verify_located(run), view.root)
+
+
+# explain
+
+
+def _explain_text(run: ExplainRun, view: View) -> str:
+    return explain_text(run.entries)
+
+
+def _explain_json(run: ExplainRun, view: View) -> str:
+    return explain_json(run.entries)
+
+
+def _explain_markdown(run: ExplainRun, view: View) -> str:
+    return explain_markdown(run.entries)
+
+
 REPORTER_BY_NAME: dict[str, Reporter] = {
     reporter.name: reporter
     for reporter in (
-        Reporter("text", _validate_text, _diff_text, _drift_text),
-        Reporter("json", _validate_json, _diff_json, _drift_json),
-        Reporter("markdown", _validate_markdown, _diff_markdown, _drift_markdown),
+        Reporter("text", _validate_text, _diff_text, _drift_text, _verify_text, _explain_text),
+        Reporter("json", _validate_json, _diff_json, _drift_json, _verify_json, _explain_json),
+        Reporter("markdown", _validate_markdown, _diff_markdown, _drift_markdown, _verify_markdown, _explain_markdown),
         Reporter("pr-comment", diff=_diff_pr_comment),
-        Reporter("sarif", _validate_sarif, drift=_drift_sarif),
-        Reporter("junit", _validate_junit, drift=_drift_junit),
-        Reporter("github", _validate_github, _diff_github, _drift_github),
+        Reporter("sarif", _validate_sarif, drift=_drift_sarif, verify=_verify_sarif),
+        Reporter("junit", _validate_junit, drift=_drift_junit, verify=_verify_junit),
+        Reporter("github", _validate_github, _diff_github, _drift_github, _verify_github),
     )
 }

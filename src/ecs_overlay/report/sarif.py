@@ -6,25 +6,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..findings import ERROR, INFO, WARNING, Severity
 from ..rules.registry import REGISTRY
-from .located import DRIFT, DRIFT_SUMMARY, Located, Scope, relative_uri
+from .located import Located, Scope, relative_uri
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFORMATION_URI = "https://github.com/ecs-overlay/ecs-overlay#readme"
-DRIFT_HELP = "https://github.com/ecs-overlay/ecs-overlay#reviewing-changes-diff-drift-snapshot-explain"
-_LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+_LEVELS: dict[Severity, str] = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 
 def _rule(rule_id: str) -> dict[str, Any]:
-    entry = REGISTRY.get(rule_id)
-    if entry is None:  # drift, and any id raised outside the registry: described here, never dropped
-        summary = DRIFT_SUMMARY if rule_id == DRIFT else rule_id
-        return {
-            "id": rule_id,
-            "shortDescription": {"text": summary},
-            "helpUri": DRIFT_HELP if rule_id == DRIFT else INFORMATION_URI,
-            "defaultConfiguration": {"level": "error"},
-        }
+    entry = REGISTRY[rule_id]  # every finding's id is one declare() or rule() returned
     described: dict[str, Any] = {
         "id": entry.id,
         "shortDescription": {"text": entry.summary},
@@ -58,7 +50,7 @@ def sarif(items: Sequence[Located], scope: Scope, root: Path, version: str) -> d
         result: dict[str, Any] = {
             "ruleId": finding.rule,
             "ruleIndex": index[finding.rule],
-            "level": _LEVELS.get(finding.severity, "error"),
+            "level": _LEVELS[finding.severity],
             "message": {"text": f"{where}{finding.message} ({item.scope})"},
             "locations": _location(item, scope, root),
         }

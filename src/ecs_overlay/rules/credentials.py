@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from ..findings import WARNING
 from ..keyed import Item, Path
 from ..provenance import BASE
 from ..secrets import CREDENTIAL_WORDS as CREDENTIAL_WORDS  # re-exported: what is secret lives in secrets.py
@@ -85,7 +86,7 @@ def plaintext_secrets(ctx: RuleContext) -> Iterator[Problem]:
             item_path,
             f"{name} looks like a credential but is a plain environment variable; move it to `secrets` "
             "(SSM or Secrets Manager), or list it under `allowPlaintext:` if it is not secret",
-            "warning" if inherited else None,
+            WARNING if inherited else None,
         )
 
 
@@ -96,7 +97,7 @@ def plaintext_secrets(ctx: RuleContext) -> Iterator[Problem]:
     "plain text, readable by anyone allowed to describe it; pass it with `secrets`. Names the variable, never "
     "the value",
     source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html",
-    severity="warning",
+    severity=WARNING,
     offline=True,
     examples=[
         bad(
@@ -131,7 +132,7 @@ def interpolated_secrets(ctx: RuleContext) -> Iterator[Problem]:
     "key, a token (GitHub, GitLab, Slack, Stripe, Google, npm, JWT), a private key, `password=…` (see "
     "src/ecs_overlay/secrets.py); move the credential to `secrets`. The value is never printed",
     source="https://docs.aws.amazon.com/AmazonECS/latest/developerguide/specifying-sensitive-data.html",
-    severity="warning",
+    severity=WARNING,
     offline=True,
     examples=[
         bad(

@@ -7,11 +7,12 @@ source, a case it flags and a valid neighbour it leaves alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from ..findings import ERROR, WARNING, Finding, Severity
+from ..findings import ERROR, WARNING, Finding, RuleId, Severity
 from ..keyed import Path, format_path
 from ..provenance import BASE
 from ..secrets import mask_text
@@ -60,7 +61,7 @@ class Rule:
     """One check. ``check`` is None for checks made outside the ECS rules (YAML, schema, appspec…):
     they are declared here so that every finding id has one description and one source."""
 
-    id: str
+    id: RuleId
     summary: str
     source: str
     ecs_error: str | None = None  # ECS's own words for the rejection, when it has them
@@ -96,10 +97,10 @@ def rule(
     note: str | None = None,
 ) -> Callable[[Check], Check]:
     """Register the decorated function as the check of rule ``rule_id``; rules run in the order
-    their modules are imported (``rules/__init__.py``) and, within a module, defined."""
+    ``rules/__init__.py`` lists their modules (``RULE_MODULES``) and, within a module, defined."""
 
     def register(check: Check) -> Check:
-        _add(Rule(rule_id, summary, source, ecs_error, severity, tuple(examples), check, offline, note))
+        _add(Rule(RuleId(rule_id), summary, source, ecs_error, severity, tuple(examples), check, offline, note))
         return check
 
     return register
@@ -107,16 +108,30 @@ def rule(
 
 def declare(
     rule_id: str, *, summary: str, source: str, category: str, severity: Severity = ERROR, ecs_error: str | None = None
-) -> str:
-    """Declare a finding id raised outside the ECS rules; returns the id for the raising module."""
-    _add(Rule(rule_id, summary, source, ecs_error, severity, category=category))
-    return rule_id
+) -> RuleId:
+    """Declare a finding id raised outside the ECS rules; returns the id for the raising module, the only
+    way to a ``RuleId`` (what a ``Finding`` takes) besides ``rule()``."""
+    declared = RuleId(rule_id)
+    _add(Rule(declared, summary, source, ecs_error, severity, category=category))
+    return declared
 
 
-def run_checks(ctx: RuleContext) -> list[Finding]:
-    """Every ECS rule's findings, in registry order; on layers alone (``ctx.partial``) only the offline ones."""
+def in_order(modules: Sequence[ModuleType]) -> tuple[Rule, ...]:
+    """The ECS rules (those with a check), module by module in the order given and, within a module, in the
+    order they are defined: the order they run, report and are documented in. A module that defines a rule
+    and is not given is an error, so that no rule runs in an order nobody chose."""
+    names = [module.__name__ for module in modules]
+    checked = [entry for entry in REGISTRY.values() if entry.check is not None]
+    unlisted = sorted({entry.check.__module__ for entry in checked if entry.check} - set(names))
+    if unlisted:
+        raise ValueError(f"rule modules missing from the order: {', '.join(unlisted)}")
+    return tuple(entry for name in names for entry in checked if entry.check and entry.check.__module__ == name)
+
+
+def run_checks(ctx: RuleContext, rules: Iterable[Rule]) -> list[Finding]:
+    """Every given rule's findings, in that order; on layers alone (``ctx.partial``) only the offline ones."""
     findings: list[Finding] = []
-    for entry in REGISTRY.values():
+    for entry in rules:
         if entry.check is None or (ctx.partial and not entry.offline):
             continue
         for problem in entry.check(ctx):
@@ -130,4 +145,4 @@ def run_checks(ctx: RuleContext) -> list[Finding]:
     return findings
 
 
-__all__ = ["ERROR", "WARNING", "Example", "Problem", "REGISTRY", "Rule", "bad", "declare", "good", "rule"]
+__all__ = ["ERROR", "WARNING", "Example", "Problem", "REGISTRY", "Rule", "bad", "declare", "good", "in_order", "rule"]
