@@ -20,13 +20,15 @@ from .environments import ENVIRONMENT_SUFFIXES
 from .errors import EcsOverlayError, InvalidInputError, NoBaseError, UsageError
 from .findings import Finding, has_errors
 from .images import ImageRequest
+from .prefetch import Described, describe_ahead, loaded_layers
 from .render import DEFAULT_OPTIONS, RenderOptions, check_layers
-from .review import DriftReport, EnvironmentDiff, diff_environment, drift_environment
+from .review import DriftReport, EnvironmentDiff, _build_time_layers, diff_environment, drift_environment
 from .services import Service
 from .workflow import environment_name, render_environment
 
 if TYPE_CHECKING:
     from .gitsource import GitSource  # git runs only for --against
+    from .overlay import Overlay
 
 
 @dataclass
@@ -89,6 +91,7 @@ def validate(
     base_options: BaseOptions | None,
     images: Sequence[ImageRequest],
     options: RenderOptions = DEFAULT_OPTIONS,
+    described: Described | None = None,
 ) -> ValidateRun:
     """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
 
@@ -96,6 +99,7 @@ def validate(
     """
     run = ValidateRun()
     seen: set[Finding] = set()
+    describe_ahead(_selected(services, selection), base_options, described)
     for service, names in _selected(services, selection):
         base = service.base(base_options) if base_options is not None else None
         for name in names:
@@ -179,6 +183,7 @@ def diff(
     against: str | None = None,
     to_environment: str | None = None,
     git_directory: Path | None = None,
+    described: Described | None = None,
 ) -> DiffRun:
     """Each selected environment's diff. With ``against`` and many services, an environment whose files
     (and every layer it extends) are the same at the revision and in the working tree is not rendered."""
@@ -192,6 +197,8 @@ def diff(
             directory = git_directory or services[0].environments.directory
             source = stack.enter_context(GitSource(against, directory))
         every = selection.every or (many and not selection.names)
+        changed = None if source is None else (lambda service, name: not _unchanged(service, name, source))
+        describe_ahead(_selected(services, selection), base_options, described, wanted=changed)
         for service, names in _selected(services, selection):
             files = file_changes(service, source) if source is not None and every else FileChanges()
             if many and source is not None:
@@ -239,10 +246,15 @@ class DriftRun:
 
 
 def drift(
-    services: Sequence[Service], selection: Selection, base_options: BaseOptions, snapshot: str | None
+    services: Sequence[Service],
+    selection: Selection,
+    base_options: BaseOptions,
+    snapshot: str | None,
+    described: Described | None = None,
 ) -> DriftRun:
     run = DriftRun()
     many = _many(services)
+    describe_ahead(_selected(services, selection), base_options, described, layers=_drift_layers)
     for service, names in _selected(services, selection):
         base = service.base(base_options)
         for name in names:
@@ -253,6 +265,10 @@ def drift(
                     raise
                 run.failures.append(Failure(service.name, name, error))
     return run
+
+
+def _drift_layers(service: Service, name: str) -> Sequence[Overlay]:
+    return _build_time_layers(name, service.environments)
 
 
 def drop_ignored(run: DiffRun | DriftRun, rules: Sequence[IgnoreRule]) -> None:
@@ -270,9 +286,10 @@ def drop_ignored(run: DiffRun | DriftRun, rules: Sequence[IgnoreRule]) -> None:
 
 
 def snapshots(
-    services: Sequence[Service], selection: Selection, base_options: BaseOptions
+    services: Sequence[Service], selection: Selection, base_options: BaseOptions, described: Described | None = None
 ) -> list[tuple[str, str, dict[str, Any], str]]:
     """(service, environment, live base, where it came from) for every selected environment of every service."""
+    describe_ahead(_selected(services, selection), base_options, described, layers=loaded_layers)
     return [
         (service.name, name, *snapshot_base(name, service.environments, base_options))
         for service, names in _selected(services, selection)

@@ -346,6 +346,14 @@ def _fetch_live(options: BaseOptions, layers: Sequence[Overlay], environment: st
     return read_base(document, ecs.describe_only_fields())._replace(from_api=True, revision=revision), label
 
 
+def live_location(
+    options: BaseOptions, layers: Sequence[Overlay], environment: str | None
+) -> tuple[str | tuple[str, str], AwsPlace]:
+    """Where :func:`fetch_base` describes a live base: the family (or ARN) or the (cluster, service), and the
+    region and role; for describing the bases of many environments ahead of the run (``prefetch``)."""
+    return _located(options, layers, environment), aws_place(options, layers)
+
+
 class AwsPlace(NamedTuple):
     """Where an environment's AWS calls go: its region and the role to assume (None: the standard chain)."""
 

@@ -537,6 +537,7 @@ def validate(
         base if base.given else None,
         images,
         options,
+        _describing(),
     )
     _report(output_format, "validate", run, services_dir)
     errors = sum(1 for _, _, finding in run.findings if finding.is_error)
@@ -965,6 +966,23 @@ def _progress() -> Progress:
     return Progress(line, status, done)
 
 
+def _describing() -> Callable[[str, int, int], None]:
+    """Progress of a ``--services`` run describing its live bases, on stderr (reports go to stdout). On a
+    terminal one line, rewritten as each service's bases are described; elsewhere a line at each tenth of
+    the services (each service when there are 10 or fewer): 200 services log 10 lines, not 200."""
+    terminal = sys.stderr is not None and sys.stderr.isatty()
+
+    def described(service: str, finished: int, total: int) -> None:
+        text = f"described the live bases of service {service} ({finished}/{total})"
+        if terminal:
+            raw_stderr().write("\r\033[K")  # the terminal's own control sequence, past the escaping of messages
+            click.echo(text, err=True, nl=finished == total)
+        elif finished == total or finished * 10 // total != (finished - 1) * 10 // total:
+            click.echo(text, err=True)
+
+    return described
+
+
 @cli.command()
 @render_options
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -1088,6 +1106,7 @@ def diff(
         against,
         to_env,
         services_dir,
+        _describing(),
     )
     app.drop_ignored(run, ignore)
     colour = sys.stdout is not None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
@@ -1139,7 +1158,9 @@ def drift(
     """
     from . import app
 
-    run = app.drift(_services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot)
+    run = app.drift(
+        _services(services_dir, environments_dir), _selection(env, all_environments), base, snapshot, _describing()
+    )
     app.drop_ignored(run, ignore)
     _report(output_format, "drift", run, services_dir, show_values=show_values, snapshot=snapshot is not None)
     _print_failures(run.failures)
@@ -1205,7 +1226,9 @@ def _snapshot_services(env: str | None, services_dir: Path, base: BaseOptions, o
 
     if output == "-":
         raise UsageError("--output with --services is a directory (OUTPUT/<service>/<env>.json), not -")
-    taken = app.snapshots(discover(services_dir), app.Selection((env,) if env else (), every=not env), base)
+    taken = app.snapshots(
+        discover(services_dir), app.Selection((env,) if env else (), every=not env), base, _describing()
+    )
     write_tree(
         [
             Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
