@@ -5,6 +5,7 @@ another, and progress on stderr as services are done."""
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -121,6 +122,35 @@ def test_progress_names_each_service_as_its_bases_are_described_on_stderr(
     one = ("--environments-dir", "services/svc-a/environments")
     single = invoke("drift", "--all", *one, cwd=root, env=at_once(4, fault_proxy, aws_env))
     assert single.returncode == 4 and PROGRESS not in single.stderr  # one service: nothing described ahead
+
+
+def test_each_environment_keeps_its_region_and_role(
+    invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str], moto_endpoint: str
+) -> None:
+    import boto3
+
+    role = "arn:aws:iam::210987654321:role/ecs-overlay-read"
+    credentials = boto3.client(
+        "sts", endpoint_url=moto_endpoint, region_name="us-west-2", aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).assume_role(RoleArn=role, RoleSessionName="arrange")["Credentials"]  # fmt: skip
+    other_account = boto3.client(
+        "ecs", endpoint_url=moto_endpoint, region_name="us-west-2", aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"],
+    )  # fmt: skip
+    root = repository(tmp_path, SERVICES, snapshots=False)
+    for name in SERVICES:  # stage in the caller's account and region; prod in another account, in us-west-2
+        register(ecs, {**example_taskdef(), "family": f"{name}-stage", "cpu": "512", "memory": "1024"})
+        register(other_account, {**example_taskdef(), "family": f"{name}-prod", "cpu": "2048", "memory": "4096"})
+        edit(root, name, "prod", "tags:", f"base:\n  region: us-west-2\n  roleArn: {role}\ntags:")
+    result = invoke("snapshot", "--services", "services", "-o", "snap", cwd=root, env=at_once(4, fault_proxy, aws_env))
+    assert result.returncode == 0, result.stderr
+    assert len(progress(result.stderr)) == 6
+    for name in SERVICES:
+        for env, cpu in (("stage", "512"), ("prod", "2048")):
+            snapshot = json.loads((root / "snap" / name / f"{env}.json").read_text())
+            assert (snapshot["family"], snapshot["cpu"]) == (f"{name}-{env}", cpu)
+    assert fault_proxy.operations.count("AssumeRole") == 1  # the role assumed once for the run, by one thread
 
 
 def test_progress_in_a_log_is_a_line_at_each_tenth_of_the_services(monkeypatch: pytest.MonkeyPatch) -> None:
