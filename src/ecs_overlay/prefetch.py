@@ -64,9 +64,7 @@ def describe_ahead(
             continue
         waits: set[int] = set()
         for name in names:
-            if wanted is not None and not wanted(service, name):
-                continue
-            location = _location(options, service, name, layers)
+            location = _location(options, service, name, layers, wanted)
             if location is not None:
                 waits.add(bases.setdefault(location, len(bases)))
         if waits:
@@ -97,10 +95,18 @@ def describe_ahead(
     ecs.describe_bases([LiveBase(reference, *place) for reference, place in bases], workers, finished)
 
 
-def _location(options: BaseOptions, service: Service, environment: str, layers: LayersOf) -> Location | None:
+def _location(
+    options: BaseOptions,
+    service: Service,
+    environment: str,
+    layers: LayersOf,
+    wanted: Callable[[Service, str], bool] | None,
+) -> Location | None:
     try:
+        if wanted is not None and not wanted(service, environment):
+            return None
         options.check()
         found = layers(service, environment)
         return None if found is None else live_location(options, found, environment)
-    except EcsOverlayError:  # the run reports it for this environment
+    except EcsOverlayError:  # the run meets it again for this environment, and reports it there
         return None
