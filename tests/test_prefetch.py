@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .test_e2e_aws import example_taskdef, register
+from .test_review import committed
 from .test_services import edit, repository
 
 SERVICES = ["svc-a", "svc-b", "svc-c", "svc-d", "svc-e", "svc-f"]
@@ -122,6 +123,20 @@ def test_progress_names_each_service_as_its_bases_are_described_on_stderr(
     one = ("--environments-dir", "services/svc-a/environments")
     single = invoke("drift", "--all", *one, cwd=root, env=at_once(4, fault_proxy, aws_env))
     assert single.returncode == 4 and PROGRESS not in single.stderr  # one service: nothing described ahead
+
+
+def test_a_pull_request_view_describes_only_the_environments_it_renders(
+    invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
+) -> None:
+    root = committed(live(tmp_path, ecs))
+    edit(root, "svc-c", "prod", "env: prod", "env: production")
+    edit(root, "svc-e", "stage", "env: stage", "env: staging")
+    args = ("diff", "--all", "--against", "HEAD", "--services", "services", "--format", "json")
+    result = invoke(*args, cwd=root, env=at_once(4, fault_proxy, aws_env))
+    assert result.returncode == 0, result.stderr
+    assert list(result.json()["services"]) == ["svc-c", "svc-e"]
+    assert sorted(body["services"][0] for body in fault_proxy.sent("DescribeServices")) == ["svc-c-prod", "svc-e-stage"]
+    assert [line.split()[6] for line in progress(result.stderr)] in (["svc-c", "svc-e"], ["svc-e", "svc-c"])
 
 
 def test_each_environment_keeps_its_region_and_role(
