@@ -108,6 +108,20 @@ def test_an_aws_failure_ends_the_run_at_the_first_environment_in_order_described
     assert asked["svc-f-prod"] == 1  # described ahead, never reported: the run ends before it
 
 
+def test_a_base_throttled_ahead_is_asked_again_when_the_run_comes_to_it(
+    invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
+) -> None:
+    root = live(tmp_path, ecs)
+    for _ in range(12):  # every DescribeServices described ahead is throttled; then moto answers
+        fault_proxy.answer("DescribeServices", 400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+    fault_proxy.forward("DescribeServices")
+    env = {**at_once(4, fault_proxy, aws_env), "AWS_MAX_ATTEMPTS": "1"}  # no retry within a call
+    result = invoke("drift", "--all", "--services", "services", "--format", "json", cwd=root, env=env)
+    assert result.returncode == 4, result.stderr
+    assert list(result.json()["services"]) == SERVICES
+    assert Counter(fault_proxy.operations) == {"DescribeServices": 24, "DescribeTaskDefinition": 12}
+
+
 def test_progress_names_each_service_as_its_bases_are_described_on_stderr(
     invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
 ) -> None:

@@ -96,9 +96,9 @@ _MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
 _UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
 # Secrets Manager: a value its KMS key will not decrypt for the caller, or a secret in a state that refuses reads.
 _UNASKABLE |= {"DecryptionFailure", "InvalidRequestException"}
-# Bases a --services run describes at once. ECS throttles each account's read calls per region with a token
-# bucket (a burst of about 50 calls, then about 20 a second, shared with everything else in the account): eight
-# calls of about 0.1 s each stay near that rate, and botocore's retry mode absorbs a throttled one.
+# Bases a --services run describes at once. ECS throttles each account's calls per region with token buckets
+# (cluster reads: a burst of 50, then 20 a second), shared with every other job of the account: eight at once
+# stays modest; botocore's retry mode absorbs a throttled call, and one still throttled is asked again later.
 DESCRIBE_CONCURRENCY = 8
 MOST_AT_ONCE = 32  # the most ECS_OVERLAY_AWS_CONCURRENCY may ask for; every client's connection pool holds as many
 CONCURRENCY_VARIABLE = "ECS_OVERLAY_AWS_CONCURRENCY"
@@ -134,6 +134,7 @@ class _CallState:
     parsing: bool = False  # botocore is parsing an answer: a plain exception now means a malformed body
     dropped: list[str] = field(default_factory=list)  # fields of the answer the installed botocore does not know
     unreadable: bool = False  # the answer is not JSON
+    passing: bool = False  # it failed for the moment (throttled, timed out, unreachable, AWS's 5xx), not for good
 
 
 class _CallThread(threading.Thread):
@@ -182,8 +183,9 @@ class Ecs:
         self._assumed: dict[str, dict[str, str]] = {}  # each role assumed once per run
         self._described: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
         self._services: dict[tuple[str | None, str | None, str, str], str] = {}
-        # A description that failed, kept as the answer: a base described ahead (describe_bases) fails for the
-        # environment that asks for it, in the run's order, without being asked again.
+        # A description that failed for good (not found, denied, malformed), kept as the answer: a base described
+        # ahead (describe_bases) fails for the environment that asks for it, in the run's order, without being
+        # asked again. A failure of the moment (throttled, timed out) is not kept: the run asks again itself.
         self._failed: dict[tuple[str | None, ...], AwsError] = {}
         self._asking: dict[tuple[str | None, ...], threading.Lock] = {}  # one thread asks; the others wait for it
         self._readonly: list[str] | None = None
@@ -227,7 +229,9 @@ class Ecs:
                 try:
                     answers[key] = describe()
                 except AwsError as error:
-                    self._failed[key] = error
+                    latest = getattr(self._latest, "state", None)
+                    if latest is None or not latest.passing:  # a moment's fault: asked again when the run asks
+                        self._failed[key] = error
                     raise
         return answers[key]
 
@@ -603,6 +607,7 @@ class Ecs:
         # wait begins would otherwise wait out the whole deadline.
         while not finished.wait(min(_WAIT_SLICE, max(deadline - time.monotonic(), 0.0))):
             if time.monotonic() >= deadline:
+                state.passing = True
                 raise AwsError(_timed_out(self._timeout, _operation_name(operation)))
         return outcome[0]
 
@@ -614,6 +619,7 @@ class Ecs:
                 f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"
             )
         if isinstance(result, Exception):
+            self._latest.state.passing = _passing(result)
             with _translated(permission, subject, name, self._timeout):
                 raise result
         return result
@@ -708,6 +714,15 @@ class _ServiceNames:
 def _operation_name(operation: Callable[..., Any]) -> str:
     """``describe_task_definition`` → ``DescribeTaskDefinition``, as AWS and IAM name it."""
     return "".join(part.capitalize() for part in getattr(operation, "__name__", "call").split("_"))
+
+
+def _passing(error: Exception) -> bool:
+    """A failure of the moment, which asking again later may not meet: throttled, timed out, unreachable, 5xx."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in _THROTTLED or (isinstance(status, int) and status >= 500)
+    return isinstance(error, (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError))
 
 
 def _timed_out(timeout: float, operation: str) -> str:
