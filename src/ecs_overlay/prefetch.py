@@ -2,9 +2,9 @@
 
 The run renders service after service and asks for each environment's base when it comes to it: one
 AWS call after another, so 200 services × 4 environments at 0.1 s a call wait over two minutes on the
-network alone. Described ahead (``aws.concurrency()`` calls at once), every answer, and every failure,
-is in the run's ``Ecs`` when the run asks for it: what the run reports, and in which order, does not change.
-Offline runs (file bases, no base) never get here far enough to load botocore or start a thread.
+network alone. Described ahead (``aws.concurrency()`` calls at once), every answer, and every failure
+for good, is in the run's ``Ecs`` when the run asks for it: what the run reports, and in which order, does
+not change. Offline runs (file bases, no base) never get far enough here to load botocore or start a thread.
 """
 
 from __future__ import annotations
