@@ -122,6 +122,17 @@ def test_a_base_throttled_ahead_is_asked_again_when_the_run_comes_to_it(
     assert Counter(fault_proxy.operations) == {"DescribeServices": 24, "DescribeTaskDefinition": 12}
 
 
+def test_every_describing_thread_keeps_its_connection(
+    invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    root = live(tmp_path, ecs)
+    fault_proxy.delays[""] = 1.0  # all twelve at once: more than botocore's default pool of 10 connections
+    result = invoke("drift", "--all", "--services", "services", cwd=root, env=at_once(32, fault_proxy, aws_env))
+    assert result.returncode == 4, result.stderr
+    assert fault_proxy.most_at_once > 10
+    assert not [record for record in caplog.records if "Connection pool is full" in record.getMessage()]
+
+
 def test_progress_names_each_service_as_its_bases_are_described_on_stderr(
     invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
 ) -> None:
