@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -298,6 +299,8 @@ class FaultProxy:
     ``answer(operation, status, body)`` queues an answer for that operation (X-Amz-Target's suffix,
     or the query protocol's Action); the last queued answer repeats; ``forward(operation)`` queues a
     turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order.
+    ``delays`` holds seconds to wait before answering a request whose body holds a text (``""``: every
+    request); ``most_at_once`` is the most requests it was answering at one time.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -309,6 +312,10 @@ class FaultProxy:
         self.answers: dict[str, list[tuple[int, bytes, str]]] = {}
         self.operations: list[str] = []
         self.requests: list[tuple[str, bytes]] = []
+        self.delays: dict[str, float] = {}
+        self.most_at_once = 0
+        answering: list[None] = []
+        counting = threading.Lock()
         target = urllib.parse.urlsplit(upstream)
         proxy = self
 
@@ -321,6 +328,17 @@ class FaultProxy:
                     operation = (fields.get("Action") or [""])[0]
                 proxy.operations.append(operation)
                 proxy.requests.append((operation, body))
+                with counting:
+                    answering.append(None)
+                    proxy.most_at_once = max(proxy.most_at_once, len(answering))
+                try:
+                    time.sleep(sum(delay for text, delay in proxy.delays.items() if text.encode() in body))
+                    self.answer_or_forward(operation, body)
+                finally:
+                    with counting:
+                        answering.pop()
+
+            def answer_or_forward(self, operation: str, body: bytes) -> None:
                 queued = proxy.answers.get(operation)
                 status, payload, content_type = (
                     (queued.pop(0) if len(queued) > 1 else queued[0]) if queued else (0, b"", "")

@@ -12,11 +12,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import queue
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 import botocore
@@ -100,6 +102,60 @@ _MAX_DOWNLOAD = 4 * 1024 * 1024  # an image configuration is a few KiB
 _UNASKABLE = {"ValidationException", "InvalidParameterException", "InvalidParameterValue", "BadRequest"}
 # Secrets Manager: a value its KMS key will not decrypt for the caller, or a secret in a state that refuses reads.
 _UNASKABLE |= {"DecryptionFailure", "InvalidRequestException"}
+# Bases a --services run describes at once. ECS throttles each account's calls per region with token buckets
+# (cluster reads: a burst of 50, then 20 a second), shared with every other job of the account: eight at once
+# stays modest; botocore's retry mode absorbs a throttled call, and one still throttled is asked again later.
+DESCRIBE_CONCURRENCY = 8
+MOST_AT_ONCE = 32  # the most ECS_OVERLAY_AWS_CONCURRENCY may ask for; every client's connection pool holds as many
+CONCURRENCY_VARIABLE = "ECS_OVERLAY_AWS_CONCURRENCY"
+
+
+def concurrency() -> int:
+    """How many bases a run describes at once: ECS_OVERLAY_AWS_CONCURRENCY (1: one after another, as the
+    run asks for them), else DESCRIBE_CONCURRENCY. Lower it where other jobs of the account are throttled."""
+    text = os.environ.get(CONCURRENCY_VARIABLE, "").strip()
+    if not text:
+        return DESCRIBE_CONCURRENCY
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MOST_AT_ONCE):
+        raise AwsError(
+            f"{CONCURRENCY_VARIABLE}={text!r} is not a whole number from 1 to {MOST_AT_ONCE}; fix it or unset it "
+            f"(the default is {DESCRIBE_CONCURRENCY} calls at once, 1 describes one base after another)"
+        )
+    return int(text)
+
+
+class LiveBase(NamedTuple):
+    """A base to describe: a family (family:revision, ARN), or the (cluster, service) whose running task
+    definition it is; in a region, as a role (None: the configuration's, the standard chain's)."""
+
+    reference: str | tuple[str, str]
+    region: str | None = None
+    role_arn: str | None = None
+
+
+@dataclass
+class _CallState:
+    """What botocore's event hooks saw of one call; they run in the call's own thread (_CallThread)."""
+
+    parsing: bool = False  # botocore is parsing an answer: a plain exception now means a malformed body
+    dropped: list[str] = field(default_factory=list)  # fields of the answer the installed botocore does not know
+    unreadable: bool = False  # the answer is not JSON
+    passing: bool = False  # it failed for the moment (throttled, timed out, unreachable, AWS's 5xx), not for good
+
+
+class _CallThread(threading.Thread):
+    """The thread one AWS call runs in, carrying what the hooks see of that call: calls made at once by
+    several threads (a --services run describing its bases) each keep their own."""
+
+    def __init__(self, state: _CallState, work: Callable[[], None]) -> None:
+        super().__init__(target=work, name="ecs-overlay-aws-call", daemon=True)
+        self.state = state
+
+
+def _hooked() -> _CallState:
+    """The state of the call whose answer botocore is handling in this thread."""
+    thread = threading.current_thread()
+    return thread.state if isinstance(thread, _CallThread) else _CallState()
 
 
 class Answer(NamedTuple):
@@ -133,10 +189,13 @@ class Ecs:
         self._assumed: dict[str, dict[str, str]] = {}  # each role assumed once per run
         self._described: dict[tuple[str | None, str | None, str], dict[str, Any]] = {}
         self._services: dict[tuple[str | None, str | None, str, str], str] = {}
+        # A description that failed for good (not found, denied, malformed), kept as the answer: a base described
+        # ahead (describe_bases) fails for the environment that asks for it, in the run's order, without being
+        # asked again. A failure of the moment (throttled, timed out) is not kept: the run asks again itself.
+        self._failed: dict[tuple[str | None, ...], AwsError] = {}
+        self._asking: dict[tuple[str | None, ...], threading.Lock] = {}  # one thread asks; the others wait for it
         self._readonly: list[str] | None = None
-        self._dropped: list[str] = []
-        self._unreadable = False
-        self._parsing = False  # botocore is parsing an answer: a plain exception now means a malformed body
+        self._latest = threading.local()  # each thread's latest call (its _CallState), read once it has ended
 
     def describe_task_definition(
         self, reference: str, region: str | None = None, role_arn: str | None = None
@@ -144,8 +203,8 @@ class Ecs:
         """The describe output (``taskDefinition`` and ``tags``) for a family, family:revision or ARN."""
         client = self._client(_arn_region(reference), region, role_arn)
         key = (client.meta.region_name, role_arn, reference)
-        if key not in self._described:
-            self._dropped, self._unreadable = [], False
+
+        def described() -> dict[str, Any]:
             response = self._call(
                 client.describe_task_definition,
                 "ecs:DescribeTaskDefinition",
@@ -153,8 +212,10 @@ class Ecs:
                 taskDefinition=reference,
                 include=["TAGS"],
             )
-            self._described[key] = self._checked_description(response)
-        return self._described[key]
+            return self._checked_description(response)
+
+        answer: dict[str, Any] = self._once(self._described, key, described)
+        return answer
 
     def described_already(
         self, reference: str, region: str | None = None, role_arn: str | None = None
@@ -163,12 +224,72 @@ class Ecs:
         client = self._client(_arn_region(reference), region, role_arn)
         return self._described.get((client.meta.region_name, role_arn, reference))
 
+    def _once(self, answers: dict[Any, Any], key: tuple[str | None, ...], describe: Callable[[], Any]) -> Any:
+        """``answers[key]``, described once per run however many threads ask for it at once; a failure too."""
+        with self._creating:
+            asking = self._asking.setdefault(key, threading.Lock())
+        with asking:
+            if key in self._failed:
+                raise self._failed[key]
+            if key not in answers:
+                try:
+                    answers[key] = describe()
+                except AwsError as error:
+                    latest = getattr(self._latest, "state", None)
+                    if latest is None or not latest.passing:  # a moment's fault: asked again when the run asks
+                        self._failed[key] = error
+                    raise
+        return answers[key]
+
+    def describe_base(self, base: LiveBase) -> dict[str, Any]:
+        """The describe output of a base: the task definition named, or the one the service runs."""
+        reference = base.reference
+        if isinstance(reference, tuple):
+            reference = self.service_task_definition(*reference, base.region, base.role_arn)
+        return self.describe_task_definition(reference, base.region, base.role_arn)
+
+    def describe_bases(self, bases: Sequence[LiveBase], workers: int, finished: Callable[[int], None]) -> None:
+        """Describe ``bases``, ``workers`` at a time, into the run's answers (failures kept as answers too);
+        ``finished(index)`` in this thread as each is done.
+
+        The workers are daemon threads: Ctrl-C ends the wait here, and the process does not wait for them.
+        """
+        pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+        done: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for index in range(len(bases)):
+            pending.put(index)
+
+        def work() -> None:
+            while True:
+                try:
+                    index = pending.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    self.describe_base(bases[index])
+                except Exception:  # kept (an AwsError), or met again when the run asks for this base itself
+                    pass
+                finally:
+                    done.put(index)
+
+        for _ in range(min(workers, len(bases))):
+            threading.Thread(target=work, name="ecs-overlay-describe", daemon=True).start()
+        for _ in range(len(bases)):
+            while True:
+                try:
+                    index = done.get(timeout=_WAIT_SLICE)  # in slices: a signal is handled between them
+                except queue.Empty:
+                    continue
+                break
+            finished(index)
+
     def _checked_description(self, response: Any) -> dict[str, Any]:
         taskdef = response.get("taskDefinition") if isinstance(response, dict) else None
         containers = taskdef.get("containerDefinitions") if isinstance(taskdef, dict) else None
         tags = response.get("tags", []) if isinstance(response, dict) else None
+        seen: _CallState = self._latest.state
         if (
-            self._unreadable
+            seen.unreadable
             or not isinstance(taskdef, dict)
             or not isinstance(containers, list)
             or not all(isinstance(container, dict) for container in containers)
@@ -178,10 +299,10 @@ class Ecs:
                 "AWS sent an incomplete or malformed DescribeTaskDefinition response (a cut connection, "
                 "a proxy, or a wrong AWS_ENDPOINT_URL?); check AWS_ENDPOINT_URL and run again"
             )
-        if self._dropped:
+        if seen.dropped:
             raise AwsError(
                 f"the installed botocore {botocore.__version__} does not know these fields of the live task "
-                f"definition and would drop them silently: {', '.join(self._dropped)}. Upgrade it "
+                f"definition and would drop them silently: {', '.join(seen.dropped)}. Upgrade it "
                 "(pip install --upgrade ecs-overlay botocore) and run again"
             )
         return {"taskDefinition": taskdef, "tags": tags}
@@ -200,9 +321,12 @@ class Ecs:
         """The ARN of the task definition that ``service`` runs now (its primary deployment's)."""
         client = self._client(None, region, role_arn)
         key = (client.meta.region_name, role_arn, cluster, service)
-        if key not in self._services:
-            self._services[key] = str(self.describe_service(cluster, service, region, role_arn)["taskDefinition"])
-        return self._services[key]
+
+        def running() -> str:
+            return str(self.describe_service(cluster, service, region, role_arn)["taskDefinition"])
+
+        arn: str = self._once(self._services, key, running)
+        return arn
 
     def region_name(self, region: str | None = None, role_arn: str | None = None) -> str | None:
         """The region the calls for ``region`` (and ``role_arn``) go to, as the configuration resolves it."""
@@ -286,7 +410,7 @@ class Ecs:
 
     def _model(self) -> Any:
         """ECS's service model: the client's when one is open, else loaded without opening one."""
-        for (service, _, _), client in self._clients.items():
+        for (service, _, _), client in list(self._clients.items()):  # a copy: other threads may add clients
             if service == "ecs":
                 return client.meta.service_model
         with _translated("ecs:DescribeTaskDefinition"):
@@ -415,7 +539,12 @@ class Ecs:
         session = self._botocore_session()
         _check_max_attempts(session)
         retries: Any = {"mode": os.environ.get("AWS_RETRY_MODE", "standard")}
-        config = Config(retries=retries, connect_timeout=self._timeout, read_timeout=self._timeout)
+        config = Config(
+            retries=retries,
+            connect_timeout=self._timeout,
+            read_timeout=self._timeout,
+            max_pool_connections=MOST_AT_ONCE,  # a connection per describing thread (botocore's default: 10)
+        )
         try:
             return session.create_client(service, region_name=region, config=config, **credentials)
         except InvalidRegionError:
@@ -468,6 +597,7 @@ class Ecs:
         """``operation(**params)``'s result, or the exception it raised; AwsError past the deadline."""
         outcome: list[Any] = []
         finished = threading.Event()
+        self._latest.state = state = _CallState()
 
         def work() -> None:
             try:
@@ -477,29 +607,31 @@ class Ecs:
             finally:
                 finished.set()
 
-        threading.Thread(target=work, name="ecs-overlay-aws-call", daemon=True).start()
+        _CallThread(state, work).start()
         deadline = time.monotonic() + self._timeout
         # In slices: CPython runs a signal handler between bytecodes, so a Ctrl-C that lands just before a
         # wait begins would otherwise wait out the whole deadline.
         while not finished.wait(min(_WAIT_SLICE, max(deadline - time.monotonic(), 0.0))):
             if time.monotonic() >= deadline:
+                state.passing = True
                 raise AwsError(_timed_out(self._timeout, _operation_name(operation)))
         return outcome[0]
 
     def _finished(self, result: Any, operation: Callable[..., Any], permission: str, subject: str) -> Any:
         """The result of an attempt, or its failure translated."""
         name = _operation_name(operation)
-        if isinstance(result, _PLAIN_FAULTS) and self._parsing:
+        if isinstance(result, _PLAIN_FAULTS) and self._latest.state.parsing:
             raise AwsError(
                 f"AWS sent a malformed {name} response (botocore cannot parse it); check AWS_ENDPOINT_URL and run again"
             )
         if isinstance(result, Exception):
+            self._latest.state.passing = _passing(result)
             with _translated(permission, subject, name, self._timeout):
                 raise result
         return result
 
     def _sending(self, **_: Any) -> None:
-        self._parsing = False
+        _hooked().parsing = False
 
     def download(self, url: str) -> bytes | None:
         """The body at a URL AWS handed out (ECR's presigned layer URL), within the deadline; None when it
@@ -517,15 +649,15 @@ class Ecs:
         return outcome if isinstance(outcome, bytes) else None
 
     def _parsing_answer(self, **_: Any) -> None:
-        self._parsing = True
+        _hooked().parsing = True
 
     def _check_dropped(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
         try:
             raw = json.loads(http_response.content)
         except ValueError:
-            self._unreadable = True
+            _hooked().unreadable = True
             return
-        self._dropped = list(_unparsed(raw, parsed, ""))
+        _hooked().dropped = list(_unparsed(raw, parsed, ""))
 
 
 class _PlainJsonFiles(JSONFileLoader):
@@ -588,6 +720,15 @@ class _ServiceNames:
 def _operation_name(operation: Callable[..., Any]) -> str:
     """``describe_task_definition`` → ``DescribeTaskDefinition``, as AWS and IAM name it."""
     return "".join(part.capitalize() for part in getattr(operation, "__name__", "call").split("_"))
+
+
+def _passing(error: Exception) -> bool:
+    """A failure of the moment, which asking again later may not meet: throttled, timed out, unreachable, 5xx."""
+    if isinstance(error, ClientError):
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return code in _THROTTLED or (isinstance(status, int) and status >= 500)
+    return isinstance(error, (ConnectTimeoutError, ReadTimeoutError, EndpointConnectionError, ConnectionClosedError))
 
 
 def _timed_out(timeout: float, operation: str) -> str:

@@ -385,6 +385,15 @@ def _fetch_live(ecs: Ecs, place: AwsPlace, where: str | tuple[str, str]) -> tupl
     return read_base(document, ecs.describe_only_fields())._replace(from_api=True, revision=revision), label
 
 
+def live_location(
+    options: BaseOptions, layers: Sequence[Overlay], environment: str | None
+) -> tuple[str | tuple[str, str], AwsPlace] | None:
+    """Where :func:`fetch_base` describes a live base (the family or ARN, or the cluster and service) and the
+    region and role; None for a base read from a file. For describing many environments' bases ahead (``prefetch``)."""
+    where = locate(options, layers, environment)
+    return None if isinstance(where, BaseFile) else (where, aws_place(options, layers))
+
+
 class AwsPlace(NamedTuple):
     """Where an environment's AWS calls go: its region and the role to assume (None: the standard chain)."""
 

@@ -79,6 +79,17 @@ class _Console:
     def warn_loudly(self, text: str) -> None:
         click.echo(click.style(text, fg="red", bold=True), err=True)
 
+    def described(self, service: str, finished: int, total: int) -> None:
+        """Progress of a ``--services`` run describing its live bases. On a terminal one line, rewritten as each
+        service's bases are described; elsewhere a line at each tenth of the services (each service when there
+        are 10 or fewer): 200 services log 10 lines, not 200."""
+        text = f"described the live bases of service {service} ({finished}/{total})"
+        if sys.stderr is not None and sys.stderr.isatty():
+            raw_stderr().write("\r\033[K")  # the terminal's own control sequence, past the escaping of messages
+            click.echo(printable(text), err=True, nl=finished == total)
+        elif finished == total or finished * 10 // total != (finished - 1) * 10 // total:
+            click.echo(printable(text), err=True)
+
 
 def _request(kind: Callable[..., R], parsed: dict[str, Any], **collaborators: Any) -> R:
     """The command's request: what the options said (each option's name is a field of the request), and the

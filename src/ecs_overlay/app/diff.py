@@ -21,6 +21,7 @@ from ..findings import counted, has_errors
 from ..images import ImageRequest
 from ..keyed import Item
 from ..ownership import ENVIRONMENT_TAG, environment_tag
+from ..prefetch import Described, describe_ahead
 from ..services import Service
 from .environment import (
     Connection,
@@ -65,6 +66,7 @@ def run(request: DiffRequest) -> DiffRun:
         request.to_environment,
         request.services_dir,
         aws=request.context.aws,
+        described=request.context.console.described,
     )
     for _, result in found.diffs:
         result.changes = not_ignored(result.changes, request.ignore)
@@ -247,6 +249,7 @@ def diff(
     git_directory: Path | None = None,
     *,
     aws: Connection,
+    described: Described | None = None,
 ) -> DiffRun:
     """Each selected environment's diff. With ``against`` and many services, an environment whose files
     (and every layer it extends) are the same at the revision and in the working tree is not rendered."""
@@ -260,6 +263,8 @@ def diff(
             directory = git_directory or services[0].environments.directory
             source = stack.enter_context(GitSource(against, directory))
         every = selection.every or (many and not selection.names)
+        changed = None if source is None else (lambda service, name: not _unchanged(service, name, source))
+        describe_ahead(selected(services, selection), base_options, aws.ecs, described, wanted=changed)
         for service, names in selected(services, selection):
             files = file_changes(service, source) if source is not None and every else FileChanges()
             if many and source is not None:

@@ -15,6 +15,7 @@ from ..diff import drift as drifted
 from ..environments import Environments, load_layers
 from ..errors import EXIT_DIFFERENCES, EXIT_INVALID, InvalidInputError
 from ..overlay import Overlay
+from ..prefetch import Described, describe_ahead
 from ..rules.inputs import UNSET_VARIABLE
 from ..services import Service
 from .environment import (
@@ -49,6 +50,7 @@ def run(request: DriftRequest) -> DriftRun:
         request.base,
         request.snapshot,
         request.context.aws,
+        request.context.console.described,
     )
     for _, report in found.reports:
         report.drifts = not_ignored(report.drifts, request.ignore)
@@ -115,10 +117,16 @@ class DriftRun:
 
 
 def drift(
-    services: Sequence[Service], selection: Selection, base_options: BaseOptions, snapshot: str | None, aws: Connection
+    services: Sequence[Service],
+    selection: Selection,
+    base_options: BaseOptions,
+    snapshot: str | None,
+    aws: Connection,
+    described: Described | None = None,
 ) -> DriftRun:
     run = DriftRun()
     many = many_services(services)
+    describe_ahead(selected(services, selection), base_options, aws.ecs, described, layers=_drift_layers)
     for service, names in selected(services, selection):
         base = service.base(base_options)
         for name in names:
@@ -129,3 +137,8 @@ def drift(
                     raise
                 run.failures.append(Failure(service.name, name, error))
     return run
+
+
+def _drift_layers(service: Service, name: str) -> Sequence[Overlay]:
+    """The layers drift renders an environment from (its build-time values unset as written)."""
+    return _build_time_layers(name, service.environments)

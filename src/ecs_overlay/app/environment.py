@@ -34,6 +34,9 @@ class Console(Protocol):
     def warn_loudly(self, text: str) -> None:
         """A line nobody should miss (a cross-environment write going ahead)."""
 
+    def described(self, service: str, finished: int, total: int) -> None:
+        """Progress of a ``--services`` run: every live base of ``service`` described (``finished`` of ``total``)."""
+
 
 class Connection:
     """The run's one AWS connection, opened on first use: offline runs never import botocore, and every

@@ -11,6 +11,7 @@ from ..environments import Environments
 from ..errors import UsageError
 from ..findings import counted
 from ..output import Artifact, check_outputs, destination, to_json
+from ..prefetch import Described, describe_ahead, loaded_layers
 from ..services import Service, discover
 from .environment import Connection, Context, Selection, selected
 
@@ -39,18 +40,19 @@ class SnapshotRun(NamedTuple):
 def run(request: SnapshotRequest) -> SnapshotRun:
     output = request.output
     if request.services_dir is not None:
-        return _services(request.environment, request.services_dir, request.base, output, request.context.aws)
+        return _services(request.environment, request.services_dir, request.base, output, request.context)
     check_outputs([("--output", output)])
     taskdef, label = snapshot_base(request.environment, request.environments, request.base, request.context.aws)
     summary = f"wrote {destination(output)}: snapshot of {label}"
     return SnapshotRun([Artifact("--output", output, to_json(taskdef))], summary)
 
 
-def _services(env: str | None, services_dir: Path, base: BaseOptions, output: str, aws: Connection) -> SnapshotRun:
+def _services(env: str | None, services_dir: Path, base: BaseOptions, output: str, context: Context) -> SnapshotRun:
     """Every service's environments' live bases, as OUTPUT/<service>/<env>.json: all of them, or none."""
     if output == "-":
         raise UsageError("--output with --services is a directory (OUTPUT/<service>/<env>.json), not -")
-    taken = snapshots(discover(services_dir), Selection((env,) if env else (), every=not env), base, aws)
+    selection = Selection((env,) if env else (), every=not env)
+    taken = snapshots(discover(services_dir), selection, base, context.aws, context.console.described)
     return SnapshotRun(
         [
             Artifact("--output", str(Path(output) / service / f"{name}.json"), to_json(taskdef))
@@ -72,9 +74,14 @@ def snapshot_base(
 
 
 def snapshots(
-    services: Sequence[Service], selection: Selection, base_options: BaseOptions, aws: Connection
+    services: Sequence[Service],
+    selection: Selection,
+    base_options: BaseOptions,
+    aws: Connection,
+    described: Described | None = None,
 ) -> list[tuple[str, str, dict[str, Any], str]]:
     """(service, environment, live base, where it came from) for every selected environment of every service."""
+    describe_ahead(selected(services, selection), base_options, aws.ecs, described, layers=loaded_layers)
     return [
         (service.name, name, *snapshot_base(name, service.environments, base_options, aws))
         for service, names in selected(services, selection)

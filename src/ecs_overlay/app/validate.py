@@ -13,6 +13,7 @@ from ..environments import Environments
 from ..errors import EXIT_INVALID, EcsOverlayError
 from ..findings import Finding, counted
 from ..images import ImageRequest
+from ..prefetch import Described, describe_ahead
 from ..render import DEFAULT_OPTIONS, RenderOptions, check_layers
 from ..services import Service
 from .environment import Connection, Context, Selection, render_environment, selected, services_of
@@ -69,6 +70,7 @@ def run(request: ValidateRequest) -> ValidateRun:
         request.images,
         request.context.aws,
         request.options,
+        request.context.console.described,
     )
     found.rendered = base is not None
     found.many = request.services_dir is not None
@@ -82,6 +84,7 @@ def validate(
     images: Sequence[ImageRequest],
     aws: Connection,
     options: RenderOptions = DEFAULT_OPTIONS,
+    described: Described | None = None,
 ) -> ValidateRun:
     """Findings of every environment: its overlay files alone, or rendered on a base when one is given.
 
@@ -89,6 +92,7 @@ def validate(
     """
     run = ValidateRun()
     seen: set[Finding] = set()
+    describe_ahead(selected(services, selection), base_options, aws.ecs, described)
     for service, names in selected(services, selection):
         base = service.base(base_options) if base_options is not None else None
         for name in names:
