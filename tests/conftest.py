@@ -161,9 +161,13 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """moto's standalone server on 127.0.0.1, a real HTTP endpoint for boto3 and the CLI."""
+    """moto's standalone server on 127.0.0.1, a real HTTP endpoint for boto3 and the CLI: one per worker,
+    reset between tests by the ``ecs`` fixture."""
     from moto.server import ThreadedMotoServer
 
+    # moto's EC2 loads ~1,000 stock AMIs each time a region's backend starts, and every reset restarts it;
+    # no test launches an instance, so none is loaded (moto's documented switch, read by the server thread).
+    os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -184,18 +188,25 @@ def aws_env(moto_endpoint: str) -> dict[str, str]:
     }
 
 
+def moto_client(service: str, endpoint: str, region: str = "eu-west-1", **credentials: str) -> Any:
+    """A boto3 client on moto's server for arranging and checking state (static test credentials unless
+    given), made once per worker: a client holds no state of moto's, and making one costs milliseconds."""
+    key = (service, endpoint, region, tuple(sorted(credentials.items())))
+    if key not in _MOTO_CLIENTS:
+        import boto3
+
+        credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        _MOTO_CLIENTS[key] = boto3.client(service, endpoint_url=endpoint, region_name=region, **credentials)
+    return _MOTO_CLIENTS[key]
+
+
+_MOTO_CLIENTS: dict[tuple[str, str, str, tuple[tuple[str, str], ...]], Any] = {}
+
+
 @pytest.fixture
 def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
     """A boto3 ECS client on moto's server, for arranging and checking state."""
-    import boto3
-
-    client = boto3.client(
-        "ecs",
-        endpoint_url=moto_endpoint,
-        region_name=aws_env["AWS_REGION"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = moto_client("ecs", moto_endpoint, aws_env["AWS_REGION"])
     # moto's state is per server: start each test from nothing.
     import urllib.request
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FaultProxy
+from .conftest import FaultProxy, moto_client
 from .test_deploy import NEW, OLD, deploy, running
 from .test_e2e_aws import example_taskdef
 
@@ -24,15 +24,7 @@ ROLE = "arn:aws:iam::123456789012:role/codedeploy-ecs"
 
 @pytest.fixture
 def codedeploy(aws_env: dict[str, str], moto_endpoint: str, ecs: Any) -> Any:
-    import boto3
-
-    return boto3.client(
-        "codedeploy",
-        endpoint_url=moto_endpoint,
-        region_name=aws_env["AWS_REGION"],
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return moto_client("codedeploy", moto_endpoint, aws_env["AWS_REGION"])
 
 
 def deployment_group(codedeploy: Any, application: str, group: str, cluster: str, service: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FaultProxy
+from .conftest import FaultProxy, moto_client
 from .test_deploy import NEW, OLD, TASK_DEFINITIONS, deploy, described, running
 from .test_e2e_aws import APP_REPO, example_taskdef
 
@@ -29,12 +29,7 @@ def tagged(environment: str, family: str) -> dict[str, Any]:
 @pytest.fixture
 def fargate_service(ecs: Any, moto_endpoint: str, aws_env: dict[str, str]) -> dict[str, Any]:
     """Service shop/checkout on checkout-api-prod:1 (tagged prod), Fargate in a subnet of moto's VPC."""
-    import boto3
-
-    ec2 = boto3.client(
-        "ec2", endpoint_url=moto_endpoint, region_name=aws_env["AWS_REGION"],
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
+    ec2 = moto_client("ec2", moto_endpoint, aws_env["AWS_REGION"])
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
     group = ec2.create_security_group(GroupName="checkout", Description="checkout", VpcId=vpc)["GroupId"]

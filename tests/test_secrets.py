@@ -7,6 +7,7 @@ Every command runs in-process with click's CliRunner; drift reads a live base fr
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -468,10 +469,10 @@ def known_leaks(*texts: str) -> list[str]:
     return [label for label, telltale in TELLTALES.items() if telltale in joined]
 
 
-@pytest.fixture
-def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A project whose environments carry each known secret into many fields, one service of a
-    --services tree too, and a git revision of it for diff --against."""
+@pytest.fixture(scope="session")
+def planted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted project, built (git revision and all) once per worker; each test gets its own copy."""
+    tmp_path = tmp_path_factory.mktemp("planted")
     for root in (tmp_path, tmp_path / "services" / "shop"):
         environments = root / "environments"
         environments.mkdir(parents=True)
@@ -489,6 +490,14 @@ def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         subprocess.run(["git", *args], cwd=tmp_path, env=git_env, check=True, capture_output=True)
     for root in (tmp_path, tmp_path / "services" / "shop"):
         (root / "environments" / "valid.yaml").write_text(VALID)
+    return tmp_path
+
+
+@pytest.fixture
+def planted(planted_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project whose environments carry each known secret into many fields, one service of a
+    --services tree too, and a git revision of it for diff --against."""
+    shutil.copytree(planted_template, tmp_path, symlinks=True, dirs_exist_ok=True)
     monkeypatch.chdir(tmp_path)
     for name, value in KNOWN_ENV.items():
         monkeypatch.setenv(name, value)

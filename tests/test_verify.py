@@ -14,7 +14,7 @@ from ecs_overlay import schemas
 from ecs_overlay.base import registerable
 from ecs_overlay.rules.registry import REGISTRY
 
-from .conftest import FaultProxy
+from .conftest import FaultProxy, moto_client
 from .test_reporters import valid_junit, valid_sarif
 
 ACCOUNT = "123456789012"
@@ -52,13 +52,9 @@ class Account:
     """moto's account, arranged with boto3: everything the example task definition points at."""
 
     def __init__(self, endpoint: str, region: str = "eu-west-1", **credentials: str) -> None:
-        import boto3
-
         self.endpoint = endpoint
-        credentials = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        self.clients: dict[str, Any] = {}
-        for service in ("iam", "ssm", "secretsmanager", "logs", "ecr", "efs", "s3", "ecs", "elbv2", "ec2", "sts"):
-            self.clients[service] = boto3.client(service, endpoint_url=endpoint, region_name=region, **credentials)
+        self.region = region
+        self.credentials = credentials
 
     def elsewhere(self, account: str = "", region: str = "eu-west-1") -> Account:
         """The same moto in another region, or (as moto does it: credentials of a role assumed there) another
@@ -76,7 +72,9 @@ class Account:
         )
 
     def __getattr__(self, service: str) -> Any:
-        return self.clients[service]
+        if service not in ("iam", "ssm", "secretsmanager", "logs", "ecr", "efs", "s3", "ecs", "elbv2", "ec2", "sts"):
+            raise AttributeError(service)
+        return moto_client(service, self.endpoint, self.region, **self.credentials)
 
     def role(self, name: str, trust: dict[str, Any] = TRUST_ECS_TASKS) -> str:
         arn: str = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
