@@ -21,6 +21,17 @@ EXAMPLE_BASE = REPO / "examples" / "sample-app" / "describe-task-definition.json
 EXAMPLE_ENVIRONMENTS = REPO / "environments"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the package's modules once, before any worker starts. pip compiles a regular install; an editable one
+    leaves src/ to be compiled by each interpreter that imports it, and where PYTHONDONTWRITEBYTECODE is set (as on
+    our machines) every run of the installed command (the end-to-end layer, the kit's scripts) would compile the
+    whole package again: about a third of its start-up."""
+    if not hasattr(session.config, "workerinput"):  # the xdist controller, or a run without workers
+        import compileall
+
+        compileall.compile_dir(REPO / "src" / "ecs_overlay", quiet=1)
+
+
 def installed_command() -> str:
     """The ``ecs-overlay`` console script installed next to this interpreter."""
     candidate = Path(sys.executable).parent / "ecs-overlay"
