@@ -348,15 +348,18 @@ def test_the_process_exits_with_the_signal_code_on_sigterm(project: Path) -> Non
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return path\n"
         "output._stage = stage\n"
-        "sys.argv = ['ecs-overlay', 'render', '--env', 'prod', '--base', 'base.json']\n"
+        "sys.argv = ['ecs-overlay', 'render', '--env', 'prod', '--base', 'base.json', '--appspec', 'appspec.yaml']\n"
         "cli.main()\n"
     )
     (project / "taskdef.json").write_bytes(PREVIOUS)
+    (project / "appspec.yaml").write_bytes(b"previous\n")
     python = str(Path(installed_command()).parent / "python")
     process = subprocess.run(
         [python, "-c", code], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60
     )
-    # The signal arrives mid-write: it is acted on once the artifact is complete, with the signal's code.
+    # The signal arrives mid-write (taskdef.json staged, appspec.yaml not yet): it is acted on once both artifacts
+    # are complete, with the signal's code; the moments of the test above seldom land in these milliseconds.
     assert process.returncode == 128 + signal.SIGTERM, process.stderr
     assert json.loads((project / "taskdef.json").read_text())["family"] == "checkout-api-prod"
+    assert "TargetService" in (project / "appspec.yaml").read_text()
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
