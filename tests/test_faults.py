@@ -257,12 +257,12 @@ def test_concurrent_registrations_are_an_aws_failure_not_a_refusal(invoke, proje
 
 
 def test_a_registration_that_times_out_may_have_happened(invoke, project: Path, fake_ecs: Any) -> None:
-    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
     fake_ecs.behaviours["RegisterTaskDefinition"] = "hang"
-    # the describe before it must still fit in the deadline: 0.5 s leaves it a wide margin on a loaded machine
-    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "0.5", command="register")
+    # a base file: the registration is the only AWS call, so the deadline need leave no other call time to pass
+    args = ("--base", "base.json", "--aws-timeout", "0.2")
+    result = _render_in_process(invoke, project, fake_ecs.env(), *args, command="register")
     assert result.returncode == 3
-    assert "RegisterTaskDefinition timed out after 0.5 s" in result.stderr
+    assert "RegisterTaskDefinition timed out after 0.2 s" in result.stderr
     assert "the revision may have been registered all the same" in result.stderr
 
 
