@@ -38,7 +38,8 @@ def clone(revision: str, into: Path) -> Path:
 
 def ci_chain(checkout: Path) -> list[str]:
     """The commands `.ci/run` chains with `&&`, in order."""
-    [line] = [line for line in (checkout / ".ci" / "run").read_text().splitlines() if "pytest" in line]
+    lines = (checkout / ".ci" / "run").read_text().splitlines()
+    [line] = [line for line in lines if "pytest" in line and not line.lstrip().startswith("#")]
     return [part.strip() for part in line.split("&&")]
 
 
