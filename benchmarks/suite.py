@@ -84,6 +84,7 @@ def main() -> None:
         checkout = scratch / f"{name}-{resolved}"
         if not checkout.exists():
             clone(resolved, checkout)
+        if not (checkout / ".venv" / "bin" / "python").exists():
             install(checkout, env)
         checkouts[name] = checkout
 
