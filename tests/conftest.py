@@ -179,6 +179,7 @@ def moto_endpoint() -> Iterator[str]:
     # moto's EC2 loads ~1,000 stock AMIs each time a region's backend starts, and every reset restarts it;
     # no test launches an instance, so none is loaded (moto's documented switch, read by the server thread).
     os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+    _quicker_moto_requests()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -186,6 +187,20 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def _quicker_moto_requests() -> None:
+    """Two look-ups moto's server repeats on every request, made once (a sixth of a request's cost): the
+    dispatcher lists moto's package directory (~170 isdir calls) to find a backend, and each response class
+    lists its methods with inspect.getmembers. Neither changes while the server runs."""
+    import functools
+
+    from moto import backends
+    from moto.core import responses, utils
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+    responses.method_names_from_class = functools.cache(lambda cls: frozenset(utils.method_names_from_class(cls)))
 
 
 @pytest.fixture
@@ -279,8 +294,9 @@ class FakeEcs:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default.
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default (0.02 s: 13 ms a
+        # test; 0.005 s: 4 ms, for 0.4 % of a core while it serves).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -322,8 +338,12 @@ class FaultProxy:
     or the query protocol's Action); the last queued answer repeats; ``forward(operation)`` queues a
     turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order.
     ``delays`` holds seconds to wait before answering a request whose body holds a text (``""``: every
-    request); ``most_at_once`` is the most requests it was answering at one time.
+    request); ``most_at_once`` is the most requests it was answering at one time. ``gather`` and
+    ``answer_after`` hold requests back until an overlap or an order is there for certain, where a delay
+    would only make it likely on a loaded machine (and cost its seconds on every run).
     """
+
+    HOLD_LIMIT = 10.0  # seconds a held request waits at most: reached only when the awaited never comes
 
     def __init__(self, upstream: str) -> None:
         import http.client
@@ -336,8 +356,12 @@ class FaultProxy:
         self.requests: list[tuple[str, bytes]] = []
         self.delays: dict[str, float] = {}
         self.most_at_once = 0
+        self.answered: list[bytes] = []  # the bodies of the requests answered so far, in order
+        self.after: dict[str, str] = {}  # see answer_after
+        self.gathering: tuple[int, float] | None = None  # see gather
+        self.gathered = 0.0  # when the last gathering's requests are let go
         answering: list[None] = []
-        counting = threading.Lock()
+        counting = self.changed = threading.Condition()
         target = urllib.parse.urlsplit(upstream)
         proxy = self
 
@@ -353,14 +377,28 @@ class FaultProxy:
                 with counting:
                     answering.append(None)
                     proxy.most_at_once = max(proxy.most_at_once, len(answering))
+                    counting.notify_all()
                 try:
+                    proxy._hold(body, answering)
                     time.sleep(sum(delay for text, delay in proxy.delays.items() if text.encode() in body))
-                    self.answer_or_forward(operation, body)
+                    status, headers, payload = self.answer_or_forward(operation, body)
+                finally:
+                    with counting:  # answered before the answer goes: the command may ask again the moment it has it
+                        answering.pop()
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(payload)
                 finally:
                     with counting:
-                        answering.pop()
+                        proxy.answered.append(body)
+                        counting.notify_all()
 
-            def answer_or_forward(self, operation: str, body: bytes) -> None:
+            def answer_or_forward(self, operation: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
                 queued = proxy.answers.get(operation)
                 status, payload, content_type = (
                     (queued.pop(0) if len(queued) > 1 else queued[0]) if queued else (0, b"", "")
@@ -377,21 +415,20 @@ class FaultProxy:
                         if key.lower() not in ("transfer-encoding", "connection", "content-length")
                     }
                     connection.close()
-                self.send_response(status)
-                for key, value in headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
+                return status, headers, payload
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_any  # noqa: N815 - http.server's naming
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+        # Room for every connection of a command's describing threads (32) at once: socketserver listens with a
+        # backlog of 5, and a connection past it waits out TCP's 1 s retransmission.
+        self.server.request_queue_size = 64
+        self.server.server_bind()
+        self.server.server_activate()
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -403,6 +440,37 @@ class FaultProxy:
 
     def forward(self, operation: str) -> None:
         self.answers.setdefault(operation, []).append((0, b"", ""))
+
+    def gather(self, count: int, linger: float = 0.0) -> None:
+        """Hold the next requests until ``count`` are being answered at once, then all of them ``linger``
+        seconds more (a request that comes meanwhile overlaps them): ``most_at_once`` reaches ``count``
+        for certain when the command makes that many calls at once, and exceeds it when it makes more."""
+        self.gathering = (count, linger)
+
+    def answer_after(self, text: str, other: str) -> None:
+        """Answer a request whose body holds ``text`` only once a request whose body holds ``other`` has been
+        answered: an order of answers made certain."""
+        self.after[text] = other
+
+    def _hold(self, body: bytes, answering: list[None]) -> None:
+        """Wait as ``gather`` and ``answer_after`` say, at most HOLD_LIMIT seconds each."""
+        until = 0.0
+        with self.changed:
+            gathering = self.gathering
+            if gathering is not None:
+                count, linger = gathering
+                self.changed.wait_for(
+                    lambda: self.gathering is not gathering or len(answering) >= count, self.HOLD_LIMIT
+                )
+                if self.gathering is gathering:  # the first to see them all (or to give up) ends this gathering
+                    self.gathering, self.gathered = None, time.monotonic() + linger
+                until = self.gathered
+            awaited = [other.encode() for text, other in self.after.items() if text.encode() in body]
+            self.changed.wait_for(
+                lambda: all(any(o in done for done in self.answered) for o in awaited), self.HOLD_LIMIT
+            )
+        if gathering is not None:
+            time.sleep(max(until - time.monotonic(), 0.0))
 
     def sent(self, operation: str) -> list[Any]:
         """The JSON bodies sent for ``operation``, in order."""

@@ -5,6 +5,9 @@ it, and runs COMMAND against it; what it prints and its exit code are COMMAND's.
 The account holds what the example base points at, except that the database secret's JSON has no
 ``password`` key; the environment adds a token whose secret is scheduled for deletion and reads the
 Datadog key from a parameter in another account (111111111111), for which it names no role.
+
+With README_VERIFY_MOTO_ENDPOINT set (tests/test_readme.py sets it to its worker's moto server), the account is
+arranged on that server instead, emptied before and after, rather than on one started for this run.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import subprocess
 import sys
 import urllib.request
@@ -19,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 OTHER_ACCOUNT = "111111111111"
+# A moto server already running (tests/conftest.py's moto_endpoint), to arrange the account on.
+STARTED_SERVER = "README_VERIFY_MOTO_ENDPOINT"
 TRUST_ECS_TASKS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -79,7 +85,34 @@ def arrange(endpoint: str) -> str:
     )
 
 
+def post(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(url, method="POST")).read()
+
+
+def run(command: list[str], endpoint: str) -> int:
+    """COMMAND against the account arranged on moto's server at ``endpoint``, seeded so that its ids repeat."""
+    post(f"{endpoint}/moto-api/seed?a=19")
+    Path("environments").mkdir(exist_ok=True)
+    Path("environments/demo.yaml").write_text(arrange(endpoint), encoding="utf-8")
+    environ = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "eu-west-1",
+    }
+    return subprocess.run(command, env=environ, check=False).returncode
+
+
 def main(command: list[str]) -> int:
+    started = os.environ.get(STARTED_SERVER)
+    if started:  # the test suite's server: empty, as a new one is, then left empty and unseeded for the next test
+        post(f"{started}/moto-api/reset")
+        try:
+            return run(command, started)
+        finally:
+            post(f"{started}/moto-api/reset")
+            post(f"{started}/moto-api/seed?a={random.SystemRandom().randrange(2**32)}")
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)  # no request log (nor moto's "not implemented")
@@ -87,18 +120,7 @@ def main(command: list[str]) -> int:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/seed?a=19", method="POST")).read()
-        Path("environments").mkdir(exist_ok=True)
-        Path("environments/demo.yaml").write_text(arrange(endpoint), encoding="utf-8")
-        environ = {
-            **os.environ,
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "eu-west-1",
-        }
-        return subprocess.run(command, env=environ, check=False).returncode
+        return run(command, f"http://{host}:{port}")
     finally:
         server.stop()
 

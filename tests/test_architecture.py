@@ -9,6 +9,7 @@ module has loaded, which is how heavy modules stay lazy).
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,12 +75,19 @@ def imports_of(path: Path, source: str | None = None) -> Iterator[Import]:
     yield from visit(tree, True, False)
 
 
+@functools.cache
 def all_modules() -> dict[str, Path]:
+    """The package's modules, read once per run (the source does not change under the tests; callers only read)."""
     return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
 def all_imports() -> list[Import]:
-    return [found for path in all_modules().values() for found in imports_of(path)]
+    return list(_package_imports())
+
+
+@functools.cache
+def _package_imports() -> tuple[Import, ...]:
+    return tuple(found for path in all_modules().values() for found in imports_of(path))
 
 
 def _layer(module: str) -> str:

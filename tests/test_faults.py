@@ -39,10 +39,10 @@ def test_server_errors_are_retried_then_exit_3(invoke, project: Path, fake_ecs: 
 
 def test_a_hanging_endpoint_times_out_then_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
     fake_ecs.behaviour = "hang"
-    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "5"}, "--aws-timeout", "0.5")
+    result = _render(invoke, project, {**fake_ecs.env(), "AWS_MAX_ATTEMPTS": "5"}, "--aws-timeout", "0.2")
     assert result.returncode == 3
     # --aws-timeout bounds the call with its retries: five attempts do not make it wait five times as long.
-    assert "cannot reach AWS: DescribeTaskDefinition timed out after 0.5 s" in result.stderr
+    assert "cannot reach AWS: DescribeTaskDefinition timed out after 0.2 s" in result.stderr
     assert fake_ecs.requests
 
 
@@ -52,8 +52,8 @@ def test_a_trickling_response_ends_the_installed_command_at_the_deadline(run_cli
     fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
     fake_ecs.behaviour = "trickle"
     (project / "taskdef.json").write_bytes(PREVIOUS)
-    result = run_cli("render", "--env", "prod", "--aws-timeout", "1", cwd=project, env=fake_ecs.env(), timeout=20)
-    assert result.returncode == 3 and "timed out after 1 s" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("render", "--env", "prod", "--aws-timeout", "0.3", cwd=project, env=fake_ecs.env(), timeout=20)
+    assert result.returncode == 3 and "timed out after 0.3 s" in result.stderr and "Traceback" not in result.stderr
     assert (project / "taskdef.json").read_bytes() == PREVIOUS
 
 
@@ -82,12 +82,12 @@ def test_ctrl_c_interrupts_a_waiting_aws_call(project: Path, fake_ecs: Any) -> N
 
 
 def test_a_trickling_response_times_out_as_a_whole(invoke, project: Path, fake_ecs: Any) -> None:
-    """Each byte arrives well within a read timeout; the answer as a whole would take minutes."""
+    """Each byte arrives well within a read timeout (0.05 s apart); the answer as a whole would take minutes."""
     fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()))
     fake_ecs.behaviour = "trickle"
-    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "1")
+    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "0.3")
     assert result.returncode == 3
-    assert "DescribeTaskDefinition timed out after 1 s" in result.stderr and "--aws-timeout" in result.stderr
+    assert "DescribeTaskDefinition timed out after 0.3 s" in result.stderr and "--aws-timeout" in result.stderr
 
 
 def test_a_truncated_response_is_exit_3(invoke, project: Path, fake_ecs: Any) -> None:
@@ -257,11 +257,12 @@ def test_concurrent_registrations_are_an_aws_failure_not_a_refusal(invoke, proje
 
 
 def test_a_registration_that_times_out_may_have_happened(invoke, project: Path, fake_ecs: Any) -> None:
-    fake_ecs.respond(200, json.loads(EXAMPLE_BASE.read_text()), target="DescribeTaskDefinition")
     fake_ecs.behaviours["RegisterTaskDefinition"] = "hang"
-    result = _render_in_process(invoke, project, fake_ecs.env(), "--aws-timeout", "1", command="register")
+    # a base file: the registration is the only AWS call, so the deadline need leave no other call time to pass
+    args = ("--base", "base.json", "--aws-timeout", "0.2")
+    result = _render_in_process(invoke, project, fake_ecs.env(), *args, command="register")
     assert result.returncode == 3
-    assert "RegisterTaskDefinition timed out after 1 s" in result.stderr
+    assert "RegisterTaskDefinition timed out after 0.2 s" in result.stderr
     assert "the revision may have been registered all the same" in result.stderr
 
 
@@ -318,15 +319,20 @@ def test_sigterm_at_any_moment_leaves_the_old_pair_or_the_new_pair(project: Path
     new_taskdef = (project / "taskdef.json").read_bytes()
     new_appspec = (project / "appspec.yaml").read_bytes()
     outcomes = set()
-    for step in range(24):
+    # From half the run (the interpreter still starting) to well past its end (a run may take longer than the one
+    # timed), a fourteenth of a run apart: before the handler is set, the render and after the end each last longer
+    # than that in a run like the one timed; the writes last milliseconds: the next test signals in their midst.
+    for step in range(14):
         (project / "taskdef.json").write_bytes(PREVIOUS)
         (project / "appspec.yaml").write_bytes(b"previous\n")
         process = subprocess.Popen(
             command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
-        time.sleep(duration * (0.5 + step / 24))
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        try:  # a run that has ended by its moment has no signal to take: no waiting out the rest of the moment
+            _, stderr = process.communicate(timeout=duration * (0.5 + step / 14))
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
         taskdef, appspec = (project / "taskdef.json").read_bytes(), (project / "appspec.yaml").read_bytes()
         assert (taskdef, appspec) in ((PREVIOUS, b"previous\n"), (new_taskdef, new_appspec)), step
         assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []
@@ -347,15 +353,18 @@ def test_the_process_exits_with_the_signal_code_on_sigterm(project: Path) -> Non
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return path\n"
         "output._stage = stage\n"
-        "sys.argv = ['ecs-overlay', 'render', '--env', 'prod', '--base', 'base.json']\n"
+        "sys.argv = ['ecs-overlay', 'render', '--env', 'prod', '--base', 'base.json', '--appspec', 'appspec.yaml']\n"
         "cli.main()\n"
     )
     (project / "taskdef.json").write_bytes(PREVIOUS)
+    (project / "appspec.yaml").write_bytes(b"previous\n")
     python = str(Path(installed_command()).parent / "python")
     process = subprocess.run(
         [python, "-c", code], cwd=project, env=clean_environ(), capture_output=True, text=True, timeout=60
     )
-    # The signal arrives mid-write: it is acted on once the artifact is complete, with the signal's code.
+    # The signal arrives mid-write (taskdef.json staged, appspec.yaml not yet): it is acted on once both artifacts
+    # are complete, with the signal's code; the moments of the test above seldom land in these milliseconds.
     assert process.returncode == 128 + signal.SIGTERM, process.stderr
     assert json.loads((project / "taskdef.json").read_text())["family"] == "checkout-api-prod"
+    assert "TargetService" in (project / "appspec.yaml").read_text()
     assert [p.name for p in project.iterdir() if p.name.endswith(".tmp")] == []

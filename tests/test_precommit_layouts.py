@@ -76,6 +76,12 @@ def test_pre_commit_runs_the_hook_in_every_layout_and_a_broken_overlay_fails_it(
             "GIT_COMMITTER_EMAIL": "t@example.com",
         }
     )
+    # As on a user's machine, Python caches bytecode: without it (PYTHONDONTWRITEBYTECODE, set on ours) the hook
+    # environment's pip (seeded by virtualenv without bytecode) and the build environment's setuptools (installed by
+    # pip without) are compiled again by each of the processes that build and install the hook. Only those two
+    # environments (in tmp_path and pip's temporary directory) gain any: what this run's interpreter imports was
+    # compiled when it was installed.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def git_commit_all(directory: Path, message: str) -> str:
         for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", message]):

@@ -63,7 +63,7 @@ def test_drift_describes_bases_several_at_a_time_and_reports_as_one_after_anothe
 
     fault_proxy.operations.clear()
     fault_proxy.most_at_once = 0
-    fault_proxy.delays[""] = 0.1  # every answer a moment late, as a distant endpoint's
+    fault_proxy.gather(3, linger=0.1)  # the first calls held till three are at once, and a moment more: a fourth shows
     together = invoke(*args, cwd=root, env=at_once(3, fault_proxy, aws_env))
     assert 1 < fault_proxy.most_at_once <= 3
     assert Counter(fault_proxy.operations) == serial_calls  # each base described once, ahead or not
@@ -78,11 +78,12 @@ def test_failures_are_reported_per_environment_in_the_services_order(
     invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
 ) -> None:
     # svc-b's prod base carries stage's tag (a bleed: that environment fails, the run goes on), and so does
-    # svc-e's; svc-b's answers come last, so described ahead its failure is known after svc-e's.
+    # svc-e's; svc-b's answers come after svc-e's, so described ahead its failure is known after svc-e's.
     root = live(tmp_path, ecs, tagged={"svc-b-prod": "stage", "svc-e-prod": "stage"})
-    fault_proxy.delays["svc-b-prod"] = 0.5
+    fault_proxy.answer_after("svc-b-prod", "task-definition/svc-e-prod")
     args = ("drift", "--all", "--services", "services")
     together = invoke(*args, cwd=root, env=at_once(4, fault_proxy, aws_env))
+    fault_proxy.after.clear()  # one after another, svc-b-prod is asked for before svc-e-prod: nothing to hold
     serial = invoke(*args, cwd=root, env=at_once(1, fault_proxy, aws_env))
     assert together.returncode == serial.returncode == 1
     assert together.stdout == serial.stdout
@@ -97,9 +98,10 @@ def test_an_aws_failure_ends_the_run_at_the_first_environment_in_order_described
     invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str]
 ) -> None:
     root = live(tmp_path, ecs, missing=("svc-c-stage", "svc-f-prod"))
-    fault_proxy.delays["svc-c-stage"] = 0.5  # svc-f's failure is known first
+    fault_proxy.answer_after("svc-c-stage", "svc-f-prod")  # svc-f's failure is known first
     together = invoke("drift", "--all", "--services", "services", cwd=root, env=at_once(4, fault_proxy, aws_env))
     asked = Counter(body["services"][0] for body in fault_proxy.sent("DescribeServices"))
+    fault_proxy.after.clear()  # one after another, the run ends before it asks for svc-f-prod: nothing to hold
     serial = invoke("drift", "--all", "--services", "services", cwd=root, env=at_once(1, fault_proxy, aws_env))
     assert together.returncode == serial.returncode == 3
     assert "service 'svc-c-stage' not found in cluster 'main'" in together.stderr
@@ -126,7 +128,7 @@ def test_every_describing_thread_keeps_its_connection(
     invoke: Any, tmp_path: Path, ecs: Any, fault_proxy: Any, aws_env: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     root = live(tmp_path, ecs)
-    fault_proxy.delays[""] = 1.0  # all twelve at once: more than botocore's default pool of 10 connections
+    fault_proxy.gather(12)  # all twelve at once: more than botocore's default pool of 10 connections
     result = invoke("drift", "--all", "--services", "services", cwd=root, env=at_once(32, fault_proxy, aws_env))
     assert result.returncode == 4, result.stderr
     assert fault_proxy.most_at_once > 10

@@ -51,8 +51,13 @@ def test_the_installed_version_names_a_commit_of_this_repository() -> None:
 def test_the_wheel_built_from_a_clone_names_its_commit_and_without_git_the_release(tmp_path: Path) -> None:
     """The README's `pip wheel --no-deps -w dist ./ecs-overlay`: from a git clone (as CI and a user have) the wheel's
     version names the clone's commit; from the same files without git metadata, the latest release. Either is the
-    `dist/ecs_overlay-*-py3-none-any.whl` the README and the examples install."""
-    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w"]
+    `dist/ecs_overlay-*-py3-none-any.whl` the README and the examples install.
+
+    Built with the setuptools and setuptools-scm of this test run (the test extra), which must meet pyproject's
+    build-system requires (--check-build-dependencies), instead of an isolated environment installed for each build
+    (which only adds the download and install of the same backend, twice)."""
+    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation"]
+    command += ["--check-build-dependencies", "-w"]
     subprocess.run(["git", "clone", "-q", str(REPO), str(tmp_path / "ecs-overlay")], check=True, timeout=120)
     subprocess.run([*command, "dist", "./ecs-overlay"], cwd=tmp_path, check=True, capture_output=True, timeout=300)
     [built] = [path.name for path in (tmp_path / "dist").iterdir()]

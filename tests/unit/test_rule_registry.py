@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 from pathlib import Path
@@ -79,6 +80,12 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
 
 
+@functools.cache
+def _parsed(source: Path) -> tuple[tuple[Path, ast.Module], ...]:
+    """Every module under ``source`` parsed once for the scans below (they only read the trees)."""
+    return tuple((path, ast.parse(path.read_text(encoding="utf-8"))) for path in sorted(source.rglob("*.py")))
+
+
 def _id_literals_in_source() -> list[str]:
     """Every string in the source, outside rules/ (where ids are declared) and docstrings, that spells a finding
     id; a command's name that is also an id (``drift``) is a command's name there."""
@@ -86,10 +93,9 @@ def _id_literals_in_source() -> list[str]:
 
     ids = set(REGISTRY) - set(cli.commands)
     found = []
-    for path in SOURCE.rglob("*.py"):
+    for path, tree in _parsed(SOURCE):
         if path.parent.name == "rules":
             continue
-        tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = _docstrings(tree)
         found += [
             f"{path.relative_to(SOURCE)}:{node.lineno}: {node.value!r}"
@@ -102,8 +108,8 @@ def _id_literals_in_source() -> list[str]:
 def _findings_given_a_literal_id() -> list[str]:
     """``Finding(…)`` and ``Finding.at(…)`` calls anywhere in the source whose id is a string literal."""
     found = []
-    for path in SOURCE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for path, tree in _parsed(SOURCE):
+        for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
@@ -123,9 +129,9 @@ def _rule_ids_made_outside_the_registry() -> list[str]:
     """``RuleId(…)`` calls outside rules/registry.py: mypy takes a Finding's id only as a ``RuleId``."""
     return [
         f"{path.relative_to(SOURCE)}:{node.lineno}"
-        for path in SOURCE.rglob("*.py")
+        for path, tree in _parsed(SOURCE)
         if path != SOURCE / "rules" / "registry.py"
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "RuleId"
     ]
 
