@@ -12,9 +12,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    import socketserver
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_BASE = REPO / "examples" / "sample-app" / "describe-task-definition.json"
@@ -240,6 +243,16 @@ def ecs(aws_env: dict[str, str], moto_endpoint: str) -> Any:
     return client
 
 
+def serve_in_background(server: socketserver.BaseServer) -> str:
+    """Serve ``server`` on a daemon thread until its ``shutdown()``; its URL. shutdown() waits for the serving
+    loop to notice, every poll interval: 0.5 s by default, 4 ms at 0.005 s (0.4 % of a core while it serves)."""
+    import threading
+
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True).start()
+    host, port = server.server_address[:2]
+    return f"http://{host}:{port}"
+
+
 class FakeEcs:
     """A local HTTP server that answers ECS calls with canned responses, on purpose.
 
@@ -294,11 +307,7 @@ class FakeEcs:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # A short poll interval: shutdown() waits for the serving loop to notice, 0.5 s by default (0.02 s: 13 ms a
-        # test; 0.005 s: 4 ms, for 0.4 % of a core while it serves).
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = serve_in_background(self.server)
 
     def respond(self, status: int, body: Any, target: str = "") -> None:
         self.answers[target] = (status, body)
@@ -336,11 +345,10 @@ class FaultProxy:
 
     ``answer(operation, status, body)`` queues an answer for that operation (X-Amz-Target's suffix,
     or the query protocol's Action); the last queued answer repeats; ``forward(operation)`` queues a
-    turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order.
-    ``delays`` holds seconds to wait before answering a request whose body holds a text (``""``: every
-    request); ``most_at_once`` is the most requests it was answering at one time. ``gather`` and
-    ``answer_after`` hold requests back until an overlap or an order is there for certain, where a delay
-    would only make it likely on a loaded machine (and cost its seconds on every run).
+    turn for moto itself. Everything else goes to moto. ``requests`` holds (operation, body) in order;
+    ``most_at_once`` is the most requests it was answering at one time. ``gather`` and ``answer_after`` hold
+    requests back until an overlap or an order is there for certain, where a delay would only make it likely on
+    a loaded machine (and cost its seconds on every run).
     """
 
     HOLD_LIMIT = 10.0  # seconds a held request waits at most: reached only when the awaited never comes
@@ -354,7 +362,6 @@ class FaultProxy:
         self.answers: dict[str, list[tuple[int, bytes, str]]] = {}
         self.operations: list[str] = []
         self.requests: list[tuple[str, bytes]] = []
-        self.delays: dict[str, float] = {}
         self.most_at_once = 0
         self.answered: list[bytes] = []  # the bodies of the requests answered so far, in order
         self.after: dict[str, str] = {}  # see answer_after
@@ -380,7 +387,6 @@ class FaultProxy:
                     counting.notify_all()
                 try:
                     proxy._hold(body, answering)
-                    time.sleep(sum(delay for text, delay in proxy.delays.items() if text.encode() in body))
                     status, headers, payload = self.answer_or_forward(operation, body)
                 finally:
                     with counting:  # answered before the answer goes: the command may ask again the moment it has it
@@ -428,9 +434,7 @@ class FaultProxy:
         self.server.request_queue_size = 64
         self.server.server_bind()
         self.server.server_activate()
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005}, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = serve_in_background(self.server)
 
     def answer(self, operation: str, status: int, body: Any, content_type: str = "application/x-amz-json-1.1") -> None:
         payload = (

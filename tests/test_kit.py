@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,7 +17,7 @@ import yaml
 
 from ecs_overlay.report.pr_comment import MARKER
 
-from .conftest import REPO, clean_environ
+from .conftest import REPO, clean_environ, serve_in_background
 from .test_e2e_aws import example_taskdef, register
 from .test_reporters import valid_junit, valid_sarif
 from .test_review import GIT_ENV, committed, git
@@ -125,8 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serving(host: str = "127.0.0.1") -> Iterator[FakeGitHub]:
     server = FakeGitHub(host)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
+    serve_in_background(server)
     try:
         yield server
     finally:
