@@ -7,7 +7,6 @@ Every command runs in-process with click's CliRunner; drift reads a live base fr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -498,12 +497,7 @@ def planted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def planted(planted_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project whose environments carry each known secret into many fields, one service of a
     --services tree too, and a git revision of it for diff --against."""
-    # The files are copied (a test may edit one in place); git's own directory is hard-linked: git never writes
-    # into an existing file there (objects are immutable, the index and refs are replaced by rename), and its
-    # sample hooks are never run. Half the cost of copying it all, for each of the ~200 tests.
-    files, git = shutil.ignore_patterns(".git"), shutil.ignore_patterns("hooks")
-    shutil.copytree(planted_template, tmp_path, symlinks=True, dirs_exist_ok=True, ignore=files)
-    shutil.copytree(planted_template / ".git", tmp_path / ".git", copy_function=os.link, ignore=git)
+    shutil.copytree(planted_template, tmp_path, symlinks=True, dirs_exist_ok=True)
     monkeypatch.chdir(tmp_path)
     for name, value in KNOWN_ENV.items():
         monkeypatch.setenv(name, value)
