@@ -2,7 +2,7 @@
 """The test suite's wall time against a reference commit's, each run the way its own `.ci/run` runs it, as a
 ratio measured in one run.
 
-    python3 benchmarks/suite.py [--reference a10971b] [--rounds 3] [--keep DIR]
+    python3 benchmarks/suite.py [--reference a10971b] [--rounds 3] [--keep DIR] [--warm]
 
 Clones this repository twice (the reference commit, and HEAD or `--revision`) into a scratch folder, installs
 each as its `.ci/run` does (its own venv, its own constraints), then times the pytest command of each `.ci/run`
@@ -50,14 +50,28 @@ def install(checkout: Path, env: dict[str, str]) -> None:
             subprocess.run(command, shell=True, cwd=checkout, env=env, check=True, stdin=subprocess.DEVNULL)
 
 
-def timed_pytest(checkout: Path, env: dict[str, str]) -> tuple[float, str]:
-    """One run of the pytest command of `.ci/run`: its wall time, and pytest's closing line."""
+def timed_pytest(checkout: Path, env: dict[str, str], warm: bool) -> tuple[float, str]:
+    """One run of the pytest command of `.ci/run`: its wall time, and pytest's closing line.
+
+    As in CI's fresh clone, the checkout first loses what earlier runs left in it (bytecode, pytest's and
+    hypothesis's caches) unless ``warm``, and each run has a temporary folder of its own: pytest
+    deletes old runs' folders under the shared one as it exits, and that would charge one commit's leftovers to
+    the other's time."""
     [command] = [command for command in ci_chain(checkout) if "pytest" in command]
-    started = time.perf_counter()
-    process = subprocess.run(
-        shlex.split(command), cwd=checkout, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True
-    )
-    elapsed = time.perf_counter() - started
+    if not warm:
+        # The venv and the install's metadata are what `.ci/run` made before its pytest; all else goes.
+        subprocess.run(["git", "clean", "-xdfq", "-e", ".venv", "-e", "*.egg-info"], cwd=checkout, check=True)
+    with tempfile.TemporaryDirectory(prefix="suite-tmp-") as scratch:
+        started = time.perf_counter()
+        process = subprocess.run(
+            shlex.split(command),
+            cwd=checkout,
+            env={**env, "TMPDIR": scratch},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+        )
+        elapsed = time.perf_counter() - started
     closing = next((line for line in reversed(process.stdout.splitlines()) if re.search(r"\d+ passed", line)), "")
     if process.returncode != 0:
         sys.exit(f"{checkout.name}: pytest exited {process.returncode}\n{process.stdout[-3000:]}{process.stderr}")
@@ -70,6 +84,7 @@ def main() -> None:
     parser.add_argument("--revision", default="HEAD", help="the commit to measure (default: HEAD)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default: 3)")
     parser.add_argument("--keep", type=Path, help="clone into this folder and leave the clones there")
+    parser.add_argument("--warm", action="store_true", help="keep caches between runs (a developer's)")
     options = parser.parse_args()
 
     scratch = options.keep or Path(tempfile.mkdtemp(prefix="ecs-overlay-suite-"))
@@ -92,7 +107,7 @@ def main() -> None:
     for round_number in range(1, options.rounds + 1):
         order = list(checkouts) if round_number % 2 else list(reversed(checkouts))
         for name in order:
-            elapsed, closing = timed_pytest(checkouts[name], env)
+            elapsed, closing = timed_pytest(checkouts[name], env, options.warm)
             times[name].append(elapsed)
             print(f"round {round_number}  {checkouts[name].name:<22} {elapsed:6.1f} s  {closing}", flush=True)
 
