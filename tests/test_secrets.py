@@ -6,6 +6,7 @@ Every command runs in-process with click's CliRunner; drift reads a live base fr
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 import subprocess
@@ -713,6 +714,14 @@ def test_a_known_value_is_masked_inside_any_text(text: str, masked: str) -> None
 )
 def test_a_known_value_is_masked_in_every_spelling_a_format_gives_it(spelled: str) -> None:
     assert known('p&<w>|"%x').mask(f"[{spelled}]") in ("[****]", "[****...]")
+
+
+@pytest.mark.parametrize("value", ["k&y!", "a&b!" * 40])  # no longer than its first characters; longer than a cut
+def test_a_value_of_any_length_is_masked_whole_or_cut_and_its_bare_prefix_is_not(value: str) -> None:
+    secrets = known(value)
+    assert secrets.mask(f"[{value}] [{html.escape(value)}]") == "[****] [****]"
+    assert secrets.mask(f"[{value[:30]}...]") == "[****...]"
+    assert secrets.mask(f"[{value[:-1]}]") == f"[{value[:-1]}]"  # no cut mark: not the value
 
 
 def test_short_values_and_flags_are_not_masked_inside_text() -> None:

