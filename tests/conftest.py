@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -22,6 +23,20 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_BASE = REPO / "examples" / "sample-app" / "describe-task-definition.json"
 EXAMPLE_ENVIRONMENTS = REPO / "environments"
+
+
+def _end_worker_now() -> None:
+    """An xdist worker that has reported its last result ends at once: its interpreter would otherwise spend
+    a second or more freeing what the run built (moto's backends, botocore's models, hypothesis's data) while
+    the controller waits for it. Registered as the tests load, this runs after the exit handlers of what they
+    import (atexit calls the last registered first)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    atexit.register(_end_worker_now)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -205,6 +220,41 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def _quicker_botocore_clients() -> None:
+    """Two answers botocore works out again for each session and client a command makes (a third of making a
+    client, about 150 event handlers registered each time), kept instead: whether a handler takes ``**kwargs``
+    (read from its signature with inspect; a function's signature never changes) and each event name's alias
+    (with botocore's own aliases, kept by each session for itself). The answers are botocore's own."""
+    import types
+
+    from botocore import compat, hooks
+
+    aliased: dict[str, str] = {}  # event name -> its name after botocore's default aliases
+    make_aliaser = hooks.EventAliaser.__init__
+
+    def aliaser(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        make_aliaser(self, event_emitter, event_aliases)
+        if event_aliases is None:
+            self._alias_name_cache = aliased
+
+    hooks.EventAliaser.__init__ = aliaser  # type: ignore[method-assign]
+
+    answers: dict[types.FunctionType, bool] = {}
+
+    def accepts_kwargs(func: Any) -> bool:
+        function = getattr(func, "__func__", func)  # a bound method takes what its function takes
+        if not isinstance(function, types.FunctionType):
+            return bool(compat.accepts_kwargs(func))
+        if function not in answers:
+            answers[function] = bool(compat.accepts_kwargs(function))
+        return answers[function]
+
+    hooks.accepts_kwargs = accepts_kwargs
+
+
+_quicker_botocore_clients()
 
 
 def _quicker_moto_requests() -> None:
