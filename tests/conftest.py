@@ -120,11 +120,17 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test starts from ``clean_environ()``: a developer's or CI's AWS settings, DEPLOY_ENV or
     IMAGE_ARCH never reach the command, however a test runs it (fixtures may set what they need after)."""
-    environ = clean_environ()
+    _become(monkeypatch, clean_environ())
+
+
+def _become(patch: pytest.MonkeyPatch, environ: Mapping[str, str]) -> None:
+    """The process environment made ``environ`` through ``patch`` (which restores it): only the variables
+    that differ are touched, each a putenv."""
     for key in set(os.environ) - set(environ):
-        monkeypatch.delenv(key)
+        patch.delenv(key)
     for key, value in environ.items():
-        monkeypatch.setenv(key, value)
+        if os.environ.get(key) != value:
+            patch.setenv(key, value)
 
 
 def run_installed(
@@ -163,12 +169,8 @@ def run_in_process(
 
     from ecs_overlay.cli import cli
 
-    environ = clean_environ(env)
     with pytest.MonkeyPatch.context() as patch:
-        for key in set(os.environ) - set(environ):
-            patch.delenv(key)
-        for key, value in environ.items():
-            patch.setenv(key, value)
+        _become(patch, clean_environ(env))
         if cwd is not None:
             patch.chdir(cwd)
         result = CliRunner().invoke(cli, list(args), input=stdin, prog_name="ecs-overlay", catch_exceptions=False)
