@@ -46,10 +46,10 @@ def pytest_configure(config: pytest.Config) -> None:
     every test module again at every run, about 1.7 s of each worker's 2.9 s of collection. Only this process
     writes bytecode: the commands the tests start still inherit the variable.
 
-    And collect garbage in full rarely. What a worker keeps grows all run long (moto's backends, the botocore
-    models each service's first client decodes, hypothesis's data): a full collection walks all of it, about
-    0.2 s each time by the end, and CPython's default thresholds ran about 25 of them in a worker, 5 s of its
-    CPU. The young generations are still collected as usual (a file or socket a test leaks in a cycle is young:
+    And collect garbage in full rarely. What a test process keeps grows all run long (moto's backends, the
+    botocore models each service's first client decodes, hypothesis's data): a full collection walks all of it,
+    about 0.2 s each time by the end, and CPython's default thresholds ran about 25 of them in the busier of two
+    workers, 5 s of its CPU. The young generations are still collected as usual (a file or socket a test leaks in a cycle is young:
     its warning fails that test or the next), and in full once more as the last test ends
     (``collected_in_full_at_the_end``); a worker peaks at about 600 MB instead of 460."""
     sys.dont_write_bytecode = False
