@@ -303,8 +303,16 @@ def _value_pattern(value: str) -> str:
 def _cut_pattern(value: str) -> str:
     """The value's first :data:`MIN_KNOWN_LENGTH` characters or more, where a reporter cut it (``...``)."""
     rest = value[MIN_KNOWN_LENGTH : MIN_KNOWN_LENGTH + _LONGEST_CUT_PREFIX]
-    nested = "".join("(?:" + _spelled(char) for char in rest) + ")?" * len(rest)
-    return _value_pattern(value[:MIN_KNOWN_LENGTH]) + nested + f"(?={_cut_marks()})"
+    return _value_pattern(value[:MIN_KNOWN_LENGTH]) + _chain(rest) + f"(?={_cut_marks()})"
+
+
+def _chain(chars: str, whole: bool = False) -> str:
+    """Any first characters of ``chars``, none to all, each in its spellings: ``(?:a(?:b(?:c)?)?)?``. With
+    ``whole``, the last character is the group ``whole``: it took part only where all of them matched."""
+    openers = ["(?:"] * len(chars)
+    if whole and chars:
+        openers[-1] = "(?P<whole>"
+    return "".join(opener + _spelled(char) for opener, char in zip(openers, chars, strict=True)) + ")?" * len(chars)
 
 
 def _cut_marks() -> str:
@@ -421,16 +429,14 @@ def _anchor(value: str) -> str | None:
 def _known_pattern(value: str) -> re.Pattern[str]:
     """``value`` whole, or its first characters where a reporter cut it, in each of its spellings.
 
-    A value no longer than a cut is one chain of optional characters after its first ones, the last captured:
-    the whole value when that matched, else a cut mark must follow. Half the pattern of the whole value beside
-    its cut forms, and half the time to compile it (about 20 ms for a 20-character password of symbols)."""
+    A value no longer than a cut is its first characters and one chain of the rest, the last captured: the whole
+    value when that matched, else a cut mark must follow. That is half the pattern of the whole value beside its
+    cut forms, compiled 1.4-1.8 times faster (5.6 ms instead of 7.8 for a 20-character password of symbols)."""
     rest = value[MIN_KNOWN_LENGTH:]
     if not rest or len(rest) > _LONGEST_CUT_PREFIX:
         return re.compile(_value_pattern(value) + "|" + _cut_pattern(value))
-    chain = f"(?P<whole>{_spelled(rest[-1])})?"
-    for char in reversed(rest[:-1]):
-        chain = f"(?:{_spelled(char)}{chain})?"
-    return re.compile(_value_pattern(value[:MIN_KNOWN_LENGTH]) + chain + f"(?(whole)|(?={_cut_marks()}))")
+    start = _value_pattern(value[:MIN_KNOWN_LENGTH])
+    return re.compile(start + _chain(rest, whole=True) + f"(?(whole)|(?={_cut_marks()}))")
 
 
 @functools.lru_cache(maxsize=4096)
