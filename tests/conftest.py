@@ -51,8 +51,11 @@ def pytest_configure(config: pytest.Config) -> None:
     about 0.2 s each time by the end, and CPython's default thresholds ran about 25 of them in the busier of two
     workers, 5 s of its CPU. The young generations are still collected as usual (a file or socket a test leaks in
     a cycle is young: its warning fails that test or the next), and in full once more as the last test ends
-    (``collected_in_full_at_the_end``); a worker peaks at about 600 MB instead of 460."""
+    (``collected_in_full_at_the_end``); a worker peaks at about 600 MB instead of 460.
+
+    And botocore made quicker to make clients with (``_quicker_botocore_clients``), before any test makes one."""
     sys.dont_write_bytecode = False
+    _quicker_botocore_clients()
     young, middle, _ = gc.get_threshold()
     gc.set_threshold(young, middle, 1000)
     if hasattr(config, "workerinput"):
@@ -284,9 +287,6 @@ def _quicker_botocore_clients() -> None:
         return answers[function]
 
     hooks.accepts_kwargs = accepts_kwargs
-
-
-_quicker_botocore_clients()
 
 
 def _quicker_moto_requests() -> None:
